@@ -1,0 +1,3 @@
+module github.com/hybi/websocket
+
+go 1.26
