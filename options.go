@@ -1,0 +1,186 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/handshake"
+)
+
+// Default values used when the corresponding Options field is zero.
+const (
+	// DefaultCloseTimeout bounds the closing handshake (Close, and the
+	// reply to a peer's Close).
+	DefaultCloseTimeout = 5 * time.Second
+	// DefaultFragmentSize is the payload size of the frames NextWriter
+	// sends.
+	DefaultFragmentSize = 32 << 10
+	// DefaultReadBufferSize is the size of the read buffer, allocated on
+	// the first read.
+	DefaultReadBufferSize = 4 << 10
+	// DefaultMaxMessageSize bounds a received message (after any
+	// decompression): 32 MiB. Larger messages fail the connection with
+	// 1009 (RFC 6455 §7.4.1).
+	DefaultMaxMessageSize = 32 << 20
+)
+
+// Options are the connection settings shared by Dial, Accept and Upgrade.
+// The zero value is valid: no heartbeat, no deadlines, defaults above.
+type Options struct {
+	// MaxMessageSize bounds the size of a received message in bytes; 0
+	// means DefaultMaxMessageSize, negative means no limit beyond what the
+	// state machine enforces.
+	MaxMessageSize int64
+	// FragmentSize is the payload size of each frame NextWriter sends;
+	// 0 means DefaultFragmentSize.
+	FragmentSize int
+	// ReadBufferSize is the size of the socket read buffer; 0 means
+	// DefaultReadBufferSize. It is allocated on the first read, so an idle
+	// connection that was never read from holds none.
+	ReadBufferSize int
+
+	// PingInterval, when positive, sends a Ping every PingInterval.
+	// PongTimeout, when positive, closes the connection with a *CloseError
+	// whose Err is ErrHeartbeatTimeout if no frame at all (a Pong or
+	// anything else) arrives within PongTimeout after a heartbeat Ping.
+	// Both are off by default. Frames are only seen while a goroutine is
+	// reading (see the package documentation), so a heartbeat needs a
+	// reader.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the peer's Close frame and, on a client, for the server to close
+	// TCP. 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// OnPing is called, on the reading goroutine, for every Ping received,
+	// after the Pong reply was queued. payload is valid only during the
+	// call.
+	OnPing func(payload []byte)
+	// OnPong is called, on the reading goroutine, for every Pong received.
+	// payload is valid only during the call.
+	OnPong func(payload []byte)
+	// OnClose is called once, on the reading goroutine, when the peer's
+	// Close frame arrives, before the reply is sent.
+	OnClose func(code frame.CloseCode, reason string)
+
+	// Trace, when non-nil, is called for every frame sent or received, on
+	// the goroutine that reads or writes it. When nil, tracing costs one
+	// nil check per frame.
+	Trace func(TraceEvent)
+	// TracePayload makes TraceEvent.Payload carry the payload of each
+	// whole frame that passes in one piece (control frames and small data
+	// frames). Large or streamed frames are traced without payload.
+	TracePayload bool
+}
+
+// Direction is the direction of a traced frame.
+type Direction uint8
+
+const (
+	// Received: a frame read from the peer.
+	Received Direction = iota
+	// Sent: a frame written to the peer.
+	Sent
+)
+
+func (d Direction) String() string {
+	if d == Sent {
+		return "sent"
+	}
+	return "received"
+}
+
+// TraceEvent describes one frame for Options.Trace.
+type TraceEvent struct {
+	Direction Direction
+	// Header is the frame header as on the wire (Length is the payload
+	// length).
+	Header frame.Header
+	// Payload is the unmasked payload when Options.TracePayload is set and
+	// the frame is available in one piece, else nil. It is valid only
+	// during the call.
+	Payload []byte
+}
+
+// DialOptions configure Dial. A nil *DialOptions means all defaults.
+type DialOptions struct {
+	Options
+
+	// Header holds extra request headers (Origin, Cookie, Authorization…).
+	Header http.Header
+	// Subprotocols are offered in Sec-WebSocket-Protocol, in order of
+	// preference (RFC 6455 §4.1).
+	Subprotocols []string
+	// Extensions are negotiated in Sec-WebSocket-Extensions.
+	Extensions []handshake.ClientExtension
+
+	// TLSConfig is used for wss URLs; nil means a default configuration.
+	// ServerName is set from the URL when empty.
+	TLSConfig *tls.Config
+	// Proxy returns the proxy for a request; the request's URL has scheme
+	// http (for ws) or https (for wss). nil means
+	// http.ProxyFromEnvironment; use NoProxy to dial directly. Only http
+	// proxies (HTTP CONNECT, RFC 9110 §9.3.6) and https proxies (CONNECT
+	// over TLS) are supported; user info in the proxy URL is sent as
+	// Proxy-Authorization Basic.
+	Proxy func(*http.Request) (*url.URL, error)
+	// NetDial dials TCP; nil means a net.Dialer. It must honour ctx.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// NoProxy is a DialOptions.Proxy that never uses a proxy.
+func NoProxy(*http.Request) (*url.URL, error) { return nil, nil }
+
+// AcceptOptions configure Accept and Upgrade. A nil *AcceptOptions means
+// all defaults.
+type AcceptOptions struct {
+	Options
+
+	// Subprotocols the server supports, in order of preference.
+	Subprotocols []string
+	// Extensions the server can negotiate.
+	Extensions []handshake.ServerExtension
+	// CheckOrigin decides whether to accept a request; nil accepts all
+	// origins.
+	CheckOrigin func(r *http.Request) bool
+	// Header holds extra response headers for the 101 response.
+	Header http.Header
+}
+
+func (o *Options) closeTimeout() time.Duration {
+	if o.CloseTimeout > 0 {
+		return o.CloseTimeout
+	}
+	return DefaultCloseTimeout
+}
+
+func (o *Options) fragmentSize() int {
+	if o.FragmentSize > 0 {
+		return o.FragmentSize
+	}
+	return DefaultFragmentSize
+}
+
+func (o *Options) readBufferSize() int {
+	if o.ReadBufferSize > 0 {
+		return o.ReadBufferSize
+	}
+	return DefaultReadBufferSize
+}
+
+func (o *Options) maxMessageSize() int64 {
+	switch {
+	case o.MaxMessageSize > 0:
+		return o.MaxMessageSize
+	case o.MaxMessageSize < 0:
+		return -1
+	}
+	return DefaultMaxMessageSize
+}

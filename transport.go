@@ -1,0 +1,212 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// longAgo is a deadline in the past: setting it makes every blocked I/O call
+// on a net.Conn return at once.
+var longAgo = time.Unix(1, 0)
+
+// bindContext makes I/O on nc honour ctx until the returned stop function is
+// called: ctx's deadline becomes nc's deadline, and cancelling ctx sets a
+// deadline in the past. stop clears the deadline again and reports ctx's
+// error if ctx ended meanwhile, so a caller can return ctx.Err() instead of
+// a confusing I/O timeout.
+func bindContext(ctx context.Context, nc net.Conn) (stop func() error) {
+	if d, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(d)
+	}
+	stopAfter := context.AfterFunc(ctx, func() { nc.SetDeadline(longAgo) })
+	return func() error {
+		stopped := stopAfter()
+		if !stopped || ctx.Err() != nil {
+			// The AfterFunc ran (or ctx ended): the conn's deadline is in
+			// the past; report the context error.
+			return ctx.Err()
+		}
+		nc.SetDeadline(time.Time{})
+		return nil
+	}
+}
+
+// ctxErr prefers ctx's error over err when ctx has ended, since I/O errors
+// caused by a cancelled context are only a symptom.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && err != nil {
+		return fmt.Errorf("websocket: dial: %w (%v)", cerr, err)
+	}
+	return err
+}
+
+// hostPort returns u's host with the default port for scheme added.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		if u.Scheme == "wss" || u.Scheme == "https" {
+			port = "443"
+		} else {
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// dialTransport opens the byte stream for a ws/wss URL: TCP, an optional
+// HTTP CONNECT proxy, and TLS for wss. Every step is bounded by ctx.
+func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, error) {
+	netDial := o.NetDial
+	if netDial == nil {
+		var d net.Dialer
+		netDial = d.DialContext
+	}
+	proxyFn := o.Proxy
+	if proxyFn == nil {
+		proxyFn = http.ProxyFromEnvironment
+	}
+	target := hostPort(u)
+
+	// The proxy functions of net/http only know http and https.
+	hu := *u
+	if u.Scheme == "wss" {
+		hu.Scheme = "https"
+	} else {
+		hu.Scheme = "http"
+	}
+	proxyURL, err := proxyFn(&http.Request{Method: http.MethodGet, URL: &hu, Host: u.Host, Header: http.Header{}})
+	if err != nil {
+		return nil, fmt.Errorf("websocket: dial: proxy: %w", err)
+	}
+
+	var nc net.Conn
+	if proxyURL == nil {
+		nc, err = netDial(ctx, "tcp", target)
+		if err != nil {
+			return nil, ctxErr(ctx, fmt.Errorf("websocket: dial: %w", err))
+		}
+	} else {
+		nc, err = dialProxy(ctx, netDial, proxyURL, target, o.TLSConfig)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if u.Scheme == "wss" {
+		cfg := o.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = u.Hostname()
+		}
+		// WebSocket over TLS uses HTTP/1.1 (RFC 6455 §4.1); never let ALPN
+		// pick h2 for this connection.
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, ctxErr(ctx, fmt.Errorf("websocket: dial: tls: %w", err))
+		}
+		nc = tc
+	}
+	return nc, nil
+}
+
+// maxProxyResponse bounds the proxy's CONNECT response head.
+const maxProxyResponse = 16 << 10
+
+// dialProxy connects to target through an HTTP proxy with CONNECT.
+func dialProxy(ctx context.Context, netDial func(context.Context, string, string) (net.Conn, error), proxy *url.URL, target string, tlsCfg *tls.Config) (net.Conn, error) {
+	var proxyAddr string
+	switch proxy.Scheme {
+	case "http", "":
+		proxyAddr = hostPort(&url.URL{Scheme: "http", Host: proxy.Host})
+	case "https":
+		proxyAddr = hostPort(&url.URL{Scheme: "https", Host: proxy.Host})
+	default:
+		return nil, fmt.Errorf("websocket: dial: unsupported proxy scheme %q", proxy.Scheme)
+	}
+	nc, err := netDial(ctx, "tcp", proxyAddr)
+	if err != nil {
+		return nil, ctxErr(ctx, fmt.Errorf("websocket: dial: proxy %s: %w", proxyAddr, err))
+	}
+	if proxy.Scheme == "https" {
+		cfg := &tls.Config{ServerName: proxy.Hostname()}
+		if tlsCfg != nil {
+			cfg.RootCAs = tlsCfg.RootCAs
+			cfg.InsecureSkipVerify = tlsCfg.InsecureSkipVerify
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, ctxErr(ctx, fmt.Errorf("websocket: dial: proxy tls: %w", err))
+		}
+		nc = tc
+	}
+
+	stop := bindContext(ctx, nc)
+	err = proxyConnect(nc, proxy, target)
+	if cerr := stop(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		nc.Close()
+		return nil, ctxErr(ctx, err)
+	}
+	return nc, nil
+}
+
+// proxyConnect sends CONNECT target and reads the proxy's answer byte by
+// byte up to the end of the head, so no byte of the tunnel is consumed.
+func proxyConnect(nc net.Conn, proxy *url.URL, target string) error {
+	var b strings.Builder
+	b.WriteString("CONNECT ")
+	b.WriteString(target)
+	b.WriteString(" HTTP/1.1\r\nHost: ")
+	b.WriteString(target)
+	b.WriteString("\r\n")
+	if u := proxy.User; u != nil {
+		pass, _ := u.Password()
+		b.WriteString("Proxy-Authorization: Basic ")
+		b.WriteString(base64.StdEncoding.EncodeToString([]byte(u.Username() + ":" + pass)))
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	if _, err := nc.Write([]byte(b.String())); err != nil {
+		return fmt.Errorf("websocket: dial: proxy: %w", err)
+	}
+
+	// Read the head one byte at a time so that no byte of the tunnel
+	// behind it is consumed. The head is small and read once per dial.
+	head := make([]byte, 0, 256)
+	var one [1]byte
+	for !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+		if len(head) >= maxProxyResponse {
+			return errors.New("websocket: dial: proxy: response head too long")
+		}
+		if _, err := nc.Read(one[:]); err != nil {
+			return fmt.Errorf("websocket: dial: proxy: %w", err)
+		}
+		head = append(head, one[0])
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		return fmt.Errorf("websocket: dial: proxy: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("websocket: dial: proxy refused CONNECT: %s", resp.Status)
+	}
+	return nil
+}
