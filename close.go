@@ -69,8 +69,12 @@ func (f CloseFrames) String() string {
 	return "CloseFrames(" + strconv.Itoa(int(f)) + ")"
 }
 
-func (f CloseFrames) sent() bool     { return f == SentOnly || f == SentThenReceived || f == ReceivedThenSent }
-func (f CloseFrames) received() bool { return f == ReceivedOnly || f == SentThenReceived || f == ReceivedThenSent }
+func (f CloseFrames) sent() bool {
+	return f == SentOnly || f == SentThenReceived || f == ReceivedThenSent
+}
+func (f CloseFrames) received() bool {
+	return f == ReceivedOnly || f == SentThenReceived || f == ReceivedThenSent
+}
 
 // withSent returns f after our Close frame went out.
 func (f CloseFrames) withSent() CloseFrames {
