@@ -3,6 +3,7 @@ package frame
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/hybi/websocket/mask"
 )
@@ -259,10 +260,22 @@ func sizeFromSecondByte(b1 byte) int {
 func AppendFrame(dst []byte, h Header, payload []byte) []byte {
 	h.Length = int64(len(payload))
 	dst = AppendHeader(dst, h)
+	if !h.Masked {
+		return append(dst, payload...)
+	}
+	// Copy and mask in cache-sized pieces, so a large payload is masked
+	// while it is still in L1 rather than in a second pass over memory.
 	start := len(dst)
-	dst = append(dst, payload...)
-	if h.Masked {
-		mask.Apply(h.Key, 0, dst[start:])
+	dst = slices.Grow(dst, len(payload))[:start+len(payload)]
+	pos := 0
+	for off := 0; off < len(payload); off += maskChunk {
+		end := min(off+maskChunk, len(payload))
+		b := dst[start+off : start+end]
+		copy(b, payload[off:end])
+		pos = mask.Apply(h.Key, pos, b)
 	}
 	return dst
 }
+
+// maskChunk is the piece size AppendFrame copies and masks at a time.
+const maskChunk = 8 << 10
