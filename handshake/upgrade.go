@@ -254,7 +254,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	case http.StatusMethodNotAllowed:
 		h.Set("Allow", "GET")
 	case http.StatusUpgradeRequired:
-		h["Sec-WebSocket-Version"] = []string{"13"}
+		h.Set("Sec-WebSocket-Version", "13")
 		h.Set("Upgrade", "websocket")
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
