@@ -113,13 +113,13 @@ type TraceEvent struct {
 type DialOptions struct {
 	Options
 
-	// Header holds extra request headers (Origin, Cookie, Authorization…).
+	// Header holds extra request headers (Cookie, Authorization…).
 	Header http.Header
+	// Origin, if set, is sent as the Origin header.
+	Origin string
 	// Subprotocols are offered in Sec-WebSocket-Protocol, in order of
 	// preference (RFC 6455 §4.1).
 	Subprotocols []string
-	// Extensions are negotiated in Sec-WebSocket-Extensions.
-	Extensions []handshake.ClientExtension
 
 	// TLSConfig is used for wss URLs; nil means a default configuration.
 	// ServerName is set from the URL when empty.
@@ -143,15 +143,32 @@ func NoProxy(*http.Request) (*url.URL, error) { return nil, nil }
 type AcceptOptions struct {
 	Options
 
-	// Subprotocols the server supports, in order of preference.
+	// Subprotocols the server supports, in order of preference: the first
+	// one the client also offered is chosen.
 	Subprotocols []string
-	// Extensions the server can negotiate.
-	Extensions []handshake.ServerExtension
-	// CheckOrigin decides whether to accept a request; nil accepts all
-	// origins.
-	CheckOrigin func(r *http.Request) bool
-	// Header holds extra response headers for the 101 response.
+	// OriginPatterns and CheckOrigin are the origin policy of
+	// handshake.ServerOptions: by default a request with an Origin header
+	// is accepted only from the same host (browsers' cross-site requests
+	// are refused with 403); requests without Origin are accepted.
+	OriginPatterns []string
+	CheckOrigin    func(origin, host string) bool
+	// Header holds extra header fields for the 101 response.
 	Header http.Header
+	// HandshakeTimeout bounds reading the request head in Upgrade (raw
+	// sockets), so a slow client cannot hold the connection; 0 means no
+	// bound (set a deadline on the net.Conn yourself). Accept relies on
+	// the http.Server's timeouts instead.
+	HandshakeTimeout time.Duration
+}
+
+func (o *AcceptOptions) server() *handshake.ServerOptions {
+	return &handshake.ServerOptions{
+		Subprotocols:   o.Subprotocols,
+		OriginPatterns: o.OriginPatterns,
+		CheckOrigin:    o.CheckOrigin,
+		Header:         o.Header,
+		Timeout:        o.HandshakeTimeout,
+	}
 }
 
 func (o *Options) closeTimeout() time.Duration {

@@ -1,0 +1,74 @@
+package websocket
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hybi/websocket/handshake"
+)
+
+// Accept upgrades an HTTP/1.1 request received by net/http to a WebSocket
+// connection (RFC 6455 §4.2): it checks the request, hijacks the
+// connection and writes the 101 response. A refused request gets its HTTP
+// error response (400, 403, 426…) and Accept returns the *handshake.Error.
+// Bytes the client sent after its request head are kept for the Conn.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	res, accept, err := handshake.CheckRequest(r, opts.server())
+	if err != nil {
+		handshake.WriteError(w, err)
+		return nil, err
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			err = errors.New("websocket: accept: the response writer cannot be hijacked (HTTP/2 requests are not supported)")
+			http.Error(w, "websocket: HTTP/1.1 required", http.StatusHTTPVersionNotSupported)
+		}
+		return nil, fmt.Errorf("websocket: accept: %w", err)
+	}
+	// The http.Server may have set deadlines for the request; the
+	// WebSocket connection has none unless the application sets them.
+	nc.SetDeadline(time.Time{})
+	b := handshake.AppendResponse(nil, accept, res, opts.Header)
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: accept: %w", err)
+	}
+	var buffered []byte
+	if brw != nil && brw.Reader.Buffered() > 0 {
+		buffered, _ = brw.Reader.Peek(brw.Reader.Buffered())
+	}
+	c, err := newConn(nc, false, buffered, &opts.Options, res.Subprotocol)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Upgrade performs the server side of the opening handshake on a raw
+// connection without net/http: it reads the request from br (which must
+// read from nc), writes the 101 response or, on refusal, the error
+// response, and returns the Conn. Bytes after the request head already in
+// br are used by the Conn, not lost. On error the caller closes nc.
+func Upgrade(nc net.Conn, br *bufio.Reader, opts *AcceptOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	if br == nil {
+		br = bufio.NewReaderSize(nc, 1024)
+	}
+	res, err := handshake.Upgrade(br, nc, opts.server())
+	if err != nil {
+		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	}
+	buffered, _ := br.Peek(br.Buffered())
+	return newConn(nc, false, buffered, &opts.Options, res.Subprotocol)
+}

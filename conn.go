@@ -1,0 +1,1202 @@
+package websocket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hybi/websocket/conn"
+	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
+)
+
+// MessageType is the type of a data message (RFC 6455 §5.6). Its values are
+// the opcodes of the message's first frame.
+type MessageType int
+
+const (
+	// Text is a message of UTF-8 text (opcode 0x1). Received text is
+	// validated; invalid UTF-8 fails the connection with 1007.
+	Text MessageType = MessageType(frame.OpText)
+	// Binary is a message of arbitrary bytes (opcode 0x2).
+	Binary MessageType = MessageType(frame.OpBinary)
+)
+
+func (t MessageType) String() string {
+	switch t {
+	case Text:
+		return "text"
+	case Binary:
+		return "binary"
+	}
+	return "MessageType(" + strconv.Itoa(int(t)) + ")"
+}
+
+func (t MessageType) opcode() (frame.Opcode, error) {
+	if t != Text && t != Binary {
+		return 0, errBadMessageType
+	}
+	return frame.Opcode(t), nil
+}
+
+var (
+	errBadMessageType = errors.New("websocket: message type must be Text or Binary")
+	errWriterClosed   = errors.New("websocket: write to a closed message writer")
+	errCloseCalled    = errors.New("websocket: close: " + net.ErrClosed.Error())
+)
+
+// ErrWriteQueued is matched (errors.Is) by the error of a write whose write
+// deadline expired after its frame was committed: the bytes that did not
+// reach the socket are kept and written first by the next write on the
+// connection (any write: a message, a Ping, Close, or Flush). Do not send
+// the message again. The error also matches os.ErrDeadlineExceeded.
+var ErrWriteQueued = errors.New("websocket: frame queued")
+
+type queuedError struct {
+	err error // the timeout from the socket
+	n   int   // bytes queued
+}
+
+func (e *queuedError) Error() string {
+	return "websocket: write timed out; " + strconv.Itoa(e.n) +
+		" bytes of a committed frame are queued and go out first on the next write: " + e.err.Error()
+}
+func (e *queuedError) Unwrap() error        { return e.err }
+func (e *queuedError) Is(target error) bool { return target == ErrWriteQueued }
+func (e *queuedError) Timeout() bool        { return true }
+func (e *queuedError) Temporary() bool      { return true }
+
+// Conn is a WebSocket connection over a net.Conn, driving the state machine
+// of package conn. Create it with Dial, Accept or Upgrade.
+//
+// Concurrency: one goroutine may read (ReadMessage, NextReader and the
+// reader it returns) while any number of goroutines write (WriteMessage,
+// NextWriter, WriteFrame, Ping, Close, CloseNow). Whole messages from
+// different goroutines are serialized; control frames are interleaved
+// between the frames of an open NextWriter. Misuse returns errors, never
+// panics.
+type Conn struct {
+	nc       net.Conn
+	client   bool
+	opts     Options
+	protocol string
+	start    time.Time // monotonic base for lastRecv
+
+	// smu guards cc. I/O is never done while holding it.
+	smu sync.Mutex
+	cc  conn.Conn
+
+	// Read side, guarded by rmu (a channel so that Close can wait for it
+	// with a timeout).
+	rmu      chan struct{}
+	rbuf     []byte
+	r, w     int
+	chunk    []byte // undelivered bytes of the current data event
+	msgFinal bool   // the current message's final chunk was parsed
+	msgOpen  bool   // a NextReader message is in progress
+	msgType  MessageType
+	partial  []byte // ReadMessage: bytes of a message interrupted by a timeout
+	partType MessageType
+	partOpen bool
+	mr       messageReader
+	tpos     int64 // trace: stream offset of rbuf[r]
+	tnext    int64 // trace: stream offset of the next frame header
+	tbufR    []byte
+
+	// Write side, guarded by wmu. msgMu is held for a whole data message
+	// (WriteMessage, or a NextWriter until it is closed).
+	wmu         chan struct{}
+	msgMu       chan struct{}
+	owed        []byte // committed bytes not yet written (after a timeout)
+	ctrlPending atomic.Bool
+	closeOnWire atomic.Bool
+	wdeadline   atomic.Int64 // unix nanos of the write deadline, 0: none
+	iovArr      [2][]byte
+	iov         net.Buffers
+	mw          messageWriter
+	tbufW       []byte
+
+	// Lifecycle.
+	mu          sync.Mutex
+	closeErr    *CloseError
+	done        chan struct{}
+	closeCalled atomic.Bool
+	closeReason string // reason of our Close frame, for the CloseError
+
+	// Heartbeat.
+	hb       *time.Timer
+	lastRecv atomic.Int64 // nanos since start of the last read that returned bytes
+	hbPing   int64        // nanos since start of the oldest unanswered ping, 0: none
+	hbLast   int64        // nanos since start of the last ping sent
+}
+
+// newConn wraps nc after a successful handshake. buffered holds bytes the
+// handshake read past its end; they are the start of the WebSocket stream.
+func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol string) (*Conn, error) {
+	c := &Conn{
+		nc:       nc,
+		client:   client,
+		opts:     *o,
+		protocol: protocol,
+		rmu:      make(chan struct{}, 1),
+		wmu:      make(chan struct{}, 1),
+		msgMu:    make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	role := conn.Server
+	if client {
+		role = conn.Client
+	}
+	if err := c.cc.Init(conn.Config{Role: role, MaxMessageSize: o.maxMessageSize()}); err != nil {
+		return nil, err
+	}
+	if len(buffered) > 0 {
+		c.rbuf = make([]byte, max(len(buffered), o.readBufferSize()))
+		c.w = copy(c.rbuf, buffered)
+	}
+	c.mr.c = c
+	c.mw.c = c
+	if o.PingInterval > 0 {
+		c.start = time.Now()
+		c.mu.Lock()
+		c.hb = time.AfterFunc(o.PingInterval, c.heartbeat)
+		c.mu.Unlock()
+	}
+	return c, nil
+}
+
+// Subprotocol returns the subprotocol agreed in the handshake, or "".
+func (c *Conn) Subprotocol() string { return c.protocol }
+
+// NetConn returns the underlying connection. Reading or writing it directly
+// corrupts the WebSocket stream; it is meant for addresses and socket
+// options.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetReadDeadline sets the deadline for reads (ReadMessage, NextReader and
+// its reader). A read that hits it returns an error satisfying
+// errors.Is(err, os.ErrDeadlineExceeded) and net.Error's Timeout(), and the
+// connection stays open: the next read resumes exactly where this one
+// stopped, mid-header, mid-payload or mid-UTF-8 sequence. A zero t means no
+// deadline; there is none by default.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for writes. A write that hits it
+// returns an error satisfying errors.Is(err, os.ErrDeadlineExceeded). If
+// the deadline had already passed, nothing was committed. If it expires
+// while the frame is being written, the frame was committed and the error
+// also matches ErrWriteQueued: the rest is sent first by the next write
+// (never resend the message, and never is a partial frame left on the wire
+// with something else after it). A zero t means no deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.wdeadline.Store(0)
+	} else {
+		c.wdeadline.Store(t.UnixNano())
+	}
+	return c.nc.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// ---- lifecycle ----
+
+// closed returns the final error once the connection ended, else nil.
+func (c *Conn) closed() *CloseError {
+	select {
+	case <-c.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.closeErr
+	default:
+		return nil
+	}
+}
+
+// finish records how the connection ended (the first call wins), closes
+// the socket and stops the heartbeat. It returns the recorded error.
+func (c *Conn) finish(ce *CloseError) *CloseError {
+	c.mu.Lock()
+	if c.closeErr != nil {
+		ce = c.closeErr
+		c.mu.Unlock()
+		return ce
+	}
+	c.closeErr = ce
+	close(c.done)
+	if c.hb != nil {
+		c.hb.Stop()
+	}
+	c.mu.Unlock()
+	c.nc.Close()
+	return ce
+}
+
+// stateError builds the CloseError for the current closing state of the
+// machine with cause err (nil for a completed handshake).
+func (c *Conn) stateError(err error) *CloseError {
+	c.smu.Lock()
+	ini := c.cc.Initiator()
+	sentCode, _ := c.cc.CloseSent()
+	rcode, rreason, recv := c.cc.CloseReceived()
+	var reason string
+	if ini == conn.Peer {
+		reason = string(rreason)
+	}
+	c.smu.Unlock()
+	sent := c.closeOnWire.Load()
+	ce := &CloseError{Code: frame.CloseAbnormal, Err: err}
+	switch {
+	case sent && recv && ini == conn.Peer:
+		ce.Frames = ReceivedThenSent
+	case sent && recv:
+		ce.Frames = SentThenReceived
+	case sent:
+		ce.Frames = SentOnly
+	case recv:
+		ce.Frames = ReceivedOnly
+	}
+	switch ini {
+	case conn.Local:
+		ce.Initiator = Local
+		ce.Code = sentCode
+		ce.Reason = c.closeReason
+		var pe *frame.ProtocolError
+		if errors.As(err, &pe) {
+			ce.Code, ce.Reason = pe.Code, pe.Reason
+		}
+	case conn.Peer:
+		ce.Initiator = Peer
+		ce.Code = rcode
+		ce.Reason = reason
+	}
+	return ce
+}
+
+// CloseNow closes the connection at once, without a closing handshake.
+// Blocked reads and writes return the resulting *CloseError (Code 1006,
+// Initiator Local, Err net.ErrClosed, unless the connection had already
+// ended). A second call returns an error.
+func (c *Conn) CloseNow() error {
+	if c.closed() != nil {
+		return errCloseCalled
+	}
+	ce := c.stateError(net.ErrClosed)
+	if ce.Initiator == None {
+		ce.Initiator = Local
+	}
+	if got := c.finish(ce); got != ce {
+		return errCloseCalled
+	}
+	return nil
+}
+
+// Close performs the closing handshake (RFC 6455 §7.1.2): it sends a Close
+// frame with code and reason (frame.CloseNoStatus sends an empty one), waits
+// for the peer's Close frame and closes the TCP connection, all within
+// Options.CloseTimeout. A server closes TCP as soon as the Close frames
+// were exchanged; a client waits for the server to close first (RFC 6455
+// §7.1.1: "the server SHOULD close the underlying TCP connection
+// first"). Data messages that arrive meanwhile are discarded, unless a
+// reader goroutine is active: then it keeps receiving them, sees the
+// peer's Close and completes the handshake.
+//
+// Close returns nil when the handshake completed, the *CloseError when it
+// did not (Err says why: ErrCloseTimeout, an I/O error…), and an error for
+// a second call or an invalid code or reason.
+func (c *Conn) Close(code frame.CloseCode, reason string) error {
+	if ce := c.closed(); ce != nil {
+		return errCloseCalled
+	}
+	// Validate before touching any state.
+	var scratch [frame.MaxControlPayload]byte
+	if _, err := frame.AppendClose(scratch[:0], code, reason); err != nil {
+		return err
+	}
+	if !c.closeCalled.CompareAndSwap(false, true) {
+		return errCloseCalled
+	}
+	deadline := time.Now().Add(c.opts.closeTimeout())
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+
+	// 1. Send our Close frame (unless one went out already: a reply to
+	// the peer's Close, or a failure).
+	select {
+	case c.wmu <- struct{}{}:
+	case <-c.done:
+		return c.closeResult()
+	case <-timer.C:
+		c.finish(c.stateError(ErrCloseTimeout))
+		return c.closeResult()
+	}
+	c.nc.SetWriteDeadline(deadline)
+	err := c.flushLocked()
+	if err == nil {
+		c.smu.Lock()
+		buf := getChunk()
+		b, aerr := c.cc.AppendClose((*buf)[:0], code, reason)
+		if aerr == nil {
+			c.closeReason = reason
+		}
+		c.smu.Unlock()
+		if aerr == nil {
+			if c.opts.Trace != nil {
+				c.traceOut(b, &c.tbufW)
+			}
+			if _, err = c.nc.Write(b); err == nil {
+				c.closeOnWire.Store(true)
+			}
+		}
+		putChunk(buf)
+	}
+	c.unlockWrite()
+	if err != nil {
+		c.finish(c.stateError(err))
+		return c.closeResult()
+	}
+
+	// 2. Wait for the peer's Close frame: either the active reader gets
+	// it, or we read ourselves.
+	for {
+		select {
+		case <-c.done:
+			return c.closeResult()
+		case <-timer.C:
+			c.finish(c.stateError(ErrCloseTimeout))
+			return c.closeResult()
+		case c.rmu <- struct{}{}:
+			c.nc.SetReadDeadline(deadline)
+			for {
+				if _, _, err := c.readEvent(nil, false); err != nil {
+					if isTimeout(err) {
+						c.finish(c.stateError(ErrCloseTimeout))
+					}
+					break
+				}
+				c.chunk = nil // discard data
+			}
+			<-c.rmu
+		}
+	}
+}
+
+func (c *Conn) closeResult() error {
+	ce := c.closed()
+	if ce == nil || ce.Err == nil {
+		return nil
+	}
+	return ce
+}
+
+// ---- locks ----
+
+// lockRead takes the read side or returns the final error.
+func (c *Conn) lockRead() error {
+	select {
+	case c.rmu <- struct{}{}:
+	case <-c.done:
+		return c.closed()
+	}
+	if ce := c.closed(); ce != nil {
+		<-c.rmu
+		return ce
+	}
+	return nil
+}
+
+func (c *Conn) unlockRead() { <-c.rmu }
+
+// lockWrite takes the write side or returns the final error.
+func (c *Conn) lockWrite() error {
+	select {
+	case c.wmu <- struct{}{}:
+	default:
+		select {
+		case c.wmu <- struct{}{}:
+		case <-c.done:
+			return c.closed()
+		}
+	}
+	if ce := c.closed(); ce != nil {
+		<-c.wmu
+		return ce
+	}
+	return nil
+}
+
+func (c *Conn) tryLockWrite() bool {
+	select {
+	case c.wmu <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// unlockWrite releases the write side, and flushes control frames the
+// reader queued while it was held (the reader never waits for a writer,
+// so that two peers writing large messages at each other cannot deadlock
+// on their Pongs).
+func (c *Conn) unlockWrite() {
+	<-c.wmu
+	for c.ctrlPending.Load() && c.tryLockWrite() {
+		c.flushLocked()
+		<-c.wmu
+	}
+}
+
+// lockMessage takes the message lock for a whole data message.
+func (c *Conn) lockMessage() error {
+	select {
+	case c.msgMu <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.msgMu <- struct{}{}:
+		return nil
+	case <-c.done:
+		return c.closed()
+	}
+}
+
+// ---- heartbeat ----
+
+func (c *Conn) since() int64 { return int64(time.Since(c.start)) }
+
+// heartbeat runs on a timer goroutine: it fails the connection when the
+// PongTimeout after a ping passed without any byte from the peer, and sends
+// a ping every PingInterval. The next tick is armed before the ping is
+// written, so a ping blocked on a dead peer cannot stop the timeout check.
+func (c *Conn) heartbeat() {
+	if c.closed() != nil {
+		return
+	}
+	now := c.since()
+	interval := int64(c.opts.PingInterval)
+	timeout := int64(c.opts.PongTimeout)
+	c.mu.Lock()
+	if c.hbPing != 0 && c.lastRecv.Load() >= c.hbPing {
+		c.hbPing = 0 // answered (or anything else arrived)
+	}
+	if timeout > 0 && c.hbPing != 0 && now-c.hbPing >= timeout {
+		c.mu.Unlock()
+		ce := c.stateError(ErrHeartbeatTimeout)
+		ce.Code, ce.Reason, ce.Initiator = frame.CloseAbnormal, "", None
+		c.finish(ce)
+		return
+	}
+	send := now-c.hbLast >= interval || c.hbLast == 0
+	if send {
+		c.hbLast = now
+		if c.hbPing == 0 {
+			c.hbPing = now
+		}
+	}
+	next := c.hbLast + interval - now
+	if c.hbPing != 0 && timeout > 0 {
+		next = min(next, c.hbPing+timeout-now)
+	}
+	c.hb.Reset(time.Duration(max(next, int64(time.Millisecond))))
+	c.mu.Unlock()
+	if send && c.tryLockWrite() {
+		if c.closed() == nil {
+			c.writeFrameLocked(frame.OpPing, 0, nil)
+		}
+		c.unlockWrite()
+	}
+}
+
+// ---- reading ----
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// readError turns an error from the socket into the error a read returns:
+// timeouts pass through unchanged and leave the connection open; anything
+// else ends it.
+func (c *Conn) readError(err error) error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	if isTimeout(err) {
+		return err
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return c.finish(c.stateError(err))
+}
+
+// fill reads more bytes from the socket into rbuf.
+func (c *Conn) fill() error {
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, c.opts.readBufferSize())
+	}
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.w == len(c.rbuf) {
+		if c.r == 0 {
+			// Cannot happen with a buffer ≥ 139 bytes (the state machine
+			// consumes payload as it comes and buffers control frames
+			// itself), but never spin: grow.
+			nb := make([]byte, 2*len(c.rbuf))
+			c.w = copy(nb, c.rbuf[c.r:c.w])
+			c.r, c.rbuf = 0, nb
+		} else {
+			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+			c.r = 0
+		}
+	}
+	n, err := c.nc.Read(c.rbuf[c.w:])
+	if n > 0 {
+		c.w += n
+		if c.hb != nil {
+			c.lastRecv.Store(c.since())
+		}
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return c.readError(err)
+}
+
+// minDirect is the smallest read worth doing straight into the caller's
+// buffer instead of through rbuf.
+const minDirect = 1 << 10
+
+// readEvent returns the next data event; control events are handled here.
+// If tgt is non-nil and the next bytes are payload of the current frame,
+// they may be read straight into the spare capacity of *tgt (grown first
+// when grow is set) and unmasked there; *tgt is then extended and the
+// event's Data aliases its new tail (direct is true).
+// The caller holds the read side.
+func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
+	for {
+		if c.opts.Trace != nil && c.tpos == c.tnext {
+			c.traceIn()
+		}
+		c.smu.Lock()
+		ev, n, err := c.cc.Next(c.rbuf[c.r:c.w])
+		var rem int64
+		if err == nil && n == 0 && ev.Kind == conn.EventNone {
+			rem = c.cc.PayloadRemaining()
+		}
+		c.smu.Unlock()
+		c.r += n
+		c.tpos += int64(n)
+		if err != nil {
+			return ev, false, c.failed(err)
+		}
+		switch ev.Kind {
+		case conn.EventData:
+			return ev, false, nil
+		case conn.EventPing:
+			c.queueControl()
+			if c.opts.OnPing != nil {
+				c.opts.OnPing(ev.Data)
+			}
+			continue
+		case conn.EventPong:
+			if c.opts.OnPong != nil {
+				c.opts.OnPong(ev.Data)
+			}
+			continue
+		case conn.EventClose:
+			return ev, false, c.peerClosed(ev)
+		}
+		if n > 0 {
+			continue
+		}
+		// The machine needs more input.
+		if rem > 0 && c.r == c.w && tgt != nil {
+			b := *tgt
+			spare := cap(b) - len(b)
+			if grow && int64(spare) < rem {
+				// Grow towards the announced length, but never by more
+				// than max(cap, 64 KiB) at once: the length is bounded
+				// by MaxMessageSize, yet a peer should not make us
+				// allocate it before sending it.
+				want := int(min(rem, int64(max(cap(b), 64<<10))))
+				b = slices.Grow(b, want)
+				spare = cap(b) - len(b)
+			}
+			if k := int(min(int64(spare), rem)); k >= minDirect || int64(k) == rem && k > 0 {
+				p := b[len(b) : len(b)+k]
+				nr, rerr := c.nc.Read(p)
+				if nr > 0 {
+					if c.hb != nil {
+						c.lastRecv.Store(c.since())
+					}
+					c.smu.Lock()
+					ev, err := c.cc.ReadPayload(p[:nr])
+					c.smu.Unlock()
+					c.tpos += int64(nr)
+					if err != nil {
+						return ev, false, c.failed(err)
+					}
+					*tgt = b[:len(b)+nr]
+					return ev, true, nil
+				}
+				*tgt = b
+				if rerr != nil {
+					return ev, false, c.readError(rerr)
+				}
+				continue
+			}
+		}
+		if err := c.fill(); err != nil {
+			return ev, false, err
+		}
+	}
+}
+
+// queueControl makes sure output the machine queued (a Pong, a Close
+// reply) is written: now if no writer is busy, else by the writer when it
+// releases the write side.
+func (c *Conn) queueControl() {
+	c.ctrlPending.Store(true)
+	if c.tryLockWrite() {
+		c.flushLocked()
+		c.unlockWrite()
+	}
+}
+
+// sendControlNow writes the queued control output before the connection
+// ends, waiting for the write side up to deadline.
+func (c *Conn) sendControlNow(deadline time.Time) {
+	c.ctrlPending.Store(true)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case c.wmu <- struct{}{}:
+	case <-t.C:
+		return
+	case <-c.done:
+		return
+	}
+	c.nc.SetWriteDeadline(deadline)
+	c.flushLocked()
+	<-c.wmu
+}
+
+// failed handles an error from the state machine: the peer broke the
+// protocol (or a limit). The machine queued a Close frame with the status
+// code; send it and close the connection (RFC 6455 §7.1.7).
+func (c *Conn) failed(err error) error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+	return c.finish(c.stateError(err))
+}
+
+// peerClosed handles the peer's Close frame: the reply (if the peer
+// started) is sent, the server closes TCP, the client waits for the server
+// to close it (RFC 6455 §7.1.1), all within CloseTimeout.
+func (c *Conn) peerClosed(ev conn.Event) error {
+	if c.opts.OnClose != nil {
+		c.opts.OnClose(ev.Code, string(ev.Data))
+	}
+	deadline := time.Now().Add(c.opts.closeTimeout())
+	c.sendControlNow(deadline)
+	ce := c.stateError(nil)
+	if c.client {
+		// Wait for the server's FIN; data after a Close is ignored.
+		c.nc.SetReadDeadline(deadline)
+		if c.rbuf == nil {
+			c.rbuf = make([]byte, 512)
+		}
+		for {
+			if _, err := c.nc.Read(c.rbuf); err != nil {
+				break
+			}
+		}
+	}
+	return c.finish(ce)
+}
+
+// ReadMessage reads the next data message into dst[:0], growing it when
+// needed, and returns the message type and the message. Passing the
+// previous result back in reuses its memory: in steady state ReadMessage
+// allocates nothing. Large payloads are read straight into the result and
+// unmasked in place.
+//
+// Control frames that arrive meanwhile are processed: Pings are answered,
+// Pongs and Closes reported to the callbacks. On a timeout (see
+// SetReadDeadline) ReadMessage returns the error with the connection open;
+// the part of a message read so far is kept and the next call returns the
+// whole message. When the connection ends it returns a *CloseError.
+func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
+	b := dst[:0]
+	if err := c.lockRead(); err != nil {
+		return 0, b, err
+	}
+	defer c.unlockRead()
+	if c.msgOpen {
+		// An unfinished NextReader message: drop its rest.
+		if err := c.discardMessage(); err != nil {
+			return 0, b, err
+		}
+	}
+	var typ MessageType
+	started := false
+	if c.partOpen {
+		b = append(b, c.partial...)
+		typ, started = c.partType, true
+		c.partial, c.partOpen = c.partial[:0], false
+	}
+	for {
+		ev, direct, err := c.readEvent(&b, true)
+		if err != nil {
+			if started && isTimeout(err) {
+				c.partial = append(c.partial[:0], b...)
+				c.partType, c.partOpen = typ, true
+			}
+			return 0, b[:0], err
+		}
+		if ev.First {
+			typ, started = MessageType(ev.Opcode), true
+		}
+		if !direct {
+			b = append(b, ev.Data...)
+		}
+		if ev.Final {
+			return typ, b, nil
+		}
+	}
+}
+
+// discardMessage reads and drops the rest of the current NextReader
+// message.
+func (c *Conn) discardMessage() error {
+	c.chunk = nil
+	for !c.msgFinal {
+		ev, _, err := c.readEvent(nil, false)
+		if err != nil {
+			return err
+		}
+		c.msgFinal = ev.Final
+	}
+	c.msgOpen = false
+	return nil
+}
+
+// NextReader waits for the next data message and returns its type and a
+// reader for its payload. The payload is never buffered whole: each Read
+// delivers what arrived, reading large payloads straight into the caller's
+// buffer and unmasking them in place. The reader returns io.EOF at the end
+// of the message, and becomes invalid when NextReader or ReadMessage is
+// called again (the rest of an unfinished message is then discarded).
+// Timeouts behave as in ReadMessage: the next Read resumes.
+func (c *Conn) NextReader() (MessageType, io.Reader, error) {
+	if err := c.lockRead(); err != nil {
+		return 0, nil, err
+	}
+	defer c.unlockRead()
+	if c.msgOpen {
+		if err := c.discardMessage(); err != nil {
+			return 0, nil, err
+		}
+	}
+	if c.partOpen {
+		// A ReadMessage timed out mid-message: serve its bytes first.
+		c.msgOpen, c.msgFinal, c.msgType = true, false, c.partType
+		c.chunk = c.partial
+		c.partOpen = false
+		return c.msgType, &c.mr, nil
+	}
+	ev, _, err := c.readEvent(nil, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.msgOpen, c.msgFinal, c.msgType = true, ev.Final, MessageType(ev.Opcode)
+	c.chunk = ev.Data
+	return c.msgType, &c.mr, nil
+}
+
+// messageReader is the reader NextReader returns; there is one per Conn,
+// so NextReader allocates nothing.
+type messageReader struct {
+	c *Conn
+}
+
+func (mr *messageReader) Read(p []byte) (int, error) {
+	c := mr.c
+	if err := c.lockRead(); err != nil {
+		return 0, err
+	}
+	defer c.unlockRead()
+	if !c.msgOpen {
+		return 0, io.EOF
+	}
+	for {
+		if len(c.chunk) > 0 {
+			n := copy(p, c.chunk)
+			c.chunk = c.chunk[n:]
+			return n, nil
+		}
+		if c.msgFinal {
+			c.msgOpen = false
+			if len(c.partial) > 0 {
+				c.partial = c.partial[:0]
+			}
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		b := p[:0]
+		ev, direct, err := c.readEvent(&b, false)
+		if err != nil {
+			return 0, err
+		}
+		c.msgFinal = ev.Final
+		if direct {
+			return len(ev.Data), nil
+		}
+		c.chunk = ev.Data
+	}
+}
+
+// ---- writing ----
+
+// writable checks, before anything is committed, that a write may start.
+func (c *Conn) writable() error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	if d := c.wdeadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// writeError turns an error from the socket into the error a write
+// returns. queued is the number of committed bytes kept in owed.
+func (c *Conn) writeError(err error, queued int) error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	if isTimeout(err) {
+		if queued > 0 {
+			return &queuedError{err: err, n: queued}
+		}
+		return err
+	}
+	return c.finish(c.stateError(err))
+}
+
+// flushLocked writes the owed bytes of an interrupted frame and the control
+// frames the machine queued. The caller holds the write side.
+func (c *Conn) flushLocked() error {
+	if len(c.owed) > 0 {
+		n, err := c.nc.Write(c.owed)
+		c.owed = c.owed[n:]
+		if err != nil {
+			return c.writeError(err, len(c.owed))
+		}
+		c.owed = nil
+	}
+	c.ctrlPending.Store(false)
+	c.smu.Lock()
+	p := c.cc.Pending()
+	if len(p) == 0 {
+		c.smu.Unlock()
+		return nil
+	}
+	_, closing := c.cc.CloseSent()
+	buf := getChunk()
+	b := append((*buf)[:0], p...)
+	c.cc.Advance(len(p))
+	c.smu.Unlock()
+	if c.opts.Trace != nil {
+		c.traceOut(b, &c.tbufW)
+	}
+	n, err := c.nc.Write(b)
+	if err != nil {
+		c.owed = append(c.owed, b[n:]...)
+		putChunk(buf)
+		return c.writeError(err, len(c.owed))
+	}
+	putChunk(buf)
+	if closing {
+		c.closeOnWire.Store(true)
+	}
+	return nil
+}
+
+// smallFrame is the largest payload copied into a chunk together with its
+// header; larger ones are written header first, then the payload (server)
+// or masked chunk by chunk (client).
+const smallFrame = chunkSize - frame.MaxHeaderSize
+
+// writeFrameLocked commits and writes one frame. The caller holds the
+// write side.
+func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	buf := getChunk()
+	defer putChunk(buf)
+	if len(p) <= smallFrame {
+		c.smu.Lock()
+		b, err := c.cc.AppendFrame((*buf)[:0], op, flags, p)
+		c.smu.Unlock()
+		if err != nil {
+			return err
+		}
+		if c.opts.Trace != nil {
+			c.traceOut(b, &c.tbufW)
+		}
+		n, err := c.nc.Write(b)
+		if err != nil {
+			c.owed = append(c.owed, b[n:]...)
+			return c.writeError(err, len(c.owed))
+		}
+		return nil
+	}
+	c.smu.Lock()
+	b, h, err := c.cc.AppendHeader((*buf)[:0], op, flags, int64(len(p)))
+	c.smu.Unlock()
+	if err != nil {
+		return err
+	}
+	if c.opts.Trace != nil {
+		if c.opts.TracePayload {
+			c.opts.Trace(TraceEvent{Direction: Sent, Header: h, Payload: p})
+		} else {
+			c.opts.Trace(TraceEvent{Direction: Sent, Header: h})
+		}
+	}
+	if !h.Masked {
+		// Header and payload in one writev, no copy.
+		c.iov = append(c.iovArr[:0], b, p)
+		n, err := c.iov.WriteTo(c.nc)
+		c.iovArr = [2][]byte{}
+		if err != nil {
+			off := int(n) - len(b)
+			if off < 0 {
+				c.owed = append(c.owed, b[n:]...)
+				off = 0
+			}
+			c.owed = append(c.owed, p[off:]...)
+			return c.writeError(err, len(c.owed))
+		}
+		return nil
+	}
+	// Client: mask while copying into the chunk; the chunk's first write
+	// also carries the header.
+	pos := 0
+	hl := len(b)
+	for off := 0; off < len(p); {
+		k := copy((*buf)[hl:chunkSize], p[off:])
+		seg := (*buf)[:hl+k]
+		pos = mask.Apply(h.Key, pos, seg[hl:])
+		n, err := c.nc.Write(seg)
+		off += k
+		if err != nil {
+			c.owed = append(c.owed, seg[n:]...)
+			start := len(c.owed)
+			c.owed = append(c.owed, p[off:]...)
+			mask.Apply(h.Key, pos, c.owed[start:])
+			return c.writeError(err, len(c.owed))
+		}
+		hl = 0
+	}
+	return nil
+}
+
+// Flush writes the bytes an earlier write left queued after a timeout (see
+// ErrWriteQueued) and any control frames waiting to go out.
+func (c *Conn) Flush() error {
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	return c.flushLocked()
+}
+
+// WriteMessage sends a whole message as one frame. It waits for an open
+// NextWriter of another goroutine to be closed. In steady state it
+// allocates nothing; a client masks large payloads chunk by chunk into a
+// pooled buffer, never copying the whole message.
+func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
+	op, err := typ.opcode()
+	if err != nil {
+		return err
+	}
+	if err := c.lockMessage(); err != nil {
+		return err
+	}
+	defer func() { <-c.msgMu }()
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	return c.writeFrameLocked(op, 0, p)
+}
+
+// WriteFrame writes one frame as given, for protocols that fragment
+// messages themselves. flags may hold frame.More (FIN clear: more
+// fragments follow) and RSV bits a negotiated extension owns. The state
+// machine validates it and refuses, with an error and before any byte is
+// written, a data frame while a fragmented message is open, a continuation
+// while none is, a control frame with frame.More or a payload over 125
+// bytes, reserved opcodes, RSV bits no extension granted, frame.Mask
+// (masking follows the role) and Close frames (use Close).
+//
+// WriteFrame does not take the message lock: a fragmented message written
+// with it must be finished by the same goroutine before other data
+// messages can be sent (they fail while it is open).
+func (c *Conn) WriteFrame(op frame.Opcode, flags frame.Flags, payload []byte) error {
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	return c.writeFrameLocked(op, flags, payload)
+}
+
+// Ping sends a Ping frame with payload (at most 125 bytes). The Pong
+// arrives through Options.OnPong while a goroutine reads.
+func (c *Conn) Ping(payload []byte) error {
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	return c.writeFrameLocked(frame.OpPing, 0, payload)
+}
+
+// NextWriter starts a message of type typ and returns a writer for its
+// payload; the message ends when the writer is closed. Written bytes are
+// collected into frames of Options.FragmentSize bytes; each full frame is
+// sent at once (FIN clear) and Close sends the final frame. Control frames
+// (Pings, Pongs, Close) from other goroutines are sent between the
+// fragments. Other goroutines' data messages wait until the writer is
+// closed; the same goroutine must close it before starting another
+// message.
+func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
+	op, err := typ.opcode()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.lockMessage(); err != nil {
+		return nil, err
+	}
+	if ce := c.closed(); ce != nil {
+		<-c.msgMu
+		return nil, ce
+	}
+	mw := &c.mw
+	mw.op = op
+	mw.open = true
+	return mw, nil
+}
+
+// messageWriter is the writer NextWriter returns. There is one per Conn
+// (so NextWriter allocates nothing); it must not be used after Close.
+type messageWriter struct {
+	c    *Conn
+	op   frame.Opcode // next frame's opcode: the message type, then continuation
+	open bool
+	buf  *[]byte // pooled, holds up to FragmentSize bytes
+}
+
+// Write adds p to the message, sending each full fragment.
+func (mw *messageWriter) Write(p []byte) (int, error) {
+	if !mw.open {
+		return 0, errWriterClosed
+	}
+	fs := mw.c.opts.fragmentSize()
+	written := 0
+	for len(p) > 0 {
+		if mw.buf == nil || len(*mw.buf) == 0 {
+			// Nothing buffered: send whole fragments straight from p.
+			if len(p) > fs {
+				if err := mw.send(p[:fs], frame.More); err != nil {
+					return written, err
+				}
+				p = p[fs:]
+				written += fs
+				continue
+			}
+		}
+		if mw.buf == nil {
+			mw.buf = getBuf(fs)
+		}
+		k := min(fs-len(*mw.buf), len(p))
+		*mw.buf = append(*mw.buf, p[:k]...)
+		p = p[k:]
+		written += k
+		if len(*mw.buf) == fs && len(p) > 0 {
+			if err := mw.send(*mw.buf, frame.More); err != nil {
+				return written, err
+			}
+			*mw.buf = (*mw.buf)[:0]
+		}
+	}
+	return written, nil
+}
+
+// send writes one fragment.
+func (mw *messageWriter) send(p []byte, flags frame.Flags) error {
+	c := mw.c
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	err := c.writeFrameLocked(mw.op, flags, p)
+	c.unlockWrite()
+	if err == nil || errors.Is(err, ErrWriteQueued) {
+		mw.op = frame.OpContinuation
+	}
+	return err
+}
+
+// Close sends the final frame of the message and releases the message
+// lock. A second Close returns an error.
+func (mw *messageWriter) Close() error {
+	if !mw.open {
+		return errWriterClosed
+	}
+	c := mw.c
+	var p []byte
+	if mw.buf != nil {
+		p = *mw.buf
+	}
+	err := mw.send(p, 0)
+	if mw.buf != nil {
+		putBuf(mw.buf)
+		mw.buf = nil
+	}
+	mw.open = false
+	<-c.msgMu
+	return err
+}

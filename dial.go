@@ -1,0 +1,75 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/hybi/websocket/handshake"
+)
+
+// Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
+// §4.1): TCP, an HTTP CONNECT proxy when DialOptions.Proxy (by default the
+// environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names one, TLS for wss,
+// then the opening handshake. Everything, including the handshake, is
+// bounded by ctx; the returned Conn is not tied to ctx.
+//
+// It returns what the handshake agreed on. A refused handshake is a
+// *handshake.ResponseError carrying the server's status, header and the
+// start of its body.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handshake.Result, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, handshake.Result{}, fmt.Errorf("websocket: dial: %w", err)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return nil, handshake.Result{}, fmt.Errorf("websocket: dial: URL scheme must be ws or wss, not %q", u.Scheme)
+	}
+	if u.Fragment != "" {
+		// RFC 6455 §3: "Fragment identifiers are meaningless in the
+		// context of WebSocket URIs and MUST NOT be used on these URIs."
+		return nil, handshake.Result{}, errors.New("websocket: dial: URL must not have a fragment")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, handshake.Result{}, err
+	}
+
+	nc, err := dialTransport(ctx, u, opts)
+	if err != nil {
+		return nil, handshake.Result{}, err
+	}
+	stop := bindContext(ctx, nc)
+	// The handshake reads through a small bufio.Reader; whatever the server
+	// sent after its 101 response is handed to the Conn, not lost.
+	br := bufio.NewReaderSize(nc, 1024)
+	res, err := handshake.Dial(nc, br, u, &handshake.ClientOptions{
+		Origin:       opts.Origin,
+		Subprotocols: opts.Subprotocols,
+		Header:       opts.Header,
+	})
+	if cerr := stop(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		nc.Close()
+		return nil, handshake.Result{}, ctxErr(ctx, fmt.Errorf("websocket: dial: %w", err))
+	}
+	buffered, _ := br.Peek(br.Buffered())
+	c, err := newConn(nc, true, buffered, &opts.Options, res.Subprotocol)
+	if err != nil {
+		nc.Close()
+		return nil, handshake.Result{}, err
+	}
+	return c, res, nil
+}
