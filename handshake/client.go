@@ -75,7 +75,7 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 		return dst, errors.New("handshake: URL has no host")
 	}
 	// §3: "Fragment identifiers ... MUST NOT be used on these URIs."
-	if u.Fragment != "" || strings.HasSuffix(u.String(), "#") {
+	if u.Fragment != "" {
 		return dst, errors.New("handshake: URL has a fragment")
 	}
 	host := u.Host

@@ -1,0 +1,356 @@
+package handshake
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const rfcKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+func TestNewKey(t *testing.T) {
+	a, b := NewKey(), NewKey()
+	if !validKey(a) || !validKey(b) {
+		t.Errorf("NewKey() = %q, %q: not base64 of 16 bytes", a, b)
+	}
+	if a == b {
+		t.Errorf("two NewKey() calls returned %q", a)
+	}
+}
+
+func TestAppendRequest(t *testing.T) {
+	x := &fakeExt{name: "x", offers: []Extension{{Name: "x", Params: []Param{{Name: "a", Value: "1", HasValue: true}}}, {Name: "x"}}}
+	full := "GET /chat?room=1 HTTP/1.1\r\n" +
+		"Host: example.com:8080\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + rfcKey + "\r\n" +
+		"Sec-WebSocket-Version: 13\r\n" +
+		"Origin: http://example.com\r\n" +
+		"Sec-WebSocket-Protocol: chat, superchat\r\n" +
+		"Sec-WebSocket-Extensions: x; a=1, x\r\n" +
+		"Authorization: Bearer t\r\n" +
+		"\r\n"
+	tests := []struct {
+		name string
+		url  string
+		opts *ClientOptions
+		want string // the whole request, or only its first two lines
+	}{
+		{"all options", "ws://example.com:8080/chat?room=1", &ClientOptions{
+			Origin:       "http://example.com",
+			Subprotocols: []string{"chat", "superchat"},
+			Extensions:   []ClientExtension{x},
+			Header: http.Header{
+				"Authorization":         {"Bearer t"},
+				"Sec-Websocket-Key":     {"forged"},
+				"Origin":                {"http://forged"},
+				"Upgrade":               {"h2c"},
+				"Sec-Websocket-Version": {"8"},
+			},
+		}, full},
+		{"no path", "ws://example.com", nil, "GET / HTTP/1.1\r\nHost: example.com\r\n"},
+		{"ws default port omitted", "ws://example.com:80/a", nil, "GET /a HTTP/1.1\r\nHost: example.com\r\n"},
+		{"ws port 443 kept", "ws://example.com:443/a", nil, "GET /a HTTP/1.1\r\nHost: example.com:443\r\n"},
+		{"wss default port omitted", "wss://example.com:443/a", nil, "GET /a HTTP/1.1\r\nHost: example.com\r\n"},
+		{"wss port 80 kept", "wss://example.com:80/a", nil, "GET /a HTTP/1.1\r\nHost: example.com:80\r\n"},
+		{"empty port", "ws://example.com:/a", nil, "GET /a HTTP/1.1\r\nHost: example.com\r\n"},
+		{"ipv6 default port", "ws://[::1]:80/", nil, "GET / HTTP/1.1\r\nHost: [::1]\r\n"},
+		{"ipv6 port", "ws://[::1]:8080/", nil, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n"},
+		{"escaped path and query", "ws://h/a%20b/c?q=%2F&r", nil, "GET /a%20b/c?q=%2F&r HTTP/1.1\r\nHost: h\r\n"},
+		{"uppercase scheme", "WSS://h/", nil, "GET / HTTP/1.1\r\nHost: h\r\n"},
+		{"Host override", "ws://127.0.0.1:9000/", &ClientOptions{Header: http.Header{"Host": {"virtual.example"}}},
+			"GET / HTTP/1.1\r\nHost: virtual.example\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := AppendRequest(nil, u, rfcKey, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(b)
+			if !strings.HasSuffix(tt.want, "\r\n\r\n") {
+				got = got[:min(len(got), len(tt.want))]
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("AppendRequest (-want +got):\n%s", diff)
+			}
+			// Our own server accepts every request we build.
+			r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b)))
+			if err != nil {
+				t.Fatalf("net/http cannot parse the request: %v", err)
+			}
+			if _, _, err := CheckRequest(r, &ServerOptions{CheckOrigin: func(string, string) bool { return true }}); err != nil {
+				t.Errorf("CheckRequest: %v", err)
+			}
+		})
+	}
+}
+
+func TestAppendRequestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		opts *ClientOptions
+		want string
+	}{
+		{"http scheme", "http://h/", nil, `handshake: URL scheme "http" is not ws or wss`},
+		{"no host", "ws:///chat", nil, "handshake: URL has no host"},
+		{"fragment", "ws://h/chat#top", nil, "handshake: URL has a fragment"},
+		{"subprotocol not a token", "ws://h/", &ClientOptions{Subprotocols: []string{"a b"}}, `handshake: subprotocol "a b" is not a token`},
+		{"extension name not a token", "ws://h/", &ClientOptions{Extensions: []ClientExtension{&fakeExt{offers: []Extension{{Name: "a,b"}}}}},
+			`handshake: extension name "a,b" is not a token`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = AppendRequest(nil, u, rfcKey, tt.opts)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// mkResponse builds a 101 response for rfcKey, modified like mkRequest.
+func mkResponse(mods ...string) string {
+	lines := []string{
+		"HTTP/1.1 101 Switching Protocols",
+		"Upgrade: websocket",
+		"Connection: Upgrade",
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+	}
+	for _, m := range mods {
+		switch {
+		case strings.HasPrefix(m, "HTTP/") || strings.HasPrefix(m, "!"):
+			lines[0] = strings.TrimPrefix(m, "!")
+		case strings.HasPrefix(m, "-"):
+			for i, l := range lines {
+				if strings.HasPrefix(l, m[1:]+":") {
+					lines = append(lines[:i], lines[i+1:]...)
+					break
+				}
+			}
+		case strings.HasPrefix(m, "+"):
+			lines = append(lines, m[1:])
+		default:
+			name, _, _ := strings.Cut(m, ":")
+			replaced := false
+			for i, l := range lines {
+				if strings.HasPrefix(l, name+":") {
+					lines[i], replaced = m, true
+					break
+				}
+			}
+			if !replaced {
+				lines = append(lines, m)
+			}
+		}
+	}
+	return strings.Join(lines, "\r\n") + "\r\n\r\n"
+}
+
+func TestReadResponseChecks(t *testing.T) {
+	opts := &ClientOptions{
+		Subprotocols: []string{"chat", "superchat"},
+		Extensions:   []ClientExtension{&fakeExt{name: "x", offers: []Extension{{Name: "x"}}}},
+	}
+	tests := []struct {
+		name     string
+		resp     string
+		res      Result
+		sentinel error  // nil: success
+		status   int    // ResponseError.StatusCode
+		msg      string // the error's message
+	}{
+		{name: "minimal", resp: mkResponse()},
+		{name: "tokens case-insensitive", resp: mkResponse("Upgrade: WebSocket", "Connection: keep-alive, upgrade")},
+		{name: "subprotocol", resp: mkResponse("Sec-WebSocket-Protocol: superchat"), res: Result{Subprotocol: "superchat"}},
+		{name: "extension", resp: mkResponse("Sec-WebSocket-Extensions: x; a=1"),
+			res: Result{Extensions: []Extension{{Name: "x", Params: []Param{{Name: "a", Value: "1", HasValue: true}}}}}},
+		{name: "LF line endings", resp: strings.ReplaceAll(mkResponse(), "\r\n", "\n")},
+
+		{name: "403 with reason", resp: "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\norigin not allowed\n",
+			sentinel: ErrNotSwitching, status: 403, msg: "handshake: server answered 403 Forbidden: origin not allowed"},
+		{name: "200 without body", resp: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+			sentinel: ErrNotSwitching, status: 200, msg: "handshake: server answered 200 OK"},
+		{name: "missing Upgrade", resp: mkResponse("-Upgrade"), sentinel: ErrResponseUpgrade, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Upgrade is not websocket"},
+		{name: "Upgrade h2c", resp: mkResponse("Upgrade: h2c"), sentinel: ErrResponseUpgrade, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Upgrade is not websocket"},
+		{name: "missing Connection", resp: mkResponse("-Connection"), sentinel: ErrResponseConnection, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Connection does not contain Upgrade"},
+		{name: "Connection keep-alive", resp: mkResponse("Connection: keep-alive"), sentinel: ErrResponseConnection, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Connection does not contain Upgrade"},
+		{name: "missing accept", resp: mkResponse("-Sec-WebSocket-Accept"), sentinel: ErrBadAccept, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Sec-WebSocket-Accept does not match the key"},
+		{name: "wrong accept", resp: mkResponse("Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ=="), sentinel: ErrBadAccept, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Sec-WebSocket-Accept does not match the key"},
+		{name: "two accepts", resp: mkResponse("+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), sentinel: ErrBadAccept, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but Sec-WebSocket-Accept does not match the key"},
+		{name: "subprotocol not offered", resp: mkResponse("Sec-WebSocket-Protocol: mqtt"), sentinel: ErrUnofferedSubprotocol, status: 101,
+			msg: `handshake: server answered 101 Switching Protocols but subprotocol was not offered: "mqtt"`},
+		{name: "subprotocol list", resp: mkResponse("Sec-WebSocket-Protocol: chat, superchat"), sentinel: ErrUnofferedSubprotocol, status: 101,
+			msg: `handshake: server answered 101 Switching Protocols but subprotocol was not offered: "chat, superchat"`},
+		{name: "subprotocol twice", resp: mkResponse("Sec-WebSocket-Protocol: chat", "+Sec-WebSocket-Protocol: chat"), sentinel: ErrUnofferedSubprotocol, status: 101,
+			msg: `handshake: server answered 101 Switching Protocols but subprotocol was not offered: "chat, chat"`},
+		{name: "extension not offered", resp: mkResponse("Sec-WebSocket-Extensions: y"), sentinel: ErrUnofferedExtension, status: 101,
+			msg: `handshake: server answered 101 Switching Protocols but extension was not offered: "y"`},
+		{name: "extension response rejected", resp: mkResponse("Sec-WebSocket-Extensions: x; bad"), sentinel: errBadParam, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but extension response rejected: x: fake: bad parameter"},
+		{name: "extension twice", resp: mkResponse("Sec-WebSocket-Extensions: x, x"), sentinel: ErrExtensionRejected, status: 101,
+			msg: `handshake: server answered 101 Switching Protocols but extension response rejected: "x" accepted twice`},
+		{name: "malformed extensions", resp: mkResponse("Sec-WebSocket-Extensions: x;"), sentinel: ErrMalformedResponse, status: 101,
+			msg: "handshake: server answered 101 Switching Protocols but malformed response: malformed Sec-WebSocket-Extensions: expected parameter name at end of value"},
+		{name: "malformed status line", resp: "HTTP/1.1 1O1 Switching\r\n\r\n", sentinel: ErrMalformedResponse,
+			msg: `handshake: malformed response: status line "HTTP/1.1 1O1 Switching"`},
+		{name: "HTTP/2 status line", resp: mkResponse("!HTTP/2.0 101 Switching Protocols"), sentinel: ErrMalformedResponse,
+			msg: `handshake: malformed response: status line "HTTP/2.0 101 Switching Protocols"`},
+		{name: "not HTTP", resp: "SSH-2.0-OpenSSH\r\n\r\n", sentinel: ErrMalformedResponse,
+			msg: `handshake: malformed response: status line "SSH-2.0-OpenSSH"`},
+		{name: "malformed field", resp: mkResponse("+Bad Field: x"), sentinel: ErrMalformedResponse,
+			msg: `handshake: malformed response: header field "Bad Field: x"`},
+		{name: "head too large", resp: mkResponse("X-Big: " + strings.Repeat("a", 9000)), sentinel: ErrResponseTooLarge,
+			msg: "handshake: response head too large"},
+		{name: "too many fields", resp: mkResponse(strings.Split(strings.Repeat("+X-A: 1\n", 64), "\n")[:64]...), sentinel: ErrResponseTooLarge,
+			msg: "handshake: response head too large: more than 64 header fields"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range []io.Reader{strings.NewReader(tt.resp + "\x81\x00"), iotest.OneByteReader(strings.NewReader(tt.resp + "\x81\x00"))} {
+				br := bufio.NewReader(r)
+				res, err := ReadResponse(br, rfcKey, opts)
+				if tt.sentinel == nil {
+					if err != nil {
+						t.Fatalf("unexpected error: %v", err)
+					}
+					if diff := cmp.Diff(tt.res, res); diff != "" {
+						t.Errorf("Result (-want +got):\n%s", diff)
+					}
+					if rest, _ := io.ReadAll(br); string(rest) != "\x81\x00" {
+						t.Errorf("bytes after the 101 response: %q, want %q", rest, "\x81\x00")
+					}
+					continue
+				}
+				var re *ResponseError
+				if !errors.As(err, &re) {
+					t.Fatalf("err = %v, want *ResponseError", err)
+				}
+				if !errors.Is(err, tt.sentinel) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.sentinel)
+				}
+				if re.StatusCode != tt.status {
+					t.Errorf("StatusCode = %d, want %d", re.StatusCode, tt.status)
+				}
+				if diff := cmp.Diff(tt.msg, err.Error()); diff != "" {
+					t.Errorf("message (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestResponseErrorBody(t *testing.T) {
+	long := strings.Repeat("x", 2000)
+	tests := []struct {
+		name   string
+		resp   string
+		body   string
+		header http.Header
+	}{
+		{"content-length", "HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope\nmore", "nope\n", http.Header{"Content-Length": {"5"}}},
+		{"content-length over 1 KiB", "HTTP/1.1 400 Bad Request\r\nContent-Length: 2000\r\n\r\n" + long, long[:1024], http.Header{"Content-Length": {"2000"}}},
+		{"chunked", "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world",
+			http.Header{"Transfer-Encoding": {"chunked"}}},
+		{"until close", "HTTP/1.1 404 Not Found\r\nX-A: 1\r\n\r\nmissing", "missing", http.Header{"X-A": {"1"}}},
+		{"bad content-length", "HTTP/1.1 404 Not Found\r\nContent-Length: -1\r\n\r\nmissing", "", http.Header{"Content-Length": {"-1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadResponse(bufio.NewReader(strings.NewReader(tt.resp)), rfcKey, nil)
+			var re *ResponseError
+			if !errors.As(err, &re) {
+				t.Fatalf("err = %v, want *ResponseError", err)
+			}
+			if diff := cmp.Diff(tt.body, string(re.Body)); diff != "" {
+				t.Errorf("Body (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.header, re.Header); diff != "" {
+				t.Errorf("Header (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReadResponseIOErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		r    io.Reader
+		want error
+	}{
+		{"closed without answer", strings.NewReader(""), io.ErrUnexpectedEOF},
+		{"stops mid-head", strings.NewReader("HTTP/1.1 101 Switching Protocols\r\n"), io.ErrUnexpectedEOF},
+		{"read error", iotest.ErrReader(errBadParam), errBadParam},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ReadResponse(bufio.NewReader(tt.r), rfcKey, nil); err != tt.want {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDialPreservesBytesAfter101 runs Dial against a scripted server whose
+// 101 response and first frame arrive in one read.
+func TestDialPreservesBytesAfter101(t *testing.T) {
+	var req bytes.Buffer
+	u, _ := url.Parse("ws://example.com/chat")
+	// The key is random, so answer through a reader that computes the
+	// response from the request once it has been written.
+	resp := &lazyReader{f: func() string {
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(req.Bytes())))
+		if err != nil {
+			return ""
+		}
+		_, accept, err := CheckRequest(r, nil)
+		if err != nil {
+			return ""
+		}
+		return string(AppendResponse(nil, accept, Result{}, nil)) + "\x81\x05hello"
+	}}
+	br := bufio.NewReader(resp)
+	if _, err := Dial(&req, br, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rest, _ := io.ReadAll(br); string(rest) != "\x81\x05hello" {
+		t.Errorf("bytes after 101: %q, want %q", rest, "\x81\x05hello")
+	}
+}
+
+type lazyReader struct {
+	f func() string
+	r io.Reader
+}
+
+func (l *lazyReader) Read(p []byte) (int, error) {
+	if l.r == nil {
+		l.r = strings.NewReader(l.f())
+	}
+	return l.r.Read(p)
+}
