@@ -240,7 +240,12 @@ var (
 	ErrWriteMaskFlag          = errors.New("conn: frame.Mask flag given; masking follows the role")
 	ErrWriteCloseSent         = errors.New("conn: a close frame was already sent")
 	ErrWriteBadClose          = errors.New("conn: close frames are written with AppendClose")
+	ErrWriteLength            = errors.New("conn: negative payload length")
 )
+
+// ErrReadPayload is returned by ReadPayload when it is given more bytes than
+// PayloadRemaining; nothing changes and the Conn stays usable.
+var ErrReadPayload = errors.New("conn: ReadPayload beyond the current frame's payload")
 
 // Errors of New, Init and Fail.
 var (
