@@ -208,6 +208,19 @@ func (e *ResponseError) Error() string {
 // Unwrap returns Err.
 func (e *ResponseError) Unwrap() error { return e.Err }
 
+// Is reports whether target is an *Error (a server refusal) with e's status
+// whose reason starts the body, as written by WriteError and Upgrade: so
+// errors.Is(err, ErrOriginNotAllowed) holds when a hybi server refused the
+// origin.
+func (e *ResponseError) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok || t == nil || e.StatusCode != t.Status {
+		return false
+	}
+	line, _, _ := strings.Cut(string(e.Body), "\n")
+	return (&Error{Status: e.StatusCode, Reason: line}).Is(t)
+}
+
 // ReadResponse reads the server's response from br and checks it against
 // key and o (RFC 6455 §4.1): status 101, Upgrade "websocket", Connection
 // containing Upgrade, Sec-WebSocket-Accept matching key, a subprotocol only
