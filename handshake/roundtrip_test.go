@@ -1,8 +1,8 @@
 package handshake
 
 import (
-	"context"
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
