@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -124,4 +125,84 @@ func tcpPair(t testing.TB) (client, server *net.TCPConn) {
 	}
 	t.Cleanup(func() { c.Close(); r.c.Close() })
 	return c.(*net.TCPConn), r.c.(*net.TCPConn)
+}
+
+// serve accepts one connection on a loopback listener, upgrades it with
+// Upgrade and runs handler on it; the returned URL dials it. The test
+// waits for handler to return at cleanup.
+func serve(t testing.TB, opts *AcceptOptions, handler func(*Conn)) string {
+	t.Helper()
+	ln := listen(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c, err := Upgrade(nc, nil, opts)
+		if err != nil {
+			nc.Close()
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		handler(c)
+		c.CloseNow()
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// dial connects to url and closes the connection at cleanup.
+func dial(t testing.TB, url string, opts *DialOptions) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := Dial(ctx, url, opts)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// echo is a handler that echoes messages until the connection ends.
+func echo(c *Conn) {
+	var buf []byte
+	for {
+		typ, msg, err := c.ReadMessage(buf)
+		if err != nil {
+			return
+		}
+		buf = msg
+		if err := c.WriteMessage(typ, msg); err != nil {
+			return
+		}
+	}
+}
+
+// connPair returns a client and a server Conn over loopback TCP, skipping
+// the opening handshake.
+func connPair(t testing.TB, copts, sopts *Options) (client, server *Conn) {
+	t.Helper()
+	cn, sn := tcpPair(t)
+	if copts == nil {
+		copts = &Options{}
+	}
+	if sopts == nil {
+		sopts = &Options{}
+	}
+	client, err := newConn(cn, true, nil, copts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = newConn(sn, false, nil, sopts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+	return client, server
 }
