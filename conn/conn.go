@@ -359,7 +359,7 @@ func (c *Conn) endFrame(p []byte) (Event, error) {
 // errInflate wraps an Inflater failure (RFC 7692 §8: a corrupt compressed
 // stream makes the payload invalid, 1007).
 func errInflate(err error) error {
-	return &frame.ProtocolError{Code: frame.CloseInvalidPayload, Reason: "conn: inflate: " + err.Error()}
+	return &frame.ProtocolError{Code: frame.CloseInvalidPayload, Reason: "inflate: " + err.Error()}
 }
 
 // errInflater reports an Inflater that broke its contract.

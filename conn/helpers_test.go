@@ -67,7 +67,8 @@ type result struct {
 type collector struct {
 	t      *testing.T
 	events []ev
-	inMsg  bool // a message's first chunk was seen, its final not yet
+	data   [][]byte // merged data of events[i] (EventData only)
+	inMsg  bool     // a message's first chunk was seen, its final not yet
 }
 
 func (col *collector) add(e conn.Event) {
@@ -81,6 +82,7 @@ func (col *collector) add(e conn.Event) {
 	}
 	if e.Kind != conn.EventData {
 		col.events = append(col.events, ev{Kind: e.Kind, Opcode: e.Opcode, RSV: e.RSV, Data: string(e.Data), Code: e.Code})
+		col.data = append(col.data, nil)
 		return
 	}
 	if e.First == col.inMsg {
@@ -98,11 +100,12 @@ func (col *collector) add(e conn.Event) {
 		if last.Opcode != e.Opcode {
 			t.Fatalf("opcode changed within a message: %v then %v", last.Opcode, e.Opcode)
 		}
-		last.Data += string(e.Data)
+		col.data[n-1] = append(col.data[n-1], e.Data...)
 		last.Final = e.Final
 		last.RSV |= e.RSV
 	} else {
-		col.events = append(col.events, ev{Kind: e.Kind, Opcode: e.Opcode, Final: e.Final, RSV: e.RSV, Data: string(e.Data)})
+		col.events = append(col.events, ev{Kind: e.Kind, Opcode: e.Opcode, Final: e.Final, RSV: e.RSV})
+		col.data = append(col.data, append([]byte(nil), e.Data...))
 	}
 	col.inMsg = !e.Final
 }
@@ -178,6 +181,11 @@ feeding:
 				}
 				break
 			}
+		}
+	}
+	for i := range col.events {
+		if col.events[i].Kind == conn.EventData {
+			col.events[i].Data = string(col.data[i])
 		}
 	}
 	r := result{Events: col.events, State: c.State(), Initiator: c.Initiator()}

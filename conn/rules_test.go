@@ -17,8 +17,10 @@ func failed(e *frame.ProtocolError, before ...out) result {
 	}
 }
 
-func text(s string) ev   { return ev{Kind: conn.EventData, Opcode: frame.OpText, Final: true, Data: s} }
-func binary(s string) ev { return ev{Kind: conn.EventData, Opcode: frame.OpBinary, Final: true, Data: s} }
+func text(s string) ev { return ev{Kind: conn.EventData, Opcode: frame.OpText, Final: true, Data: s} }
+func binary(s string) ev {
+	return ev{Kind: conn.EventData, Opcode: frame.OpBinary, Final: true, Data: s}
+}
 func partial(op frame.Opcode, s string) ev {
 	return ev{Kind: conn.EventData, Opcode: op, Data: s}
 }
@@ -174,7 +176,7 @@ var ruleCases = []ruleCase{
 		want: failed(frame.ErrInvalidUTF8)},
 	{name: "locally initiated close, peer replies", before: sendClose(frame.CloseNormal),
 		frames: []fr{{op: frame.OpText, payload: "still delivered"}, {op: frame.OpPing, payload: "no pong"}, {op: frame.OpClose, payload: closePayload(frame.CloseNormal, "")}},
-		want: result{Events: []ev{text("still delivered"), ping("no pong"), closeEv(frame.CloseNormal, "")}, State: conn.StateClosed, Initiator: conn.Local}},
+		want:   result{Events: []ev{text("still delivered"), ping("no pong"), closeEv(frame.CloseNormal, "")}, State: conn.StateClosed, Initiator: conn.Local}},
 	{name: "locally initiated close, peer violates protocol", before: sendClose(frame.CloseNormal),
 		frames: []fr{{op: 3}},
 		want:   result{Err: frame.ErrReservedOpcode.Error(), State: conn.StateClosed, Initiator: conn.Local}},
