@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 )
@@ -79,9 +80,11 @@ func eofErr(err error, n int) error {
 // accepted too (RFC 7230 §3.5). The search starts at from.
 func headEnd(b []byte, from int) int {
 	for i := from; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
 		}
+		i += j
 		if i+1 < len(b) && b[i+1] == '\n' {
 			return i + 2
 		}
@@ -94,16 +97,15 @@ func headEnd(b []byte, from int) int {
 
 // nextLine splits the first line off head, without its CRLF or LF.
 func nextLine(head []byte) (line, rest []byte) {
-	for i := 0; i < len(head); i++ {
-		if head[i] == '\n' {
-			line = head[:i]
-			if i > 0 && line[i-1] == '\r' {
-				line = line[:i-1]
-			}
-			return line, head[i+1:]
-		}
+	i := bytes.IndexByte(head, '\n')
+	if i < 0 {
+		return head, nil
 	}
-	return head, nil
+	line = head[:i]
+	if i > 0 && line[i-1] == '\r' {
+		line = line[:i-1]
+	}
+	return line, head[i+1:]
 }
 
 // parseField splits a header field line "name: value" (RFC 7230 §3.2). It
@@ -112,13 +114,7 @@ func nextLine(head []byte) (line, rest []byte) {
 // server MUST reject it with 400), a name that is not a token and control
 // characters in the value.
 func parseField(line []byte) (name, value []byte, ok bool) {
-	colon := -1
-	for i := 0; i < len(line); i++ {
-		if line[i] == ':' {
-			colon = i
-			break
-		}
-	}
+	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 || !isToken(line[:colon]) {
 		return nil, nil, false
 	}
