@@ -31,19 +31,18 @@ func (e corruptError) Error() string        { return "deflate: corrupt compresse
 func (e corruptError) Is(target error) bool { return target == ErrCorrupt }
 
 var (
-	errBlockType     error = corruptError("reserved block type 3")
-	errStoredLen     error = corruptError("stored block LEN does not match NLEN")
-	errCounts        error = corruptError("too many length or distance codes")
-	errCodeLens      error = corruptError("invalid code length code")
-	errLitLens       error = corruptError("invalid literal/length or distance code")
-	errRepeat        error = corruptError("code length repeat with nothing to repeat or past the end")
-	errNoEnd         error = corruptError("no code for end of block")
-	errSymbol        error = corruptError("invalid literal/length code")
-	errDistSym       error = corruptError("invalid distance code")
-	errDistance      error = corruptError("distance too far back")
-	errTrailing      error = corruptError("data after the final block")
-	errTruncated     error = corruptError("message ends inside a DEFLATE block")
-	errAfterFinished error = errors.New("deflate: Inflate after the stream ended; call FinishMessage")
+	errBlockType error = corruptError("reserved block type 3")
+	errStoredLen error = corruptError("stored block LEN does not match NLEN")
+	errCounts    error = corruptError("too many length or distance codes")
+	errCodeLens  error = corruptError("invalid code length code")
+	errLitLens   error = corruptError("invalid literal/length or distance code")
+	errRepeat    error = corruptError("code length repeat with nothing to repeat or past the end")
+	errNoEnd     error = corruptError("no code for end of block")
+	errSymbol    error = corruptError("invalid literal/length code")
+	errDistSym   error = corruptError("invalid distance code")
+	errDistance  error = corruptError("distance too far back")
+	errTrailing  error = corruptError("data after the final block")
+	errTruncated error = corruptError("message ends inside a DEFLATE block")
 )
 
 // Decoder states. The zero state reads a block header.
@@ -95,10 +94,10 @@ type Inflater struct {
 	clCode    huffman
 	lens      [maxLenSyms + maxDstSyms]uint8
 
-	msgIn  int // compressed bytes consumed in the current message
-	tailN  int // bytes of Tail consumed by FinishMessage
-	inTail bool
-	err    error
+	msgIn     int // compressed bytes consumed in the current message
+	tailFed   int // bytes of Tail fed by FinishMessage
+	tailMatch int // bytes of Tail seen after the final block
+	err       error
 
 	hist [windowSize]byte // the window, a ring; also stages output
 }
@@ -110,7 +109,7 @@ func (f *Inflater) Reset() {
 	f.wpos, f.full = 0, false
 	f.storedLeft, f.copyLen, f.copyDist = 0, 0, 0
 	f.lit, f.dist = nil, nil
-	f.msgIn, f.tailN, f.inTail, f.err = 0, 0, false, nil
+	f.msgIn, f.tailFed, f.tailMatch, f.err = 0, 0, 0, nil
 }
 
 // Inflate decodes compressed input from in into out and returns how many
@@ -118,10 +117,12 @@ func (f *Inflater) Reset() {
 // consumed; consumed input that could not be decoded yet is kept, so the
 // next call resumes exactly where this one stopped and any chopping of the
 // input and output gives the same bytes. A nil error with nOut < len(out)
-// therefore means "give me more input".
+// therefore means all of in was consumed: give me more input.
 //
-// Errors are sticky until Reset. After a block with BFINAL set ends the
-// stream, any further input is an error; FinishMessage ends the message.
+// The four bytes of Tail may be fed through Inflate like the rest of the
+// message (then call EndMessage), or by FinishMessage. After a block with
+// BFINAL set ends the stream, the only input accepted until EndMessage is
+// Tail. Errors are sticky until Reset.
 func (f *Inflater) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	if f.err != nil {
 		return 0, 0, f.err
@@ -141,64 +142,64 @@ func (f *Inflater) Inflate(out, in []byte) (nOut, nIn int, err error) {
 			break
 		}
 		if !wrapped && f.wpos < limit {
-			break // starved: needs more input, or the stream ended
+			break // starved: in is used up, or the stream ended
 		}
 	}
 	f.msgIn += nIn
-	if f.err == nil && f.state == stDone && (nIn < len(in) || f.nb >= 8) && !f.inTail {
-		// RFC 1951 §3.2.3: BFINAL marks the last block of the stream.
-		f.err = errTrailing
-	}
 	return nOut, nIn, f.err
 }
 
-// FinishMessage ends a message: it feeds Tail (RFC 7692 §7.2.2) and decodes
-// what remains into out. Call it, after all of the message's payload went
-// through Inflate, until done is true, each time with room in out. Then the
-// Inflater is ready for the next message of the same stream (context
-// takeover); call Reset first when the window must not be kept.
-//
-// A message may also end with a block that has BFINAL set (RFC 7692 §7.2.3.4
-// and §8.2.3.4); the next message then starts a new DEFLATE stream that may
-// still refer to the window. An empty payload is accepted as an empty message
-// although RFC 7692 §7.2.3.6 has the sender transmit a single 0x00 octet.
+// FinishMessage ends a message whose payload went through Inflate: it
+// feeds Tail (RFC 7692 §7.2.2) and decodes what remains into out. Call it
+// until done is true, each time with room in out. The Inflater is then ready
+// for the next message of the same stream (context takeover); call Reset
+// first when the window must not be kept.
 func (f *Inflater) FinishMessage(out []byte) (nOut int, done bool, err error) {
 	if f.err != nil {
 		return 0, false, f.err
 	}
-	if f.msgIn == 0 && f.tailN == 0 && f.state == stHeader && f.nb == 0 {
-		return 0, true, nil
+	nOut, m, err := f.Inflate(out, Tail[f.tailFed:])
+	f.tailFed += m
+	if err != nil || f.tailFed < len(Tail) || nOut == len(out) {
+		return nOut, false, err
 	}
-	if f.state != stDone {
-		var m int
-		f.inTail = true // a stream ended by BFINAL leaves the tail unread
-		nOut, m, err = f.Inflate(out, Tail[f.tailN:])
-		f.inTail = false
-		f.tailN += m
-		if err != nil {
-			return nOut, false, err
-		}
-		if f.state != stDone && (f.tailN < len(Tail) || nOut == len(out)) {
-			return nOut, false, nil // out is full
-		}
+	f.tailFed = 0
+	if err := f.EndMessage(); err != nil {
+		return nOut, false, err
+	}
+	return nOut, true, nil
+}
+
+// EndMessage ends a message after its payload and Tail went through Inflate
+// and Inflate returned with room left in out (so everything was decoded).
+// It reports an error if the message did not end at a block boundary: RFC
+// 7692 §7.2.1 has the sender end every message with an empty stored block
+// (whose last four bytes Tail restores) or, per §7.2.3.4, a block with
+// BFINAL set, after which the next message starts a new DEFLATE stream that
+// may still refer to the window.
+//
+// An empty payload (Tail alone) is accepted as an empty message, although
+// RFC 7692 §7.2.3.6 has the sender transmit a single 0x00 octet.
+func (f *Inflater) EndMessage() error {
+	if f.err != nil {
+		return f.err
 	}
 	switch {
+	case f.state == stHeader && f.nb == 0:
 	case f.state == stDone:
-		if f.nb >= 8 {
-			f.err = errTrailing
-			return nOut, false, f.err
-		}
+		f.hold, f.nb, f.final, f.tailMatch = 0, 0, false, 0
+		f.state = stHeader
+	case f.msgIn == len(Tail) && f.state == stStoredLen && f.nb == 24 && f.hold == 0xffff00:
+		// Tail alone read as the start of a stored block: 00 is its
+		// header, 00 ff its LEN and ff half of its NLEN.
 		f.hold, f.nb, f.final = 0, 0, false
 		f.state = stHeader
-	case f.state != stHeader || f.nb != 0:
-		// RFC 7692 §7.2.1: the sender's data ends with an empty stored
-		// block, so with Tail restored the stream is back at a block
-		// boundary.
+	default:
 		f.err = errTruncated
-		return nOut, false, f.err
+		return f.err
 	}
-	f.msgIn, f.tailN = 0, 0
-	return nOut, true, nil
+	f.msgIn = 0
+	return nil
 }
 
 // need pulls input bytes into hold until it has n bits; false means in ran
@@ -428,6 +429,23 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 			}
 
 		case stDone:
+			// RFC 7692 §7.2.2 appends Tail even to a message that ended
+			// with BFINAL; it is the only input allowed after that block
+			// (RFC 1951 §3.2.3: BFINAL "is set if and only if this is the
+			// last block of the data set").
+			for f.nb >= 8 {
+				if f.tailMatch == len(Tail) || byte(f.hold) != Tail[f.tailMatch] {
+					return ip, errTrailing
+				}
+				f.tailMatch++
+				f.drop(8)
+			}
+			for ; ip < len(in); ip++ {
+				if f.tailMatch == len(Tail) || in[ip] != Tail[f.tailMatch] {
+					return ip, errTrailing
+				}
+				f.tailMatch++
+			}
 			return ip, nil
 		}
 	}
