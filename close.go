@@ -143,8 +143,6 @@ func (e *CloseError) Error() string {
 	b = append(b, "websocket: closed by "...)
 	b = append(b, e.Initiator.String()...)
 	b = append(b, ": "...)
-	b = strconv.AppendUint(b, uint64(e.Code), 10)
-	b = append(b, ' ')
 	b = append(b, e.Code.String()...)
 	if e.Reason != "" {
 		b = append(b, " "...)

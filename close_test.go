@@ -1,0 +1,265 @@
+package websocket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
+)
+
+// closeView is the comparable part of a *CloseError.
+type closeView struct {
+	Code      frame.CloseCode
+	Reason    string
+	Initiator Initiator
+	Frames    CloseFrames
+}
+
+func viewOf(t *testing.T, err error) (closeView, *CloseError) {
+	t.Helper()
+	var ce *CloseError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v (%T) is not a *CloseError", err, err)
+	}
+	return closeView{ce.Code, ce.Reason, ce.Initiator, ce.Frames}, ce
+}
+
+// readUntilError reads and drops messages until an error.
+func readUntilError(c *Conn) error {
+	for {
+		if _, _, err := c.ReadMessage(nil); err != nil {
+			return err
+		}
+	}
+}
+
+// rawFrame builds a server-to-client frame (unmasked) or, with masked, a
+// client-to-server frame.
+func rawFrame(op frame.Opcode, flags frame.Flags, payload []byte) []byte {
+	var key mask.Key
+	if flags&frame.Mask != 0 {
+		key = mask.NewKey()
+	}
+	return frame.AppendFrame(nil, frame.NewHeader(op, flags, key, int64(len(payload))), payload)
+}
+
+func TestClosePaths(t *testing.T) {
+	tests := []struct {
+		name string
+		// copts configures the client.
+		copts *Options
+		// act makes the connection end; it runs while the client reads
+		// (unless noClientReader), and returns the server's final error
+		// if it has one to check.
+		act            func(t *testing.T, client, server *Conn) error
+		noClientReader bool
+		want           closeView
+		wantErr        error // matched with errors.Is against the client's error; nil means Err must be nil
+		wantServer     *closeView
+	}{
+		{
+			name: "local close",
+			act: func(t *testing.T, client, server *Conn) error {
+				serr := make(chan error, 1)
+				go func() { serr <- readUntilError(server) }()
+				if err := client.Close(frame.CloseNormal, "bye"); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+				return <-serr
+			},
+			noClientReader: true,
+			want:           closeView{frame.CloseNormal, "bye", Local, SentThenReceived},
+			wantServer:     &closeView{frame.CloseNormal, "bye", Peer, ReceivedThenSent},
+		},
+		{
+			name: "local close with an active reader",
+			act: func(t *testing.T, client, server *Conn) error {
+				serr := make(chan error, 1)
+				go func() { serr <- readUntilError(server) }()
+				time.Sleep(10 * time.Millisecond) // let the client reader block
+				if err := client.Close(frame.CloseNormal, "bye"); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+				return <-serr
+			},
+			want:       closeView{frame.CloseNormal, "bye", Local, SentThenReceived},
+			wantServer: &closeView{frame.CloseNormal, "bye", Peer, ReceivedThenSent},
+		},
+		{
+			name: "peer close",
+			act: func(t *testing.T, client, server *Conn) error {
+				return server.Close(frame.CloseGoingAway, "restart")
+			},
+			want: closeView{frame.CloseGoingAway, "restart", Peer, ReceivedThenSent},
+		},
+		{
+			name: "simultaneous close",
+			act: func(t *testing.T, client, server *Conn) error {
+				var wg sync.WaitGroup
+				var cerr, serr error
+				wg.Go(func() { cerr = client.Close(frame.CloseNormal, "client") })
+				wg.Go(func() { serr = server.Close(frame.CloseGoingAway, "server") })
+				wg.Wait()
+				if cerr != nil || serr != nil {
+					t.Errorf("Close: client %v, server %v", cerr, serr)
+				}
+				_, _, err := server.ReadMessage(nil)
+				return err
+			},
+			noClientReader: true,
+			want:           closeView{frame.CloseNormal, "client", Local, SentThenReceived},
+			wantServer:     &closeView{frame.CloseGoingAway, "server", Local, SentThenReceived},
+		},
+		{
+			name: "peer vanishes (EOF)",
+			act: func(t *testing.T, client, server *Conn) error {
+				server.nc.Close()
+				return nil
+			},
+			want:    closeView{frame.CloseAbnormal, "", None, NoCloseFrames},
+			wantErr: io.ErrUnexpectedEOF,
+		},
+		{
+			name: "connection reset",
+			act: func(t *testing.T, client, server *Conn) error {
+				tc := server.nc.(*net.TCPConn)
+				tc.SetLinger(0)
+				tc.Close()
+				return nil
+			},
+			want:    closeView{frame.CloseAbnormal, "", None, NoCloseFrames},
+			wantErr: syscall.ECONNRESET,
+		},
+		{
+			name:  "heartbeat timeout",
+			copts: &Options{PingInterval: 20 * time.Millisecond, PongTimeout: 100 * time.Millisecond},
+			act: func(t *testing.T, client, server *Conn) error {
+				return nil // the server never reads, so it never answers a Ping
+			},
+			want:    closeView{frame.CloseAbnormal, "", None, NoCloseFrames},
+			wantErr: ErrHeartbeatTimeout,
+		},
+		{
+			name: "protocol violation by the peer",
+			act: func(t *testing.T, client, server *Conn) error {
+				server.nc.Write(rawFrame(frame.Opcode(3), 0, []byte("?")))
+				// The peer sees our Close frame with 1002 (whether its
+				// reply still goes out before we close TCP is a race).
+				serr := readUntilError(server)
+				if got := CloseStatus(serr); got != frame.CloseProtocolError {
+					t.Errorf("server sees %v, want 1002", serr)
+				}
+				return nil
+			},
+			want:    closeView{frame.CloseProtocolError, frame.ErrReservedOpcode.Reason, Local, SentOnly},
+			wantErr: frame.ErrReservedOpcode,
+		},
+		{
+			name: "invalid UTF-8 from the peer",
+			act: func(t *testing.T, client, server *Conn) error {
+				server.nc.Write(rawFrame(frame.OpText, 0, []byte{'a', 0xff}))
+				return nil
+			},
+			want:    closeView{frame.CloseInvalidPayload, frame.ErrInvalidUTF8.Reason, Local, SentOnly},
+			wantErr: frame.ErrInvalidUTF8,
+		},
+		{
+			name: "CloseNow",
+			act: func(t *testing.T, client, server *Conn) error {
+				time.Sleep(10 * time.Millisecond)
+				if err := client.CloseNow(); err != nil {
+					t.Errorf("CloseNow: %v", err)
+				}
+				return nil
+			},
+			want:    closeView{frame.CloseAbnormal, "", Local, NoCloseFrames},
+			wantErr: net.ErrClosed,
+		},
+		{
+			name:  "close timeout",
+			copts: &Options{CloseTimeout: 100 * time.Millisecond},
+			act: func(t *testing.T, client, server *Conn) error {
+				err := client.Close(frame.CloseNormal, "")
+				if !errors.Is(err, ErrCloseTimeout) {
+					t.Errorf("Close = %v, want ErrCloseTimeout", err)
+				}
+				return nil
+			},
+			noClientReader: true,
+			want:           closeView{frame.CloseNormal, "", Local, SentOnly},
+			wantErr:        ErrCloseTimeout,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			client, server := connPair(t, tt.copts, nil)
+			cerr := make(chan error, 1)
+			if !tt.noClientReader {
+				go func() { cerr <- readUntilError(client) }()
+			}
+			serr := tt.act(t, client, server)
+			var err error
+			if tt.noClientReader {
+				_, _, err = client.ReadMessage(nil)
+			} else {
+				err = <-cerr
+			}
+			got, ce := viewOf(t, err)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("client CloseError (-want +got):\n%s\n%v", diff, err)
+			}
+			if tt.wantErr == nil && ce.Err != nil || tt.wantErr != nil && !errors.Is(ce.Err, tt.wantErr) {
+				t.Errorf("client Err = %v, want %v", ce.Err, tt.wantErr)
+			}
+			if tt.wantServer != nil {
+				got, _ := viewOf(t, serr)
+				if diff := cmp.Diff(*tt.wantServer, got); diff != "" {
+					t.Errorf("server CloseError (-want +got):\n%s\n%v", diff, serr)
+				}
+			}
+			// Every later call returns the same error; nothing panics.
+			if _, _, err2 := client.ReadMessage(nil); err2 != ce {
+				t.Errorf("second read: %v, want the same *CloseError", err2)
+			}
+			if err := client.WriteMessage(Text, []byte("late")); err == nil {
+				t.Error("write after close succeeded")
+			}
+			if err := client.Close(frame.CloseNormal, ""); err == nil {
+				t.Error("second Close succeeded")
+			}
+			if err := client.CloseNow(); err == nil {
+				t.Error("CloseNow after close succeeded")
+			}
+			if CloseStatus(err) != tt.want.Code {
+				t.Errorf("CloseStatus = %v, want %v", CloseStatus(err), tt.want.Code)
+			}
+		})
+	}
+}
+
+// The distinct causes map to distinct CloseErrors; Is matches on Code.
+func TestCloseErrorIs(t *testing.T) {
+	err := error(&CloseError{Code: frame.CloseGoingAway, Initiator: Peer})
+	if !errors.Is(err, &CloseError{Code: frame.CloseGoingAway}) {
+		t.Error("Is does not match the same code")
+	}
+	if errors.Is(err, &CloseError{Code: frame.CloseNormal}) {
+		t.Error("Is matches another code")
+	}
+	if got := CloseStatus(errors.New("x")); got != 0 {
+		t.Errorf("CloseStatus(non-close) = %v", got)
+	}
+	want := "websocket: closed by peer: 1001 (going away) \"restart\" (close received, then sent)"
+	err = &CloseError{Code: frame.CloseGoingAway, Reason: "restart", Initiator: Peer, Frames: ReceivedThenSent}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("Error() (-want +got):\n%s", diff)
+	}
+}
