@@ -48,6 +48,14 @@ type ServerOptions struct {
 	// spaces.
 	Header http.Header
 
+	// Check, if set, is called on the raw path (Upgrade) after every
+	// protocol check passed and before the response is written, with a view
+	// of the request head (valid only during the call), so a server can route
+	// on the request target or authenticate on a header. A non-nil *Error
+	// refuses the request with its status and reason. The net/http path has
+	// no such hook: the caller holds the *http.Request.
+	Check func(h *RequestHead) *Error
+
 	// MaxHeadBytes bounds the request head (request line, fields and the
 	// final empty line) on the raw path; 0 means DefaultMaxHeadBytes.
 	// Exceeding it is ErrHeadTooLarge (431).

@@ -558,3 +558,42 @@ func TestUpgradeAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestUpgradeCheckHook(t *testing.T) {
+	var uri, method, token, missing string
+	o := &ServerOptions{Check: func(h *RequestHead) *Error {
+		uri, method = string(h.RequestURI()), string(h.Method())
+		token, missing = string(h.Header("authorization")), string(h.Header("X-Missing"))
+		if !strings.HasPrefix(string(h.Bytes()), "GET /chat?room=1 HTTP/1.1\r\n") {
+			t.Errorf("Bytes() = %q", h.Bytes())
+		}
+		if token != "Bearer good" {
+			return &Error{Status: http.StatusUnauthorized, Reason: "bad token"}
+		}
+		return nil
+	}}
+	tests := []struct {
+		name  string
+		auth  string
+		want  *Error
+		token string
+	}{
+		{"allowed", "Bearer good", nil, "Bearer good"},
+		{"refused", "Bearer bad", &Error{Status: 401, Reason: "bad token"}, "Bearer bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			_, err := Upgrade(bufio.NewReader(strings.NewReader(mkRequest("GET /chat?room=1 HTTP/1.1", "Authorization:  "+tt.auth+" "))), &out, o)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if diff := cmp.Diff([]string{"/chat?room=1", "GET", tt.token, ""}, []string{uri, method, token, missing}); diff != "" {
+				t.Errorf("RequestHead views (-want +got):\n%s", diff)
+			}
+			if tt.want != nil && !strings.HasPrefix(out.String(), "HTTP/1.1 401 Unauthorized\r\n") {
+				t.Errorf("response %q", out.String())
+			}
+		})
+	}
+}

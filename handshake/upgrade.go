@@ -91,9 +91,53 @@ func readRequest(br *bufio.Reader, o *ServerOptions) (rawResult, error) {
 	if e != nil {
 		return res, e
 	}
+	if o != nil && o.Check != nil {
+		if e := o.Check(&RequestHead{head: head}); e != nil {
+			return res, e
+		}
+	}
 	appendAcceptKey(res.accept[:0], r.key)
 	return res, nil
 }
+
+// RequestHead is a read-only view of a request head read by Upgrade, for
+// ServerOptions.Check. Its slices alias the bufio.Reader's buffer: copy what
+// must outlive the call.
+type RequestHead struct {
+	head []byte
+}
+
+// Method returns the request method (always "GET" in Check).
+func (h *RequestHead) Method() []byte {
+	line, _ := nextLine(h.head)
+	return line[:indexByte(line, ' ')]
+}
+
+// RequestURI returns the request target, e.g. "/chat?room=1".
+func (h *RequestHead) RequestURI() []byte {
+	line, _ := nextLine(h.head)
+	line = line[indexByte(line, ' ')+1:]
+	return line[:indexByte(line, ' ')]
+}
+
+// Header returns the value of the first header field named name (ASCII
+// case-insensitive), trimmed of whitespace, or nil.
+func (h *RequestHead) Header(name string) []byte {
+	_, rest := nextLine(h.head)
+	for {
+		var line []byte
+		line, rest = nextLine(rest)
+		if len(line) == 0 {
+			return nil
+		}
+		if n, v, ok := parseField(line); ok && equalFold(n, name) {
+			return v
+		}
+	}
+}
+
+// Bytes returns the whole head, request line through the empty line.
+func (h *RequestHead) Bytes() []byte { return h.head }
 
 // parseRequest parses a request head (RFC 7230 §3) into r.
 func parseRequest(head []byte, maxFields int, r *request[[]byte]) *Error {
