@@ -1,0 +1,176 @@
+package autobahn
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCatalogue(t *testing.T) {
+	cs := Cases()
+	if len(cs) != 517 {
+		t.Fatalf("catalogue has %d cases, want 517", len(cs))
+	}
+	seen := map[string]bool{}
+	groups := map[string]int{}
+	for _, c := range cs {
+		if seen[c.ID] {
+			t.Errorf("duplicate case id %s", c.ID)
+		}
+		seen[c.ID] = true
+		groups[c.Group()]++
+		if c.Open == nil || c.Description == "" || c.Expectation == "" || c.Bound <= 0 {
+			t.Errorf("case %s is incomplete", c.ID)
+		}
+	}
+	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "12": 90, "13": 126}
+	if diff := cmp.Diff(want, groups); diff != "" {
+		t.Errorf("cases per group (-want +got):\n%s", diff)
+	}
+	for _, id := range []string{"1.1.1", "6.4.4", "6.5.1", "6.22.34", "7.7.13", "7.9.9", "7.13.2", "9.8.6", "10.1.1", "12.5.18", "13.7.18"} {
+		if !seen[id] {
+			t.Errorf("missing case %s", id)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	tests := []struct {
+		name         string
+		inc, exc     []string
+		wantN        int
+		first, lastI string
+	}{
+		{"all", []string{"*"}, nil, 517, "1.1.1", "13.7.18"},
+		{"group", []string{"2.*"}, nil, 11, "2.1", "2.11"},
+		{"subgroup minus one", []string{"7.9.*"}, []string{"7.9.1"}, 8, "7.9.2", "7.9.9"},
+		{"exact", []string{"6.4.1", "1.1.1"}, nil, 2, "1.1.1", "6.4.1"},
+		{"nothing", []string{"99.*"}, nil, 0, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Select(tt.inc, tt.exc)
+			if len(got) != tt.wantN {
+				t.Fatalf("Select(%v, %v) = %d cases, want %d", tt.inc, tt.exc, len(got), tt.wantN)
+			}
+			if tt.wantN > 0 && (got[0].ID != tt.first || got[len(got)-1].ID != tt.lastI) {
+				t.Errorf("range %s..%s, want %s..%s", got[0].ID, got[len(got)-1].ID, tt.first, tt.lastI)
+			}
+		})
+	}
+}
+
+// quick is the cases a test can afford: everything but the bulk groups.
+func quick() []*Case {
+	return Select([]string{"1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"}, nil)
+}
+
+func runAgainst(t *testing.T, cfg peerConfig, cases []*Case) map[string]*Result {
+	t.Helper()
+	url := startEchoServer(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	rep, err := RunClient(ctx, url, "testpeer", cases, Options{Concurrency: 64, Margin: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Results["testpeer"]
+}
+
+func TestConformingPeerPasses(t *testing.T) {
+	t.Parallel()
+	cases := append(quick(), Select([]string{"9.1.1", "9.2.1", "9.7.1", "12.1.1", "13.3.1", "13.7.2"}, nil)...)
+	res := runAgainst(t, peerConfig{deflate: true}, cases)
+	if len(res) != len(cases) {
+		t.Fatalf("%d results, want %d", len(res), len(cases))
+	}
+	// The test peer validates UTF-8 frame by frame, so it detects the bad
+	// octet of 6.4.3/6.4.4 (one frame sent in three chops) only when the
+	// whole frame is in: the runner must call that NON-STRICT, not OK.
+	for _, id := range []string{"6.4.3", "6.4.4"} {
+		if r := res[id]; r.Behavior != NonStrict || r.BehaviorClose != OK {
+			t.Errorf("case %s: %s/%s, want NON-STRICT/OK", id, r.Behavior, r.BehaviorClose)
+		}
+		delete(res, id)
+	}
+	for _, c := range cases {
+		r, ok := res[c.ID]
+		if ok && !r.Passed() {
+			t.Errorf("case %s: %s/%s: %s; %s; received %v", c.ID, r.Behavior, r.BehaviorClose, r.Result, r.ResultClose, r.Received)
+		}
+	}
+	for _, id := range []string{"7.1.6", "7.13.1", "7.13.2"} {
+		if res[id].Behavior != Informational || res[id].BehaviorClose != Informational {
+			t.Errorf("case %s: %s/%s, want INFORMATIONAL", id, res[id].Behavior, res[id].BehaviorClose)
+		}
+	}
+}
+
+// verdicts runs cases against a peer and returns "behavior/behaviorClose"
+// per case id.
+func verdicts(t *testing.T, cfg peerConfig, patterns ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for id, r := range runAgainst(t, cfg, Select(patterns, nil)) {
+		out[id] = string(r.Behavior) + "/" + string(r.BehaviorClose)
+	}
+	return out
+}
+
+func TestBrokenPeersFail(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      peerConfig
+		patterns []string
+		want     map[string]string
+	}{
+		{
+			// Like coder/websocket's echo server: text is never validated.
+			name: "no UTF-8 validation", cfg: peerConfig{skipUTF8: true},
+			patterns: []string{"6.3.1", "6.3.2", "6.4.1", "6.4.2", "6.6.1", "6.6.11", "6.8.1", "6.21.1", "7.5.1", "6.2.1", "6.6.2"},
+			want: map[string]string{
+				"6.3.1": "FAILED/FAILED", "6.3.2": "FAILED/FAILED", "6.6.1": "FAILED/FAILED", "6.8.1": "FAILED/FAILED", "6.21.1": "FAILED/FAILED",
+				// 6.4.x: the fuzzer's own waits elapse, then it kills the connection.
+				"6.4.1": "FAILED/FAILED", "6.4.2": "FAILED/FAILED",
+				// 7.5.1: the bad close reason is echoed as a normal close: wrong code.
+				"7.5.1": "FAILED/WRONG CODE",
+				// valid UTF-8 still passes
+				"6.2.1": "OK/OK", "6.6.2": "OK/OK", "6.6.11": "OK/OK",
+			},
+		},
+		{
+			name: "reserved opcodes and bits ignored", cfg: peerConfig{acceptOpcode: true},
+			patterns: []string{"3.1", "3.2", "4.1.1", "4.1.3", "4.2.1", "4.2.5", "1.1.1"},
+			want: map[string]string{
+				"3.1": "FAILED/FAILED", "3.2": "FAILED/FAILED", "4.1.1": "OK/FAILED", "4.1.3": "FAILED/FAILED",
+				"4.2.1": "OK/FAILED", "4.2.5": "FAILED/FAILED", "1.1.1": "OK/OK",
+			},
+		},
+		{
+			name: "no permessage-deflate", cfg: peerConfig{},
+			patterns: []string{"12.1.1", "12.5.18", "13.1.1", "13.7.18"},
+			want: map[string]string{
+				"12.1.1": "UNIMPLEMENTED/OK", "12.5.18": "UNIMPLEMENTED/OK", "13.1.1": "UNIMPLEMENTED/OK", "13.7.18": "UNIMPLEMENTED/OK",
+			},
+		},
+		{
+			name: "never answers close", cfg: peerConfig{noCloseReply: true},
+			patterns: []string{"1.1.1", "7.3.3", "7.7.1", "7.13.1"},
+			want: map[string]string{
+				"1.1.1": "OK/UNCLEAN", "7.3.3": "OK/UNCLEAN", "7.7.1": "OK/UNCLEAN", "7.13.1": "INFORMATIONAL/INFORMATIONAL",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := verdicts(t, tt.cfg, tt.patterns...)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
