@@ -87,9 +87,17 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 	if hs := o.Header["Host"]; len(hs) > 0 {
 		host = hs[0]
 	}
-	for _, p := range o.Subprotocols {
+	// §4.1 item 10: the elements "MUST be non-empty strings with characters
+	// in the range U+0021 to U+007E not including separator characters as
+	// defined in [RFC2616] and MUST all be unique strings."
+	for i, p := range o.Subprotocols {
 		if !isToken(p) {
 			return dst, fmt.Errorf("handshake: subprotocol %q is not a token", p)
+		}
+		for _, q := range o.Subprotocols[:i] {
+			if p == q {
+				return dst, fmt.Errorf("handshake: subprotocol %q offered twice", p)
+			}
 		}
 	}
 	var offers []Extension

@@ -110,6 +110,7 @@ func TestAppendRequestErrors(t *testing.T) {
 		{"no host", "ws:///chat", nil, "handshake: URL has no host"},
 		{"fragment", "ws://h/chat#top", nil, "handshake: URL has a fragment"},
 		{"subprotocol not a token", "ws://h/", &ClientOptions{Subprotocols: []string{"a b"}}, `handshake: subprotocol "a b" is not a token`},
+		{"subprotocol twice", "ws://h/", &ClientOptions{Subprotocols: []string{"a", "b", "a"}}, `handshake: subprotocol "a" offered twice`},
 		{"extension name not a token", "ws://h/", &ClientOptions{Extensions: []ClientExtension{&fakeExt{offers: []Extension{{Name: "a,b"}}}}},
 			`handshake: extension name "a,b" is not a token`},
 	}
