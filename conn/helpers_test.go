@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	stdutf8 "unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -183,6 +184,9 @@ feeding:
 			}
 		}
 	}
+	if err == nil && len(buf) > 0 {
+		t.Fatalf("Next left %d bytes of a complete stream unconsumed: % x", len(buf), buf[:min(len(buf), 16)])
+	}
 	for i := range col.events {
 		if col.events[i].Kind == conn.EventData {
 			col.events[i].Data = string(col.data[i])
@@ -279,3 +283,5 @@ func closePayload(code frame.CloseCode, reason string) string {
 var roles = []conn.Role{conn.Client, conn.Server}
 
 var long125 = strings.Repeat("p", 125)
+
+func utf8Valid(b []byte) bool { return stdutf8.Valid(b) }
