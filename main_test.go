@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hybi/websocket/handshake"
 )
 
 // TestMain fails the run when goroutines started by the tests (connection
@@ -205,4 +208,32 @@ func connPair(t testing.TB, copts, sopts *Options) (client, server *Conn) {
 	}
 	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
 	return client, server
+}
+
+// rawServe accepts one connection, performs the server handshake with
+// package handshake and hands the raw connection to script, so tests can
+// put arbitrary bytes on the wire.
+func rawServe(t testing.TB, script func(nc net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln := listen(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		if _, err := handshake.Upgrade(br, nc, nil); err != nil {
+			t.Errorf("raw upgrade: %v", err)
+			return
+		}
+		script(nc, br)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return "ws://" + ln.Addr().String() + "/"
 }
