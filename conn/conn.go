@@ -144,7 +144,8 @@ func (c *Conn) Init(cfg Config) error {
 }
 
 // Reset puts c back into the open state with the same Config, dropping all
-// state, queued output and any message in progress.
+// state, queued output and any message in progress. The Inflater's own
+// state is its owner's to reset.
 func (c *Conn) Reset() {
 	c.rstate = rsHeader
 	c.hdr = frame.Header{}
@@ -596,8 +597,9 @@ func (c *Conn) ReadPayload(p []byte) (ev Event, err error) {
 // Pending returns the bytes the machine wants sent: Pong answers, the Close
 // reply, the Close frame that fails the connection. They are whole frames;
 // the driver writes them between (never inside) its own frames and reports
-// progress with Advance. The slice is valid until the next call to a
-// method of c. At most a few hundred bytes are ever queued: Pongs that were
+// progress with Advance; it writes Pending before the frames it appends
+// with AppendFrame, AppendHeader and AppendClose (so a Close frame is
+// always last). The slice is valid until the next call to a method of c. At most a few hundred bytes are ever queued: Pongs that were
 // not yet started are replaced by the latest one (RFC 6455 §5.5.3).
 func (c *Conn) Pending() []byte { return c.out[c.outHead:c.outTail] }
 
@@ -722,7 +724,8 @@ func (c *Conn) AppendHeader(dst []byte, op frame.Opcode, flags frame.Flags, leng
 // may be written while a fragmented message is open (the message is then
 // abandoned). Errors: ErrWriteCloseSent if a Close frame was already sent or
 // queued (the reply to the peer's Close is queued automatically), and those
-// of frame.AppendClose.
+// of frame.AppendClose. A queued Pong not yet started is dropped from
+// Pending; the driver writes what remains in Pending before dst.
 func (c *Conn) AppendClose(dst []byte, code frame.CloseCode, reason string) ([]byte, error) {
 	if c.closeSent {
 		return dst, ErrWriteCloseSent
@@ -732,6 +735,14 @@ func (c *Conn) AppendClose(dst []byte, code frame.CloseCode, reason string) ([]b
 		return dst, err
 	}
 	dst = frame.AppendFrame(dst, c.header(frame.OpClose, 0, int64(len(payload))), payload)
+	if c.pongAt >= 0 {
+		// A queued Pong nobody started writing is dropped: nothing may
+		// follow our Close frame.
+		c.outTail, c.pongAt = c.pongAt, -1
+		if c.outHead == c.outTail {
+			c.outHead, c.outTail = 0, 0
+		}
+	}
 	c.closeSent = true
 	c.sentCode = code
 	c.wOpen = false
@@ -782,8 +793,8 @@ func (c *Conn) CloseReceived() (code frame.CloseCode, reason []byte, ok bool) {
 // Err returns the error that failed the connection, or nil.
 func (c *Conn) Err() error { return c.err }
 
-// Receiving reports whether a fragmented message is being received (its
-// final frame has not arrived yet).
+// Receiving reports whether a message is being received: its first frame
+// arrived and its final frame's payload not yet fully.
 func (c *Conn) Receiving() bool { return c.msgOpen }
 
 // Sending reports whether a fragmented message is being sent (a data frame

@@ -373,3 +373,29 @@ func nextAll(t *testing.T, c *conn.Conn, in []byte) {
 		t.Fatalf("%d bytes left over", len(in))
 	}
 }
+
+// TestAppendCloseDropsQueuedPong: a Pong not started must not follow our
+// Close frame; a started one is completed.
+func TestAppendCloseDropsQueuedPong(t *testing.T) {
+	for _, started := range []bool{false, true} {
+		c := mustNew(t, conn.Config{Role: conn.Server})
+		nextAll(t, c, build(conn.Server, fr{op: frame.OpPing, payload: "hb"}))
+		var sent []byte
+		if started {
+			sent = append(sent, c.Pending()[:1]...)
+			c.Advance(1)
+		}
+		closeFrame, err := c.AppendClose(nil, frame.CloseNormal, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(append(sent, c.Pending()...), closeFrame...)
+		want := []wframe{{frame.OpClose, true, 0, closePayload(frame.CloseNormal, "")}}
+		if started {
+			want = append([]wframe{{frame.OpPong, true, 0, "hb"}}, want...)
+		}
+		if diff := cmp.Diff(want, decodeWritten(t, conn.Server, sent)); diff != "" {
+			t.Errorf("started=%v (-want +got):\n%s", started, diff)
+		}
+	}
+}
