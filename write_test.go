@@ -1,0 +1,237 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hybi/websocket/conn"
+	"github.com/hybi/websocket/frame"
+)
+
+// A frame with More (FIN clear) leaves a message open: a new data message
+// is refused before any byte is written, and the wire stays a valid
+// stream that the peer reads as the intended messages.
+func TestWriteFrameFragmentState(t *testing.T) {
+	client, server := connPair(t, nil, nil)
+	got := make(chan []string, 1)
+	go func() {
+		var msgs []string
+		for {
+			_, b, err := server.ReadMessage(nil)
+			if err != nil {
+				got <- msgs
+				return
+			}
+			msgs = append(msgs, string(b))
+		}
+	}()
+	steps := []struct {
+		name    string
+		do      func() error
+		wantErr error
+	}{
+		{"first fragment", func() error { return client.WriteFrame(frame.OpText, frame.More, []byte("hel")) }, nil},
+		{"new text message while open", func() error { return client.WriteMessage(Text, []byte("intruder")) }, conn.ErrWriteMessageOpen},
+		{"new text frame while open", func() error { return client.WriteFrame(frame.OpText, 0, []byte("x")) }, conn.ErrWriteMessageOpen},
+		{"fragmented ping", func() error { return client.WriteFrame(frame.OpPing, frame.More, nil) }, conn.ErrWriteFragmentedControl},
+		{"long ping", func() error { return client.Ping(make([]byte, 126)) }, conn.ErrWriteControlTooLong},
+		{"RSV1 without extension", func() error { return client.WriteFrame(frame.OpContinuation, frame.Compressed, nil) }, conn.ErrWriteRSV},
+		{"mask flag", func() error { return client.WriteFrame(frame.OpContinuation, frame.Mask, nil) }, conn.ErrWriteMaskFlag},
+		{"reserved opcode", func() error { return client.WriteFrame(frame.Opcode(3), 0, nil) }, conn.ErrWriteReservedOpcode},
+		{"close via WriteFrame", func() error { return client.WriteFrame(frame.OpClose, 0, nil) }, conn.ErrWriteBadClose},
+		{"ping between fragments", func() error { return client.Ping([]byte("p")) }, nil},
+		{"last fragment", func() error { return client.WriteFrame(frame.OpContinuation, 0, []byte("lo")) }, nil},
+		{"continuation with none open", func() error { return client.WriteFrame(frame.OpContinuation, 0, []byte("?")) }, conn.ErrWriteNoMessage},
+		{"next message", func() error { return client.WriteMessage(Text, []byte("world")) }, nil},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if s.wantErr == nil && err != nil || s.wantErr != nil && !errors.Is(err, s.wantErr) {
+			t.Errorf("%s: error %v, want %v", s.name, err, s.wantErr)
+		}
+	}
+	if err := client.Close(frame.CloseNormal, ""); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if diff := cmp.Diff([]string{"hello", "world"}, <-got); diff != "" {
+		t.Errorf("server received (-want +got):\n%s", diff)
+	}
+}
+
+// Concurrent writers, pings and an open NextWriter: every message arrives
+// whole, and fragments of the open writer interleave only with control
+// frames. Run with -race.
+func TestConcurrentWriters(t *testing.T) {
+	client, server := connPair(t, &Options{FragmentSize: 64}, nil)
+	const writers, perWriter = 4, 50
+	received := make(chan map[string]int, 1)
+	go func() {
+		seen := map[string]int{}
+		for {
+			_, b, err := server.ReadMessage(nil)
+			if err != nil {
+				received <- seen
+				return
+			}
+			seen[string(b)]++
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				msg := fmt.Sprintf("w%d-%d-%s", w, i, strings.Repeat("z", i*7))
+				if err := client.WriteMessage(Text, []byte(msg)); err != nil {
+					t.Errorf("WriteMessage: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range perWriter {
+			wc, err := client.NextWriter(Binary)
+			if err != nil {
+				t.Errorf("NextWriter: %v", err)
+				return
+			}
+			fmt.Fprintf(wc, "stream-%d-", i)
+			for range 5 {
+				wc.Write(bytes.Repeat([]byte{'s'}, 50))
+				time.Sleep(time.Microsecond) // let pings in between fragments
+			}
+			if err := wc.Close(); err != nil {
+				t.Errorf("writer Close: %v", err)
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 100 {
+			if err := client.Ping([]byte("beat")); err != nil {
+				t.Errorf("Ping: %v", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if err := client.Close(frame.CloseNormal, ""); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	seen := <-received
+	want := map[string]int{}
+	for w := range writers {
+		for i := range perWriter {
+			want[fmt.Sprintf("w%d-%d-%s", w, i, strings.Repeat("z", i*7))] = 1
+		}
+	}
+	for i := range perWriter {
+		want[fmt.Sprintf("stream-%d-", i)+strings.Repeat("s", 250)] = 1
+	}
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+}
+
+// A write that times out mid-frame never leaves a torn frame on the wire:
+// the rest is queued and written first by the next write.
+func TestWriteTimeoutMidFrame(t *testing.T) {
+	for _, role := range []string{"client", "server"} {
+		t.Run(role, func(t *testing.T) {
+			client, server := connPair(t, nil, nil)
+			w, r := client, server
+			if role == "server" {
+				w, r = server, client
+			}
+			// Nobody reads yet: a big message fills the socket buffers
+			// and the deadline expires mid-frame.
+			big := bytes.Repeat([]byte("0123456789"), 1<<20) // 10 MB
+			w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			err := w.WriteMessage(Binary, big)
+			if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, ErrWriteQueued) {
+				t.Fatalf("WriteMessage = %v, want a queued timeout", err)
+			}
+			// The deadline has passed: nothing more is committed.
+			if err := w.WriteMessage(Text, []byte("refused")); !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ErrWriteQueued) {
+				t.Fatalf("write after the deadline = %v, want a plain timeout", err)
+			}
+			w.SetWriteDeadline(time.Time{})
+			got := make(chan error, 1)
+			go func() {
+				_, b, err := r.ReadMessage(nil)
+				if err == nil && !bytes.Equal(b, big) {
+					err = fmt.Errorf("big message corrupted (%d bytes)", len(b))
+				}
+				if err == nil {
+					_, b, err = r.ReadMessage(nil)
+					if err == nil && string(b) != "after" {
+						err = fmt.Errorf("got %q, want \"after\"", b)
+					}
+				}
+				got <- err
+			}()
+			if err := w.WriteMessage(Text, []byte("after")); err != nil {
+				t.Fatalf("next write: %v", err)
+			}
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// NextWriter sends fragments of FragmentSize, and a stale writer cannot
+// write after Close.
+func TestNextWriterFragments(t *testing.T) {
+	var frames []frame.Header
+	var mu sync.Mutex
+	trace := func(ev TraceEvent) {
+		if ev.Direction == Received {
+			mu.Lock()
+			frames = append(frames, ev.Header)
+			mu.Unlock()
+		}
+	}
+	client, server := connPair(t, &Options{FragmentSize: 10}, &Options{Trace: trace})
+	wc, err := client.NextWriter(Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(wc, "0123456789abcdefghij")
+	io.WriteString(wc, "XYZ")
+	if err := wc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := wc.Close(); err == nil {
+		t.Error("second Close of the writer succeeded")
+	}
+	if _, err := wc.Write([]byte("x")); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	_, b, err := server.ReadMessage(nil)
+	if err != nil || string(b) != "0123456789abcdefghijXYZ" {
+		t.Fatalf("ReadMessage = %q, %v", b, err)
+	}
+	type fr struct {
+		Op  frame.Opcode
+		Fin bool
+		Len int64
+	}
+	var got []fr
+	mu.Lock()
+	for _, h := range frames {
+		got = append(got, fr{h.Opcode, h.Fin, h.Length})
+	}
+	mu.Unlock()
+	want := []fr{{frame.OpText, false, 10}, {frame.OpContinuation, false, 10}, {frame.OpContinuation, true, 3}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("frames (-want +got):\n%s", diff)
+	}
+}
