@@ -2,7 +2,6 @@ package deflate
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/hybi/websocket/handshake"
 )
@@ -188,8 +187,15 @@ func parseWindowBits(p handshake.Param) (int, bool) {
 	if !p.HasValue || len(p.Value) == 0 || len(p.Value) > 2 || p.Value[0] == '0' {
 		return 0, false
 	}
-	n, err := strconv.Atoi(p.Value)
-	if err != nil || n < MinWindowBits || n > MaxWindowBits {
+	n := 0
+	for i := 0; i < len(p.Value); i++ {
+		c := p.Value[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n < MinWindowBits || n > MaxWindowBits {
 		return 0, false
 	}
 	return n, true

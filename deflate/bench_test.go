@@ -1,0 +1,155 @@
+package deflate
+
+import (
+	"bytes"
+	"compress/flate"
+	"io"
+	"testing"
+)
+
+// Benchmark payloads: 16 KiB of text and 1 MiB of mixed data (text,
+// random bytes, zeros, short patterns and JSON records), compressed at the
+// default level.
+var benchPayloads = []struct {
+	name string
+	data []byte
+}{
+	{"text16K", textData(100, 16<<10)},
+	{"mixed1M", mixedData(101, 1<<20)},
+}
+
+func compressed(b *testing.B, data []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	w.Write(data)
+	w.Flush()
+	return bytes.TrimSuffix(buf.Bytes(), Tail[:])
+}
+
+// BenchmarkInflate compares the Inflater with compress/flate's reader on
+// the same payloads, each message decoded from a fresh state into a 16 KiB
+// buffer.
+func BenchmarkInflate(b *testing.B) {
+	for _, p := range benchPayloads {
+		payload := compressed(b, p.data)
+		out := make([]byte, 16<<10)
+		b.Run(p.name+"/hybi", func(b *testing.B) {
+			var f Inflater
+			b.SetBytes(int64(len(p.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				f.Reset()
+				n, err := inflateCount(&f, payload, out)
+				if err != nil || n != len(p.data) {
+					b.Fatal(n, err)
+				}
+			}
+		})
+		b.Run(p.name+"/compress-flate", func(b *testing.B) {
+			stream := append(bytes.Clone(payload), Tail[:]...)
+			src := bytes.NewReader(stream)
+			r := flate.NewReader(src)
+			b.SetBytes(int64(len(p.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				src.Reset(stream)
+				r.(flate.Resetter).Reset(src, nil)
+				n := 0
+				for n < len(p.data) {
+					k, err := r.Read(out)
+					n += k
+					if err != nil && err != io.EOF {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInflateTakeover decodes a stream of 16 KiB text messages with
+// the window kept (context takeover), through the Decompressor as conn
+// drives it.
+func BenchmarkInflateTakeover(b *testing.B) {
+	msgs := make([][]byte, 64)
+	for i := range msgs {
+		msgs[i] = textData(uint64(200+i), 16<<10)
+	}
+	c, _ := NewCompressor(flate.DefaultCompression, false, 15)
+	payloads := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		payloads[i], _ = c.AppendMessage(nil, m)
+	}
+	out := make([]byte, 4096)
+	for _, mode := range []string{"takeover", "no-takeover"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "no-takeover" {
+				c, _ := NewCompressor(flate.DefaultCompression, true, 15)
+				for i, m := range msgs {
+					payloads[i], _ = c.AppendMessage(nil, m)
+				}
+			}
+			d := NewDecompressor(mode == "no-takeover")
+			b.SetBytes(16 << 10)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				for _, in := range [][]byte{payloads[i], Tail[:]} {
+					for {
+						n, m, err := d.Inflate(out, in)
+						if err != nil {
+							b.Fatal(err)
+						}
+						in = in[m:]
+						if len(in) == 0 && n < len(out) {
+							break
+						}
+					}
+				}
+				d.EndMessage()
+				if i++; i == len(payloads) {
+					i = 0
+					if mode == "takeover" {
+						b.StopTimer()
+						d = NewDecompressor(false) // the stream starts over
+						b.StartTimer()
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompress measures the Compressor (compress/flate's Writer with
+// the tail handling and pooling) per message, with and without context
+// takeover, against a bare flate.Writer Reset+Write+Flush.
+func BenchmarkCompress(b *testing.B) {
+	for _, p := range benchPayloads {
+		dst := make([]byte, 0, len(p.data)+1024)
+		for _, mode := range []string{"takeover", "no-takeover"} {
+			b.Run(p.name+"/"+mode, func(b *testing.B) {
+				c, _ := NewCompressor(flate.DefaultCompression, mode == "no-takeover", 15)
+				b.SetBytes(int64(len(p.data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.AppendMessage(dst[:0], p.data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run(p.name+"/compress-flate", func(b *testing.B) {
+			var s sink
+			s.b = dst
+			w, _ := flate.NewWriter(&s, flate.DefaultCompression)
+			b.SetBytes(int64(len(p.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.b = s.b[:0]
+				w.Reset(&s)
+				w.Write(p.data)
+				w.Flush()
+			}
+		})
+	}
+}
