@@ -1,0 +1,197 @@
+package interop
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	websocket "github.com/hybi/websocket"
+	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/interop/peers"
+)
+
+// serverObs is what hybi, serving, saw of one peer connection.
+type serverObs struct {
+	AcceptErr   error  // Accept refused the request (the reject scenario)
+	Subprotocol string // agreed in the handshake
+	CloseRet    error  // what Close returned (close-hybi)
+	End         error  // the error the connection ended with
+	Pong        string // the payload of the Pong to our Ping (hybi-ping)
+	Err         error  // anything else that went wrong on our side
+}
+
+// hybiServer is hybi's side of the peer-client scenarios. Peers connect to
+// /<peer>/<path>?s=<scenario>; paths:
+//
+//	/echo          echo (Subprotocol supported)
+//	/echo-deflate  echo with permessage-deflate accepted (once wired)
+//	/close         Close(HybiCloseCode, HybiCloseReason) at once
+//	/ping          Ping(HybiPing); once the Pong echoes it, send PongOK
+//	/fragments     Payload(text, FragmentedSize) in FragmentSize frames
+//	               written with WriteFrame, a Ping after the first
+//	/reject        refused by hybi's origin policy: 403
+type hybiServer struct {
+	mu  sync.Mutex
+	obs map[string]chan serverObs
+}
+
+func newHybiServer() *hybiServer { return &hybiServer{obs: map[string]chan serverObs{}} }
+
+func (h *hybiServer) ch(key string) chan serverObs {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.obs[key]
+	if !ok {
+		c = make(chan serverObs, 1)
+		h.obs[key] = c
+	}
+	return c
+}
+
+// wait returns what hybi saw on the connection of peer's scenario.
+func (h *hybiServer) wait(peer, scenario string, d time.Duration) (serverObs, bool) {
+	select {
+	case o := <-h.ch(peer + "/" + scenario):
+		return o, true
+	case <-time.After(d):
+		return serverObs{}, false
+	}
+}
+
+func (h *hybiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 2 {
+		http.NotFound(w, r)
+		return
+	}
+	peer, what := parts[0], parts[1]
+	key := peer + "/" + r.URL.Query().Get("s")
+	o := h.serve(w, r, what)
+	select {
+	case h.ch(key) <- o:
+	default: // a second connection for the same scenario: keep the first
+	}
+}
+
+func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) (o serverObs) {
+	pongs := make(chan string, 4)
+	opts := &websocket.AcceptOptions{Subprotocols: []string{peers.Subprotocol}}
+	opts.MaxMessageSize = 64 << 20
+	opts.CloseTimeout = 5 * time.Second
+	opts.OnPong = func(p []byte) {
+		select {
+		case pongs <- string(p):
+		default:
+		}
+	}
+	switch what {
+	case "echo-deflate":
+		enableServerDeflate(opts)
+	case "reject":
+		// hybi's own refusal path: its origin policy refuses a foreign
+		// Origin with 403. Not every client sends Origin, so set one.
+		r.Header.Set("Origin", "http://foreign.invalid")
+	}
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		o.AcceptErr = err
+		return o
+	}
+	defer c.CloseNow()
+	o.Subprotocol = c.Subprotocol()
+
+	switch what {
+	case "close":
+		o.CloseRet = c.Close(peers.HybiCloseCode, peers.HybiCloseReason)
+		_, _, o.End = c.ReadMessage(nil)
+		return o
+
+	case "ping":
+		end := make(chan error, 1)
+		go func() {
+			var err error
+			for err == nil {
+				_, _, err = c.ReadMessage(nil)
+			}
+			end <- err
+		}()
+		if err := c.Ping([]byte(peers.HybiPing)); err != nil {
+			o.Err = err
+		}
+		select {
+		case p := <-pongs:
+			o.Pong = p
+			msg := peers.PongOK
+			if p != peers.HybiPing {
+				msg = "pong-mismatch: " + p
+			}
+			if err := c.WriteMessage(websocket.Text, []byte(msg)); err != nil {
+				o.Err = errors.Join(o.Err, err)
+			}
+		case err := <-end:
+			o.End = err
+			return o
+		case <-time.After(peers.ScenarioTimeout):
+			o.Err = errors.Join(o.Err, errors.New("no pong"))
+		}
+		o.End = <-end
+		return o
+
+	case "fragments":
+		if err := writeFragments(c, peers.Payload(false, peers.FragmentedSize)); err != nil {
+			o.Err = err
+			return o
+		}
+	}
+
+	// Echo until the peer closes.
+	var buf []byte
+	for {
+		typ, msg, err := c.ReadMessage(buf)
+		if err != nil {
+			o.End = err
+			return o
+		}
+		buf = msg
+		if err := c.WriteMessage(typ, msg); err != nil {
+			o.Err = err
+			_, _, o.End = c.ReadMessage(nil)
+			return o
+		}
+	}
+}
+
+// writeFragments sends p as one text message of FragmentSize frames with
+// WriteFrame, and a Ping after the first frame (RFC 6455 §5.4: "Control
+// frames MAY be injected in the middle of a fragmented message").
+func writeFragments(c *websocket.Conn, p []byte) error {
+	op := frame.OpText
+	for first := true; len(p) > 0; first = false {
+		n := min(len(p), peers.FragmentSize)
+		var flags frame.Flags
+		if n < len(p) {
+			flags = frame.More
+		}
+		if err := c.WriteFrame(op, flags, p[:n]); err != nil {
+			return err
+		}
+		if first {
+			if err := c.Ping([]byte("mid-message")); err != nil {
+				return err
+			}
+		}
+		op, p = frame.OpContinuation, p[n:]
+	}
+	return nil
+}
+
+// closeErr returns the *CloseError in err's chain, or nil.
+func closeErr(err error) *websocket.CloseError {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
