@@ -410,20 +410,27 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 	} else if len(src) > 0 {
 		c.tailPos += nIn
 	}
-	if err != nil {
-		return Event{}, consumed, c.fail(errInflate(err))
-	}
-	c.infPending = nOut == len(c.infBuf)
 	out := c.infBuf[:nOut]
+	// The output is checked before the Inflater's error, and UTF-8 up to
+	// the limit before the limit, so that the verdict is decided by the
+	// first offending byte whatever the chunking of input and output.
+	//
 	// MaxMessageSize counts decompressed bytes (RFC 7692 §8.1 leaves the
 	// limit to the implementation; a small input may inflate enormously).
-	if int64(nOut) > c.maxMsg-c.msgSize {
+	if allowed := c.maxMsg - c.msgSize; int64(nOut) > allowed {
+		if c.msgOp == frame.OpText && !c.utf.Write(out[:allowed]) {
+			return Event{}, consumed, c.fail(frame.ErrInvalidUTF8)
+		}
 		return Event{}, consumed, c.fail(frame.ErrMessageTooBig)
 	}
 	c.msgSize += int64(nOut)
 	if c.msgOp == frame.OpText && !c.utf.Write(out) {
 		return Event{}, consumed, c.fail(frame.ErrInvalidUTF8)
 	}
+	if err != nil {
+		return Event{}, consumed, c.fail(errInflate(err))
+	}
+	c.infPending = nOut == len(c.infBuf)
 	final := false
 	if c.remaining == 0 && !c.infPending && (!c.hdr.Fin || c.tailPos == len(deflateTail)) {
 		c.rstate = rsHeader

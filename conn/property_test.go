@@ -98,3 +98,44 @@ func TestChunkingProperty(t *testing.T) {
 		t.Errorf("generator too narrow: %v", verdicts)
 	}
 }
+
+// TestGarbageProperty: random bytes (biased towards plausible headers)
+// never panic, and every chunking agrees with the whole stream, with and
+// without an Inflater.
+func TestGarbageProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 6455))
+	n := 1500
+	if testing.Short() {
+		n = 100
+	}
+	for i := range n {
+		stream := make([]byte, r.IntN(300))
+		for j := range stream {
+			stream[j] = byte(r.IntN(256))
+			if j%7 == 0 && r.IntN(2) == 0 { // plausible first header byte
+				stream[j] = []byte{0x81, 0x82, 0x01, 0x00, 0x80, 0x89, 0x8a, 0x88, 0xc1, 0x41}[r.IntN(10)]
+			}
+		}
+		for _, role := range roles {
+			for _, inflate := range []bool{false, true} {
+				mk := func() *conn.Conn {
+					cfg := conn.Config{Role: role, MaxMessageSize: 200}
+					if inflate {
+						cfg.AllowedRSV, cfg.Inflater, cfg.InflateBufferSize = frame.RSV1, &rle{}, 16
+					}
+					return mustNew(t, cfg)
+				}
+				want := feedStream(t, mk(), stream, nil, false, false)
+				names, cuts := chunkings(len(stream), uint64(i))
+				for j := range names {
+					for _, direct := range []bool{false, true} {
+						got := feedStream(t, mk(), stream, cuts[j], direct, false)
+						if diff := cmp.Diff(want, got); diff != "" {
+							t.Fatalf("stream %d (%v, inflate=%v) %s direct=%v: (-whole +chunked):\n%s\n% x", i, role, inflate, names[j], direct, diff, stream)
+						}
+					}
+				}
+			}
+		}
+	}
+}
