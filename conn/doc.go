@@ -48,13 +48,15 @@
 //		}
 //		handle(ev) // ev.Data aliases buf (or c's control buffer) until the next call
 //	}
-//	// Output the machine wants sent (Pong, Close reply, failure Close):
+//	// Output the machine wants sent (Pong, Close reply, failure Close),
+//	// always written before frames the application appends:
 //	for len(c.Pending()) > 0 {
 //		n, err := sock.Write(c.Pending())
 //		c.Advance(n)
 //		...
 //	}
-//	// Output the application wants sent:
+//	// Output the application wants sent (refused with an error, before
+//	// any byte is appended, when it would break RFC 6455):
 //	out, err = c.AppendFrame(out[:0], frame.OpText, 0, msg)
 //
 // Input may be chopped arbitrarily, down to one byte per call: Next
