@@ -1,0 +1,81 @@
+// Package websocket is a WebSocket (RFC 6455) connection over a net.Conn: the
+// blocking driver of the sans-I/O state machine in package conn.
+//
+// It owns the parts of RFC 6455 that need a socket, a clock or a goroutine:
+//
+//   - opening the connection: Dial (ws and wss, TLS configuration, HTTP
+//     CONNECT proxies from DialOptions or the environment, everything bounded
+//     by a context), Accept for net/http and Upgrade for raw sockets, using
+//     package handshake for §4; bytes the peer sent right after its handshake
+//     are kept, not lost;
+//   - moving bytes between the socket and package conn, which owns every
+//     protocol rule of §5 and §7 (framing, masking, fragmentation, control
+//     frames, UTF-8, limits, the closing handshake states);
+//   - deadlines, the heartbeat, the timing of the closing handshake (§7.1.1:
+//     the server closes TCP first; §7.1.2 bounded by CloseTimeout), locking
+//     for concurrent writers, buffers, and the *CloseError that says how a
+//     connection ended.
+//
+// # Reading and writing
+//
+// ReadMessage reads a whole message into a caller's reusable buffer;
+// NextReader streams a message of any size; WriteMessage sends a message in
+// one frame; NextWriter streams one as fragments of Options.FragmentSize;
+// WriteFrame writes single frames with explicit frame.Flags (FIN is set unless
+// frame.More is given), validated by package conn before any byte is written.
+// In steady state none of them allocates.
+//
+// # Concurrency
+//
+// A Conn is safe for one reader and any number of writers at the same time.
+// Reading methods (ReadMessage, NextReader and its reader) must be called by
+// one goroutine at a time. Writes may come from any goroutine: whole messages
+// are serialized (WriteMessage, and a NextWriter until it is closed), while
+// control frames — Ping, Close, and the Pongs and Close replies the reader
+// queues — go out between the frames of an open NextWriter. Close and
+// CloseNow may be called from any goroutine at any time; after the end every
+// method returns the same *CloseError, and no misuse panics.
+//
+// # When control frames are processed
+//
+// Incoming frames are only read while a goroutine is inside ReadMessage,
+// NextReader or the reader's Read. That is when Pings are answered, Pongs are
+// seen (Options.OnPong), the peer's Close is answered, the heartbeat learns
+// that the peer is alive, and protocol violations are detected. A connection
+// nobody reads from answers nothing, and its heartbeat will eventually fire.
+// An application that only writes should keep a reader goroutine running (see
+// Example_backgroundReader); Close reads by itself while waiting for the
+// peer's Close when no reader is active.
+//
+// # Timeouts never end a connection
+//
+// There is no default deadline. A read or write that passes the deadline
+// given to SetReadDeadline or SetWriteDeadline returns an error satisfying
+// errors.Is(err, os.ErrDeadlineExceeded) and net.Error's Timeout, and the
+// connection stays open. The next read resumes exactly where the previous
+// one stopped, also mid-header, mid-payload and mid-UTF-8 sequence. A write
+// whose deadline expires after its frame was committed returns an error that
+// also matches ErrWriteQueued: the rest of the frame is kept and written
+// first by the next write (or Flush), so no torn frame is ever followed by
+// other bytes.
+//
+// # Heartbeat
+//
+// With Options.PingInterval set, a Ping is sent every PingInterval. With
+// Options.PongTimeout also set, when no frame at all arrives within
+// PongTimeout after a heartbeat Ping, the connection is closed and every
+// method returns a *CloseError with Code 1006, Initiator None and Err
+// ErrHeartbeatTimeout. Both are off by default. Since frames are only read
+// while someone reads, the heartbeat needs a reader.
+//
+// # How a connection ends
+//
+// Every end is a *CloseError: Code and Reason of the Close frame that started
+// the closing handshake, Initiator (Local, Peer, or None when the transport
+// failed), Frames (which Close frames were sent and received, in which order)
+// and Err, the cause when the handshake did not complete: io.ErrUnexpectedEOF
+// when the peer vanished, the system error of a reset, ErrHeartbeatTimeout,
+// the *frame.ProtocolError the peer committed (we then sent a Close frame with
+// its code, RFC 6455 §7.1.7), ErrCloseTimeout, or net.ErrClosed after
+// CloseNow.
+package websocket
