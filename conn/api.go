@@ -103,7 +103,9 @@ type Inflater interface {
 // MessageEnder is implemented by an Inflater that wants to know where a
 // compressed message ends (for example to reset its window when context
 // takeover is off, RFC 7692 §7.1.1). Conn calls EndMessage after the tail of
-// a message has been inflated and all its output delivered.
+// a message has been inflated and all its output produced. If the Inflater
+// also has a method Err() error (deflate.Decompressor does) and it returns
+// an error after EndMessage, the message fails (1007) right there.
 type MessageEnder interface {
 	EndMessage()
 }

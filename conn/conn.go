@@ -442,6 +442,14 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 			c.msgOpen, c.compressed = false, false
 			if e, ok := c.cfg.Inflater.(MessageEnder); ok {
 				e.EndMessage()
+				// An Inflater that finds the message malformed only at its
+				// end (not at a DEFLATE block boundary, say) reports it
+				// through Err; the message fails here, not the next one.
+				if r, ok := c.cfg.Inflater.(interface{ Err() error }); ok {
+					if err := r.Err(); err != nil {
+						return Event{}, consumed, c.fail(errInflate(err))
+					}
+				}
 			}
 		}
 	}

@@ -16,12 +16,14 @@ import (
 // 00 00 ff ff is a flush marker, so the tail Conn appends at the end of each
 // message (RFC 7692 §7.2.2) is consumed like deflate's empty stored block.
 type rle struct {
-	cnt    int // pending output run
-	b      byte
-	half   bool // a count byte was read
-	n      byte
-	marker int // marker bytes still expected
-	ends   int // EndMessage calls
+	cnt     int // pending output run
+	b       byte
+	half    bool // a count byte was read
+	n       byte
+	marker  int // marker bytes still expected
+	ends    int // EndMessage calls
+	err     error
+	failEnd bool // EndMessage finds the message malformed
 }
 
 var errRLE = errors.New("rle: bad marker")
@@ -54,7 +56,17 @@ func (r *rle) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	}
 }
 
-func (r *rle) EndMessage() { r.ends++ }
+func (r *rle) EndMessage() {
+	r.ends++
+	if r.failEnd {
+		r.err = errRLEEnd
+	}
+}
+
+// Err reports the error EndMessage found.
+func (r *rle) Err() error { return r.err }
+
+var errRLEEnd = errors.New("rle: message does not end at a block boundary")
 
 // compress encodes s in the rle form, without the tail (RFC 7692 §7.2.1).
 func compress(s string) string {
@@ -80,6 +92,7 @@ func TestInflate(t *testing.T) {
 		frames   []fr
 		want     result
 		wantEnds int
+		failEnd  bool
 	}{
 		{name: "compressed text", frames: []fr{{op: frame.OpText, flags: rsv1, payload: cbig}},
 			want:     result{Events: []ev{{Kind: conn.EventData, Opcode: frame.OpText, Final: true, RSV: rsv1, Data: big}}},
@@ -112,6 +125,8 @@ func TestInflate(t *testing.T) {
 			want: failed(frame.ErrInvalidUTF8)},
 		{name: "corrupt stream", frames: []fr{{op: frame.OpBinary, flags: rsv1, payload: "\x00\x01"}},
 			want: failed(&frame.ProtocolError{Code: frame.CloseInvalidPayload, Reason: "inflate: " + errRLE.Error()})},
+		{name: "malformed at message end", failEnd: true, frames: []fr{{op: frame.OpBinary, flags: rsv1, payload: compress("abc")}, {op: frame.OpText, payload: "never"}},
+			want: failed(&frame.ProtocolError{Code: frame.CloseInvalidPayload, Reason: "inflate: " + errRLEEnd.Error()})},
 		{name: "RSV1 on continuation", frames: []fr{{op: frame.OpBinary, flags: rsv1 | frame.More, payload: compress("a")}, {op: frame.OpContinuation, flags: rsv1}},
 			want: failed(frame.ErrReservedBits)},
 	}
@@ -124,7 +139,7 @@ func TestInflate(t *testing.T) {
 					cfg := tt.cfg
 					cfg.Role = role
 					cfg.AllowedRSV = frame.RSV1
-					inf = &rle{}
+					inf = &rle{failEnd: tt.failEnd}
 					cfg.Inflater = inf
 					cfg.InflateBufferSize = 64
 					return mustNew(t, cfg)
