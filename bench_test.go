@@ -1,0 +1,235 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var idleConns = flag.Int("idleconns", 1000, "connections for TestIdleMemory")
+
+// benchPair runs fn over a client/server pair in the given direction.
+func benchDirections(b *testing.B, fn func(b *testing.B, w, r *Conn)) {
+	for _, dir := range []string{"client-to-server", "server-to-client"} {
+		b.Run(dir, func(b *testing.B) {
+			client, server := connPair(b, nil, nil)
+			w, r := client, server
+			if dir == "server-to-client" {
+				w, r = server, client
+			}
+			fn(b, w, r)
+		})
+	}
+}
+
+var benchSizes = []int{64, 4 << 10, 64 << 10, 1 << 20}
+
+// BenchmarkWriteReadMessage: WriteMessage on one end, ReadMessage into a
+// reused buffer on the other, over loopback TCP.
+func BenchmarkWriteReadMessage(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			benchDirections(b, func(b *testing.B, w, r *Conn) {
+				msg := bytes.Repeat([]byte{'a'}, size)
+				done := make(chan error, 1)
+				go func() {
+					var buf []byte
+					for {
+						_, m, err := r.ReadMessage(buf)
+						if err != nil {
+							done <- err
+							return
+						}
+						buf = m
+					}
+				}()
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					if err := w.WriteMessage(Binary, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				w.CloseNow()
+				<-done
+			})
+		})
+	}
+}
+
+// BenchmarkNextWriterReader: streaming a message through NextWriter in 4 KiB
+// writes and reading it with NextReader into a 32 KiB buffer.
+func BenchmarkNextWriterReader(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			benchDirections(b, func(b *testing.B, w, r *Conn) {
+				msg := bytes.Repeat([]byte{'a'}, size)
+				done := make(chan error, 1)
+				go func() {
+					buf := make([]byte, 32<<10)
+					for {
+						_, rd, err := r.NextReader()
+						if err != nil {
+							done <- err
+							return
+						}
+						for {
+							if _, err := rd.Read(buf); err == io.EOF {
+								break
+							} else if err != nil {
+								done <- err
+								return
+							}
+						}
+					}
+				}()
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					wc, err := w.NextWriter(Binary)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for p := msg; len(p) > 0; {
+						k := min(len(p), 4<<10)
+						wc.Write(p[:k])
+						p = p[k:]
+					}
+					if err := wc.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				w.CloseNow()
+				<-done
+			})
+		})
+	}
+}
+
+// BenchmarkEcho is a round trip: the latency of one small message there
+// and back.
+func BenchmarkEcho(b *testing.B) {
+	client, server := connPair(b, nil, nil)
+	go echo(server)
+	msg := []byte("ping-pong payload")
+	var buf []byte
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if err := client.WriteMessage(Text, msg); err != nil {
+			b.Fatal(err)
+		}
+		_, m, err := client.ReadMessage(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = m
+	}
+}
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestIdleMemory measures the heap held per idle connection after the
+// upgrade, over -idleconns loopback connections (Dial + Upgrade). It
+// reports the bytes of both Conns of a pair beyond the bare TCP sockets,
+// and the same with a reader goroutine parked in ReadMessage on each end
+// (which allocates the 4 KiB read buffers). Run with -v to see the
+// numbers; docs/performance.md records them.
+func TestIdleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens thousands of sockets")
+	}
+	n := *idleConns
+	ln := listen(t)
+	addr := "ws://" + ln.Addr().String() + "/"
+
+	// Bare TCP pairs first, for the baseline.
+	base := heapInUse()
+	var raw []net.Conn
+	for range n {
+		c, s := tcpPair(t)
+		raw = append(raw, c, s)
+	}
+	rawPer := float64(heapInUse()-base) / float64(n)
+	for _, c := range raw {
+		c.Close()
+	}
+	raw = nil
+	ln.Close()
+	ln = listen(t)
+	addr = "ws://" + ln.Addr().String() + "/"
+
+	servers := make(chan *Conn, n)
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				close(servers)
+				return
+			}
+			c, err := Upgrade(nc, nil, nil)
+			if err != nil {
+				nc.Close()
+				continue
+			}
+			servers <- c
+		}
+	}()
+	var conns []*Conn
+	defer func() {
+		for _, c := range conns {
+			c.CloseNow()
+		}
+	}()
+	base = heapInUse()
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := Dial(ctx, addr, &DialOptions{Proxy: NoProxy})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c, <-servers)
+	}
+	idle := float64(heapInUse()-base) / float64(n)
+
+	readers := make(chan struct{}, 2*n)
+	for _, c := range conns {
+		go func() {
+			c.ReadMessage(nil)
+			readers <- struct{}{}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let every reader park in Read
+	withReaders := float64(heapInUse()-base) / float64(n)
+
+	t.Logf("bare TCP pair (both ends): %.0f B", rawPer)
+	t.Logf("idle WebSocket pair after upgrade (both Conns + sockets): %.0f B, %.0f B per Conn beyond TCP", idle, (idle-rawPer)/2)
+	t.Logf("with a reader parked on each end: %.0f B per pair, %.0f B per Conn beyond TCP (heap only; goroutine stacks not counted)", withReaders, (withReaders-rawPer)/2)
+	if per := (idle - rawPer) / 2; per > 8<<10 {
+		t.Errorf("an idle Conn holds %.0f bytes beyond its socket, want under 8 KiB", per)
+	}
+	for _, c := range conns {
+		c.CloseNow()
+	}
+	for range conns {
+		<-readers
+	}
+	conns = nil
+	ln.Close()
+	for range servers {
+	}
+}
