@@ -208,10 +208,10 @@ func gobwasLib() Lib {
 			d := ws.Dialer{
 				Protocols: o.Subprotocols,
 				Timeout:   10 * time.Second,
-				OnStatusError: func(s int, r []byte, resp io.Reader) {
+				// The body is not read: with keep-alive it never ends.
+				OnStatusError: func(s int, r []byte, _ io.Reader) {
 					status = s
-					body, _ := io.ReadAll(io.LimitReader(resp, 4096))
-					reason = fmt.Sprintf("%d %s: %s", s, r, body)
+					reason = fmt.Sprintf("%d %s", s, r)
 				},
 			}
 			nc, br, hs, err := d.Dial(ctx, url)
