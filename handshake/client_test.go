@@ -220,7 +220,7 @@ func TestReadResponseChecks(t *testing.T) {
 			msg: "handshake: server answered 101 Switching Protocols but malformed response: malformed Sec-WebSocket-Extensions: expected parameter name at end of value"},
 		{name: "malformed status line", resp: "HTTP/1.1 1O1 Switching\r\n\r\n", sentinel: ErrMalformedResponse,
 			msg: `handshake: malformed response: status line "HTTP/1.1 1O1 Switching"`},
-		{name: "HTTP/2 status line", resp: mkResponse("!HTTP/2.0 101 Switching Protocols"), sentinel: ErrMalformedResponse,
+		{name: "HTTP 2 status line", resp: mkResponse("!HTTP/2.0 101 Switching Protocols"), sentinel: ErrMalformedResponse,
 			msg: `handshake: malformed response: status line "HTTP/2.0 101 Switching Protocols"`},
 		{name: "not HTTP", resp: "SSH-2.0-OpenSSH\r\n\r\n", sentinel: ErrMalformedResponse,
 			msg: `handshake: malformed response: status line "SSH-2.0-OpenSSH"`},

@@ -173,7 +173,7 @@ func TestRoundTripHTTPClient(t *testing.T) {
 		}
 	}()
 
-	for name, base := range map[string]string{"net/http path": httpSrv.URL, "raw path": "http://" + ln.Addr().String()} {
+	for name, base := range map[string]string{"net-http path": httpSrv.URL, "raw path": "http://" + ln.Addr().String()} {
 		t.Run(name, func(t *testing.T) {
 			key := NewKey()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
