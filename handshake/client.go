@@ -194,9 +194,13 @@ type ResponseError struct {
 // allowed" (with the first line of the body) or "handshake: server answered
 // 101 Switching Protocols but Sec-WebSocket-Accept does not match the key".
 func (e *ResponseError) Error() string {
+	err := e.Err
+	if err == nil {
+		err = ErrMalformedResponse
+	}
 	switch {
 	case e.StatusCode == 0:
-		return e.Err.Error()
+		return err.Error()
 	case e.StatusCode != http.StatusSwitchingProtocols:
 		s := "handshake: server answered " + e.Status
 		line, _, _ := strings.Cut(string(e.Body), "\n")
@@ -209,7 +213,7 @@ func (e *ResponseError) Error() string {
 		}
 		return s
 	default:
-		return "handshake: server answered " + e.Status + " but " + strings.TrimPrefix(e.Err.Error(), "handshake: ")
+		return "handshake: server answered " + e.Status + " but " + strings.TrimPrefix(err.Error(), "handshake: ")
 	}
 }
 
@@ -226,7 +230,7 @@ func (e *ResponseError) Is(target error) bool {
 		return false
 	}
 	line, _, _ := strings.Cut(string(e.Body), "\n")
-	return (&Error{Status: e.StatusCode, Reason: line}).Is(t)
+	return (&Error{Status: e.StatusCode, Reason: strings.TrimSuffix(line, "\r")}).Is(t)
 }
 
 // ReadResponse reads the server's response from br and checks it against

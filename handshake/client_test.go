@@ -355,3 +355,31 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 	}
 	return l.r.Read(p)
 }
+
+func TestResponseErrorZeroValue(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *ResponseError
+		want string
+	}{
+		{"zero", &ResponseError{}, "handshake: malformed response"},
+		{"101 without Err", &ResponseError{StatusCode: 101, Status: "101 Switching Protocols"},
+			"handshake: server answered 101 Switching Protocols but malformed response"},
+		{"binary body", &ResponseError{StatusCode: 500, Status: "500 Internal Server Error", Body: []byte("\x00\x01")},
+			"handshake: server answered 500 Internal Server Error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.err.Error()); diff != "" {
+				t.Errorf("Error() (-want +got):\n%s", diff)
+			}
+		})
+	}
+	crlf := &ResponseError{StatusCode: 403, Status: "403 Forbidden", Body: []byte("origin not allowed: \"x\"\r\n")}
+	if !errors.Is(crlf, ErrOriginNotAllowed) {
+		t.Errorf("errors.Is(%v, ErrOriginNotAllowed) = false with a CRLF body", crlf)
+	}
+	if errors.Is(crlf, ErrBadMethod) {
+		t.Errorf("errors.Is(%v, ErrBadMethod) = true", crlf)
+	}
+}

@@ -43,9 +43,9 @@ type ServerOptions struct {
 	Extensions []ServerExtension
 
 	// Header holds extra header fields for the 101 response. Fields the
-	// handshake writes itself (Upgrade, Connection, Sec-WebSocket-*) and
-	// names that are not tokens are skipped; CR and LF in values become
-	// spaces.
+	// handshake writes itself (Upgrade, Connection, Sec-WebSocket-*), the
+	// framing fields Content-Length and Transfer-Encoding, and names that
+	// are not tokens are skipped; CR, LF and NUL in values become spaces.
 	Header http.Header
 
 	// Check, if set, is called on the raw path (Upgrade) after every
