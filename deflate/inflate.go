@@ -55,7 +55,6 @@ const (
 	stCodeLens          // next: code lengths of the literal/length and distance codes, index i
 	stData              // next: a literal/length code
 	stCopy              // copying copyLen bytes from copyDist back
-	stDone              // after the end of a block with BFINAL set
 )
 
 // RFC 1951 §3.2.7: the order of the code length code lengths.
@@ -91,13 +90,14 @@ type Inflater struct {
 	lit, dist *huffman // current block's codes
 	dynLit    huffman
 	dynDist   huffman
-	clCode    huffman
 	lens      [maxLenSyms + maxDstSyms]uint8
 
-	msgIn     int // compressed bytes consumed in the current message
-	tailFed   int // bytes of Tail fed by FinishMessage
-	tailMatch int // bytes of Tail seen after the final block
-	err       error
+	total    int  // compressed bytes consumed since Reset
+	base     int  // total when the current run started
+	boundary int  // total at the last clean point: message start or after a BFINAL block
+	atFinal  bool // a BFINAL block just ended; run records boundary
+	tailFed  int  // bytes of Tail fed by FinishMessage
+	err      error
 
 	hist [windowSize]byte // the window, a ring; also stages output
 }
@@ -109,7 +109,7 @@ func (f *Inflater) Reset() {
 	f.wpos, f.full = 0, false
 	f.storedLeft, f.copyLen, f.copyDist = 0, 0, 0
 	f.lit, f.dist = nil, nil
-	f.msgIn, f.tailFed, f.tailMatch, f.err = 0, 0, 0, nil
+	f.total, f.base, f.boundary, f.atFinal, f.tailFed, f.err = 0, 0, 0, false, 0, nil
 }
 
 // Inflate decodes compressed input from in into out and returns how many
@@ -120,9 +120,9 @@ func (f *Inflater) Reset() {
 // therefore means all of in was consumed: give me more input.
 //
 // The four bytes of Tail may be fed through Inflate like the rest of the
-// message (then call EndMessage), or by FinishMessage. After a block with
-// BFINAL set ends the stream, the only input accepted until EndMessage is
-// Tail. Errors are sticky until Reset.
+// message (then call EndMessage), or by FinishMessage. A block with BFINAL
+// set is followed by more blocks at the next byte boundary (RFC 7692
+// §7.2.1). Errors are sticky until Reset.
 func (f *Inflater) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	if f.err != nil {
 		return 0, 0, f.err
@@ -130,6 +130,7 @@ func (f *Inflater) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	for nOut < len(out) {
 		start := f.wpos
 		limit := min(windowSize, start+len(out)-nOut)
+		f.base = f.total + nIn
 		n, err := f.run(in[nIn:], limit)
 		nIn += n
 		nOut += copy(out[nOut:], f.hist[start:f.wpos])
@@ -142,10 +143,10 @@ func (f *Inflater) Inflate(out, in []byte) (nOut, nIn int, err error) {
 			break
 		}
 		if !wrapped && f.wpos < limit {
-			break // starved: in is used up, or the stream ended
+			break // starved: in is used up
 		}
 	}
-	f.msgIn += nIn
+	f.total += nIn
 	return nOut, nIn, f.err
 }
 
@@ -174,31 +175,28 @@ func (f *Inflater) FinishMessage(out []byte) (nOut int, done bool, err error) {
 // and Inflate returned with room left in out (so everything was decoded).
 // It reports an error if the message did not end at a block boundary: RFC
 // 7692 §7.2.1 has the sender end every message with an empty stored block
-// (whose last four bytes Tail restores) or, per §7.2.3.4, a block with
-// BFINAL set, after which the next message starts a new DEFLATE stream that
-// may still refer to the window.
+// whose last four bytes Tail restores.
 //
-// An empty payload (Tail alone) is accepted as an empty message, although
-// RFC 7692 §7.2.3.6 has the sender transmit a single 0x00 octet.
+// Two lenient cases are accepted, where Tail alone follows a clean point:
+// an empty payload (RFC 7692 §7.2.3.6 has the sender transmit 0x00), and a
+// message ending with a block with BFINAL set but without the 0x00 octet
+// that §7.2.3.4 puts after it.
 func (f *Inflater) EndMessage() error {
 	if f.err != nil {
 		return f.err
 	}
 	switch {
 	case f.state == stHeader && f.nb == 0:
-	case f.state == stDone:
-		f.hold, f.nb, f.final, f.tailMatch = 0, 0, false, 0
-		f.state = stHeader
-	case f.msgIn == len(Tail) && f.state == stStoredLen && f.nb == 24 && f.hold == 0xffff00:
-		// Tail alone read as the start of a stored block: 00 is its
+	case f.total-f.boundary == len(Tail) && f.state == stStoredLen && f.nb == 24 && f.hold == 0xffff00:
+		// Tail alone, read as the start of a stored block: 00 is its
 		// header, 00 ff its LEN and ff half of its NLEN.
-		f.hold, f.nb, f.final = 0, 0, false
+		f.hold, f.nb = 0, 0
 		f.state = stHeader
 	default:
 		f.err = errTruncated
 		return f.err
 	}
-	f.msgIn = 0
+	f.boundary = f.total
 	return nil
 }
 
@@ -227,6 +225,11 @@ func (f *Inflater) drop(n uint) {
 func (f *Inflater) run(in []byte, limit int) (int, error) {
 	ip := 0
 	for {
+		if f.atFinal {
+			// Whole bytes in hold were read past the block's end.
+			f.boundary = f.base + ip - int(f.nb/8)
+			f.atFinal = false
+		}
 		switch f.state {
 		case stHeader:
 			if !f.need(3, in, &ip) {
@@ -305,7 +308,9 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 				f.drop(3)
 				f.i++
 			}
-			if !f.clCode.build(f.lens[:19], clKinds[:]) {
+			// The code length code lives in dynLit until the literal/length
+			// code replaces it: one table less per Inflater.
+			if !f.dynLit.build(f.lens[:19], clKinds[:]) {
 				return ip, errCodeLens
 			}
 			f.lens = [len(f.lens)]uint8{}
@@ -315,7 +320,7 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 		case stCodeLens:
 			total := f.nlit + f.ndist
 			for f.i < total {
-				e, ok := f.clCode.decode(f.hold, f.nb)
+				e, ok := f.dynLit.decode(f.hold, f.nb) // the code length code, built in dynLit's place
 				var extra uint
 				if ok {
 					switch e >> 16 {
@@ -428,35 +433,23 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 				f.state = stData
 			}
 
-		case stDone:
-			// RFC 7692 §7.2.2 appends Tail even to a message that ended
-			// with BFINAL; it is the only input allowed after that block
-			// (RFC 1951 §3.2.3: BFINAL "is set if and only if this is the
-			// last block of the data set").
-			for f.nb >= 8 {
-				if f.tailMatch == len(Tail) || byte(f.hold) != Tail[f.tailMatch] {
-					return ip, errTrailing
-				}
-				f.tailMatch++
-				f.drop(8)
-			}
-			for ; ip < len(in); ip++ {
-				if f.tailMatch == len(Tail) || in[ip] != Tail[f.tailMatch] {
-					return ip, errTrailing
-				}
-				f.tailMatch++
-			}
-			return ip, nil
 		}
 	}
 }
 
 // endBlock moves on after the end of a block.
+//
+// RFC 7692 §7.2.1: "When any DEFLATE block with the "BFINAL" bit set to 1
+// doesn't end at a byte boundary, an endpoint MUST add minimal padding bits
+// of 0 to make it end at a byte boundary. The next DEFLATE block follows the
+// padded data if any." So a final block ends a DEFLATE stream but not the
+// message: the window is kept and decoding goes on at the next byte.
 func (f *Inflater) endBlock() {
+	f.state = stHeader
 	if f.final {
-		f.state = stDone
-	} else {
-		f.state = stHeader
+		f.final = false
+		f.drop(f.nb & 7)
+		f.atFinal = true
 	}
 }
 

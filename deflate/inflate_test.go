@@ -316,33 +316,54 @@ func TestInflateStored(t *testing.T) {
 	}
 }
 
-// TestInflateFinalBlock: a message may end with a block with BFINAL set
-// (RFC 7692 §7.2.3.4, what flate.Writer.Close produces); the next message
-// is a new DEFLATE stream which may refer to the window kept under context
-// takeover.
+// TestInflateFinalBlock: RFC 7692 §7.2.1 lets a sender use blocks with
+// BFINAL set; "the next DEFLATE block follows the padded data". Messages
+// from flate.Writer.Close (a final empty stored block), with and without the
+// tail stripped, and a final block followed by more blocks in the same
+// message, all keep the window (context takeover).
 func TestInflateFinalBlock(t *testing.T) {
 	first := textData(10, 30_000)
 	second := append(first[1000:5000:5000], "tail words"...)
-	var b1, b2 bytes.Buffer
-	w, _ := flate.NewWriter(&b1, 6)
-	w.Write(first)
-	w.Close()
-	w2, _ := flate.NewWriterDict(&b2, 6, first) // refers back into first
-	w2.Write(second)
-	w2.Close()
-	for _, c := range choppers {
-		t.Run(c.name, func(t *testing.T) {
-			var f Inflater
-			rng := rand.New(rand.NewPCG(4, 4))
-			got, err := inflateMessage(&f, b1.Bytes(), c, rng)
-			if err != nil || !bytes.Equal(got, first) {
-				t.Fatalf("message 1: %d bytes, %v", len(got), err)
-			}
-			got, err = inflateMessage(&f, b2.Bytes(), c, rng)
-			if err != nil || !bytes.Equal(got, second) {
-				t.Fatalf("message 2: %d bytes, %v", len(got), err)
-			}
-		})
+	closed := func(dict, data []byte) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriterDict(&b, 6, dict)
+		w.Write(data)
+		w.Close()
+		return b.Bytes()
+	}
+	flushed := func(dict, data []byte) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriterDict(&b, 6, dict)
+		w.Write(data)
+		w.Flush()
+		return bytes.TrimSuffix(b.Bytes(), Tail[:])
+	}
+	c1 := closed(nil, first)
+	c2 := closed(first, second) // refers back into first
+	both := append(append([]byte(nil), first...), second...)
+	tests := []struct {
+		name string
+		msgs [][]byte // payloads
+		want [][]byte
+	}{
+		{"closed streams, tail stripped", [][]byte{bytes.TrimSuffix(c1, Tail[:]), bytes.TrimSuffix(c2, Tail[:])}, [][]byte{first, second}},
+		{"closed streams, tail kept", [][]byte{c1, c2}, [][]byte{first, second}},
+		{"final block then more blocks", [][]byte{append(append([]byte(nil), c1...), flushed(first, second)...)}, [][]byte{both}},
+		{"final block then an empty message", [][]byte{c1, {0x00}, bytes.TrimSuffix(c2, Tail[:])}, [][]byte{first, {}, second}},
+	}
+	for _, tt := range tests {
+		for _, c := range choppers {
+			t.Run(tt.name+"/"+c.name, func(t *testing.T) {
+				var f Inflater
+				rng := rand.New(rand.NewPCG(4, 4))
+				for i, p := range tt.msgs {
+					got, err := inflateMessage(&f, p, c, rng)
+					if err != nil || !bytes.Equal(got, tt.want[i]) {
+						t.Fatalf("message %d: %d bytes (want %d), %v", i, len(got), len(tt.want[i]), err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -393,7 +414,7 @@ func TestInflateErrors(t *testing.T) {
 		// Fixed code symbols 286 and 287 are reserved.
 		{"literal/length 286", fixedBlock(t, false, []sym{{raw: 286}}), errSymbol},
 		{"distance code 30", fixedBlock(t, false, []sym{{lit: 'a'}, {raw: 257, rawDist: 30}}), errDistSym},
-		{"data after final block", append(fixedBlock(t, true, []sym{{lit: 'a'}}), 0x42), errTrailing},
+		{"garbage after final block", append(fixedBlock(t, true, []sym{{lit: 'a'}}), 0x07), errBlockType},
 		{"HLIT too large", dynHeader(30, 0, 15), errCounts},
 		{"HDIST too large", dynHeader(0, 30, 15), errCounts},
 		// A stored block of 10 bytes with 2 present: Tail makes 6.
@@ -804,5 +825,48 @@ func TestInflateAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("reset=%v: %v allocations per message, want 0", reset, allocs)
 		}
+	}
+}
+
+// TestRFC7692Examples decodes the payloads of RFC 7692 §7.2.3 in sequence
+// on one Inflater (context takeover), under every chopping.
+func TestRFC7692Examples(t *testing.T) {
+	hello := "Hello"
+	tests := []struct {
+		name    string
+		payload []byte
+		want    string
+	}{
+		{"7.2.3.1 one compressed block", []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, hello},
+		{"7.2.3.2 sharing the window", []byte{0xf2, 0x00, 0x11, 0x00, 0x00}, hello},
+		{"7.2.3.3 block with no compression", []byte{0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}, hello},
+		{"7.2.3.4 block with BFINAL", []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}, hello},
+		{"7.2.3.5 two blocks in one message", []byte{0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00}, hello},
+		{"7.2.3.6 empty fragment", []byte{0x00}, ""},
+		{"7.2.3.1 again after the BFINAL stream", []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, hello},
+	}
+	for _, c := range choppers {
+		t.Run(c.name, func(t *testing.T) {
+			var f Inflater
+			rng := rand.New(rand.NewPCG(10, 10))
+			for _, tt := range tests {
+				got, err := inflateMessage(&f, tt.payload, c, rng)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+				if diff := cmp.Diff(tt.want, string(got)); diff != "" {
+					t.Fatalf("%s (-want +got):\n%s", tt.name, diff)
+				}
+			}
+		})
+	}
+	// Our Compressor produces §7.2.3.1's bytes for "Hello".
+	c, _ := NewCompressor(flate.BestCompression, true, 15)
+	p, err := c.AppendMessage(nil, []byte(hello))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tests[0].payload, p); diff != "" {
+		t.Errorf("Compressor(\"Hello\") (-RFC 7692 §7.2.3.1 +got):\n%s", diff)
 	}
 }
