@@ -42,9 +42,19 @@ func bindContext(ctx context.Context, nc net.Conn) (stop func() error) {
 }
 
 // ctxErr prefers ctx's error over err when ctx has ended, since I/O errors
-// caused by a cancelled context are only a symptom.
+// caused by a cancelled context are only a symptom. An I/O timeout at ctx's
+// deadline counts as the deadline even if ctx's own timer has not fired yet.
 func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && err != nil {
+	if err == nil {
+		return nil
+	}
+	cerr := ctx.Err()
+	if cerr == nil && isTimeout(err) {
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			cerr = context.DeadlineExceeded
+		}
+	}
+	if cerr != nil {
 		return fmt.Errorf("websocket: dial: %w (%v)", cerr, err)
 	}
 	return err
