@@ -130,3 +130,16 @@ func TestAutoReplyNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroCopy: data events alias the input buffer, unmasked in place.
+func TestZeroCopy(t *testing.T) {
+	c := mustNew(t, conn.Config{Role: conn.Server})
+	in := build(conn.Server, fr{op: frame.OpBinary, payload: "payload"})
+	e, n, err := c.Next(in)
+	if err != nil || n != len(in) {
+		t.Fatalf("Next = %d, %v", n, err)
+	}
+	if string(e.Data) != "payload" || &e.Data[0] != &in[len(in)-7] {
+		t.Fatalf("Data %q does not alias the input", e.Data)
+	}
+}
