@@ -48,9 +48,9 @@ type Options struct {
 	// PongTimeout, when positive, closes the connection with a *CloseError
 	// whose Err is ErrHeartbeatTimeout if no frame at all (a Pong or
 	// anything else) arrives within PongTimeout after a heartbeat Ping.
-	// Both are off by default. Frames are only seen while a goroutine is
-	// reading (see the package documentation), so a heartbeat needs a
-	// reader.
+	// Both are off by default; PongTimeout without PingInterval does
+	// nothing. Frames are only seen while a goroutine is reading (see the
+	// package documentation), so a heartbeat needs a reader.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
@@ -59,6 +59,11 @@ type Options struct {
 	// TCP. 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// The callbacks below run on the reading goroutine while it holds the
+	// read side: they must return quickly and must not read from the Conn
+	// or wait for Close (which waits for the reader). Writing, including
+	// Ping and WriteMessage, is fine.
+	//
 	// OnPing is called, on the reading goroutine, for every Ping received,
 	// after the Pong reply was queued. payload is valid only during the
 	// call.
