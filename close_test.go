@@ -1,7 +1,9 @@
 package websocket
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -262,4 +264,62 @@ func TestCloseErrorIs(t *testing.T) {
 	if diff := cmp.Diff(want, err.Error()); diff != "" {
 		t.Errorf("Error() (-want +got):\n%s", diff)
 	}
+}
+
+// RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
+func TestServerClosesTCPFirst(t *testing.T) {
+	t.Run("client waits", func(t *testing.T) {
+		result := make(chan string, 1)
+		url := rawServe(t, func(nc net.Conn, br *bufio.Reader) {
+			fr := frame.NewReader(br)
+			h, err := fr.ReadHeader()
+			if err != nil || h.Opcode != frame.OpClose {
+				result <- fmt.Sprintf("want a Close frame, got %v %v", h.Opcode, err)
+				return
+			}
+			io.CopyN(io.Discard, br, h.Length)
+			nc.Write(rawFrame(frame.OpClose, 0, []byte{0x03, 0xe8}))
+			// The client must not close TCP now: our read must time out,
+			// not see EOF.
+			nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			_, err = br.ReadByte()
+			if isTimeout(err) {
+				result <- "waited"
+			} else {
+				result <- fmt.Sprintf("client closed first (read: %v)", err)
+			}
+			// returning closes TCP: the server closes first
+		})
+		c := dial(t, url, nil)
+		if err := c.Close(frame.CloseNormal, ""); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := <-result; got != "waited" {
+			t.Error(got)
+		}
+	})
+	t.Run("server closes", func(t *testing.T) {
+		peer, sn := tcpPair(t) // peer acts as a raw client
+		server, err := newConn(sn, false, nil, &Options{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer.Write(rawFrame(frame.OpClose, frame.Mask, []byte{0x03, 0xe8}))
+		serr := make(chan error, 1)
+		go func() { serr <- readUntilError(server) }()
+		br := bufio.NewReader(peer)
+		h, err := frame.NewReader(br).ReadHeader()
+		if err != nil || h.Opcode != frame.OpClose {
+			t.Fatalf("want the Close reply, got %v %v", h.Opcode, err)
+		}
+		io.CopyN(io.Discard, br, h.Length)
+		// Without closing our end, the server's FIN arrives.
+		peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("after the Close exchange read %v, want EOF from the server", err)
+		}
+		if got, _ := viewOf(t, <-serr); got != (closeView{frame.CloseNormal, "", Peer, ReceivedThenSent}) {
+			t.Errorf("server ended with %+v", got)
+		}
+	})
 }
