@@ -543,6 +543,9 @@ func TestUpgradeAllocs(t *testing.T) {
 	}{
 		{"success", rfcRequest, 0},
 		{"refused", mkRequest("-Upgrade"), 0},
+		{"browser-sized request", mkRequest("Connection: keep-alive, Upgrade", "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0)",
+			"Origin: http://server.example.com", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
+			"Sec-WebSocket-Protocol: chat, superchat", "Cookie: a=b"), 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sr := strings.NewReader(tt.req)

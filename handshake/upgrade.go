@@ -18,8 +18,9 @@ import (
 // connection. A refused request returns an *Error after its response was
 // written (the caller should then close the connection); an I/O error is
 // returned unchanged (io.EOF if the client sent nothing, io.ErrUnexpectedEOF
-// if it stopped mid-head). Header values are parsed in place in br's buffer
-// and a successful upgrade without extensions allocates nothing.
+// if it stopped mid-head). Header values are parsed in place in br's buffer:
+// a successful upgrade allocates nothing unless the head is larger than br's
+// buffer or o uses Extensions, Check, CheckOrigin or SelectSubprotocol.
 //
 // Set a read deadline on the underlying connection (or ServerOptions.Timeout)
 // so a client that sends its head slowly cannot hold the connection.
