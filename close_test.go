@@ -173,6 +173,18 @@ func TestClosePaths(t *testing.T) {
 			wantErr: frame.ErrInvalidUTF8,
 		},
 		{
+			name:  "message over MaxMessageSize",
+			copts: &Options{MaxMessageSize: 10},
+			act: func(t *testing.T, client, server *Conn) error {
+				// Two frames within the limit, a message over it.
+				server.WriteFrame(frame.OpBinary, frame.More, make([]byte, 6))
+				server.WriteFrame(frame.OpContinuation, 0, make([]byte, 6))
+				return nil
+			},
+			want:    closeView{frame.CloseMessageTooBig, frame.ErrMessageTooBig.Reason, Local, SentOnly},
+			wantErr: frame.ErrMessageTooBig,
+		},
+		{
 			name: "CloseNow",
 			act: func(t *testing.T, client, server *Conn) error {
 				time.Sleep(10 * time.Millisecond)
