@@ -11,8 +11,8 @@ import (
 // request they refuse; the reason is also the text/plain body of the error
 // response.
 type Error struct {
-	Status int    // HTTP status code: 400, 403, 405, 426, 431 or 500
-	Reason string // one line, lowercase, no trailing period
+	Status int    // HTTP status: 400, 403, 405, 426, 431 or 500 from the checks, any from ServerOptions.Check
+	Reason string // one line, no trailing period; the text/plain body of the refusal
 }
 
 // Error returns "handshake: <reason> (<status> <status text>)".
