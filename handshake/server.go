@@ -52,7 +52,8 @@ type ServerOptions struct {
 	// protocol check passed and before the response is written, with a view
 	// of the request head (valid only during the call), so a server can route
 	// on the request target or authenticate on a header. A non-nil *Error
-	// refuses the request with its status and reason. The net/http path has
+	// refuses the request with its status (4xx or 5xx; anything else
+	// becomes 500) and reason. The net/http path has
 	// no such hook: the caller holds the *http.Request.
 	Check func(h *RequestHead) *Error
 
@@ -64,11 +65,12 @@ type ServerOptions struct {
 	// 0 means DefaultMaxHeaders. Exceeding it is ErrTooManyHeaders (431).
 	MaxHeaders int
 
-	// Timeout, if positive, bounds the whole raw-path handshake (Upgrade):
-	// when its io.Writer also has a SetReadDeadline method (a net.Conn does)
-	// the read deadline is set to now+Timeout before reading and cleared
-	// afterwards, so a slow client (slowloris) cannot hold the connection.
-	// With another writer the caller must set a deadline itself.
+	// Timeout, if positive, bounds reading the request head on the raw path
+	// (Upgrade): when its io.Writer also has a SetReadDeadline method (a
+	// net.Conn does) the read deadline is set to now+Timeout before reading
+	// and cleared before Upgrade returns, so a slow client (slowloris)
+	// cannot hold the connection. With another writer the caller must set a
+	// deadline itself; writes are never bounded here.
 	Timeout time.Duration
 }
 
@@ -459,6 +461,9 @@ func appendExtraHeader(dst []byte, h http.Header, skip func(string) bool) []byte
 // close", "Allow: GET" on 405 and, on 426, "Sec-WebSocket-Version: 13" (RFC
 // 6455 §4.2.2 step 4) with "Upgrade: websocket" (RFC 7231 §6.5.15).
 func AppendErrorResponse(dst []byte, e *Error) []byte {
+	if e.Status < 400 || e.Status > 599 {
+		e = &Error{Status: http.StatusInternalServerError, Reason: e.Reason}
+	}
 	text := http.StatusText(e.Status)
 	if text == "" {
 		text = "Error"

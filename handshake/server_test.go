@@ -515,6 +515,25 @@ func TestAppendResponse(t *testing.T) {
 	}
 }
 
+func TestErrorResponseStatusBounds(t *testing.T) {
+	for _, status := range []int{0, 101, 302, 600} {
+		e := &Error{Status: status, Reason: "custom"}
+		if got := string(AppendErrorResponse(nil, e)); !strings.HasPrefix(got, "HTTP/1.1 500 Internal Server Error\r\n") {
+			t.Errorf("status %d: response %q, want 500", status, got)
+		}
+		rec := httptest.NewRecorder()
+		WriteError(rec, e)
+		if rec.Code != 500 || rec.Body.String() != "custom\n" {
+			t.Errorf("status %d: WriteError wrote %d %q", status, rec.Code, rec.Body.String())
+		}
+	}
+	rec := httptest.NewRecorder()
+	WriteError(rec, io.ErrUnexpectedEOF)
+	if rec.Code != 500 || rec.Body.String() != "internal error\n" {
+		t.Errorf("non-*Error: WriteError wrote %d %q", rec.Code, rec.Body.String())
+	}
+}
+
 func TestAppendErrorResponse(t *testing.T) {
 	got := string(AppendErrorResponse(nil, ErrBadVersion))
 	want := "HTTP/1.1 426 Upgrade Required\r\n" +

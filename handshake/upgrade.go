@@ -293,6 +293,8 @@ func WriteError(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Status: http.StatusInternalServerError, Reason: "internal error"}
+	} else if e.Status < 400 || e.Status > 599 {
+		e = &Error{Status: http.StatusInternalServerError, Reason: e.Reason}
 	}
 	h := w.Header()
 	switch e.Status {
