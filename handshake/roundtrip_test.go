@@ -224,3 +224,73 @@ func TestRoundTripHTTPClient(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripRaw: our client against our raw server over an in-memory
+// connection, with subprotocol and extension negotiation, and the server's
+// first bytes sent in the same write as its 101 response.
+func TestRoundTripRaw(t *testing.T) {
+	x := &fakeExt{name: "x", offers: []Extension{{Name: "x", Params: []Param{{Name: "decline"}}}, {Name: "x", Params: []Param{{Name: "a", Value: "1", HasValue: true}}}}}
+	tests := []struct {
+		name string
+		so   *ServerOptions
+		co   *ClientOptions
+		want Result
+		err  error // the client's error, matched with errors.Is
+	}{
+		{"negotiated", &ServerOptions{Subprotocols: []string{"b", "a"}, Extensions: []ServerExtension{x}},
+			&ClientOptions{Subprotocols: []string{"a", "b"}, Extensions: []ClientExtension{x}, Origin: "http://example.com"},
+			Result{Subprotocol: "b", Extensions: []Extension{{Name: "x", Params: []Param{{Name: "a", Value: "1", HasValue: true}}}}}, nil},
+		{"nothing in common", &ServerOptions{Subprotocols: []string{"c"}}, &ClientOptions{Subprotocols: []string{"a"}, Extensions: []ClientExtension{x}},
+			Result{}, nil},
+		{"origin refused", &ServerOptions{}, &ClientOptions{Origin: "http://evil.example"}, Result{}, ErrOriginNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := net.Pipe()
+			defer c.Close()
+			done := make(chan error, 1)
+			go func() {
+				defer s.Close()
+				_, err := Upgrade(bufio.NewReader(s), writerFunc(func(p []byte) (int, error) {
+					if bytesHas101(p) {
+						p = append(p[:len(p):len(p)], "hi"...)
+					}
+					return s.Write(p)
+				}), tt.so)
+				done <- err
+			}()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			u, _ := url.Parse("ws://example.com/chat")
+			br := bufio.NewReader(c)
+			res, err := Dial(c, br, u, tt.co)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("client err = %v, want %v", err, tt.err)
+				}
+				if serr := <-done; !errors.Is(serr, tt.err) {
+					t.Errorf("server err = %v, want %v", serr, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, res); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+			got := make([]byte, 2)
+			if _, err := io.ReadFull(br, got); err != nil || string(got) != "hi" {
+				t.Errorf("first bytes %q, %v", got, err)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func bytesHas101(p []byte) bool { return strings.HasPrefix(string(p), "HTTP/1.1 101 ") }
