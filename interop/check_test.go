@@ -69,7 +69,7 @@ func checkServerScenario(t *testing.T, scenario string, res peers.Result, obs se
 		switch res.Status {
 		case 403:
 		case 0:
-			note = "peer does not expose the status"
+			note = "the peer's API does not expose the refused handshake's HTTP status: " + res.Detail
 			t.Logf("the peer's library does not expose the refused handshake's status: %s", res.Detail)
 		default:
 			t.Errorf("peer saw status %d, want 403", res.Status)

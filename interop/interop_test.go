@@ -231,6 +231,15 @@ func writeMatrix() string {
 	}
 	var b strings.Builder
 	var notes []string
+	noteIndex := map[string]int{}
+	footnote := func(text string) int {
+		if i, ok := noteIndex[text]; ok {
+			return i
+		}
+		notes = append(notes, text)
+		noteIndex[text] = len(notes)
+		return len(notes)
+	}
 	for _, role := range []struct{ key, title string }{
 		{"client", "hybi is the server, the peer is the client"},
 		{"server", "hybi is the client, the peer is the server"},
@@ -255,14 +264,10 @@ func writeMatrix() string {
 				switch {
 				case !ok:
 					r = "not run"
-				case strings.HasPrefix(r, "n/a") || strings.HasPrefix(r, "pass ("):
-					notes = append(notes, fmt.Sprintf("%s, %s role, %s: %s", c, role.key, s, r))
-					n := len(notes)
-					if strings.HasPrefix(r, "n/a") {
-						r = fmt.Sprintf("n/a [%d]", n)
-					} else {
-						r = fmt.Sprintf("pass [%d]", n)
-					}
+				case strings.HasPrefix(r, "n/a: "):
+					r = fmt.Sprintf("n/a [%d]", footnote(strings.TrimPrefix(r, "n/a: ")))
+				case strings.HasPrefix(r, "pass ("):
+					r = fmt.Sprintf("pass [%d]", footnote(strings.TrimSuffix(strings.TrimPrefix(r, "pass ("), ")")))
 				}
 				fmt.Fprintf(&b, " %s |", r)
 			}
