@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/handshake"
 )
 
@@ -45,7 +46,12 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if brw != nil && brw.Reader.Buffered() > 0 {
 		buffered, _ = brw.Reader.Peek(brw.Reader.Buffered())
 	}
-	c, err := newConn(nc, false, buffered, &opts.Options, res.Subprotocol)
+	params, err := negotiated(res, deflate.ParseResponse)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: accept: %w", err)
+	}
+	c, err := newConn(nc, false, buffered, &opts.Options, res.Subprotocol, params)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -69,6 +75,10 @@ func Upgrade(nc net.Conn, br *bufio.Reader, opts *AcceptOptions) (*Conn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("websocket: upgrade: %w", err)
 	}
+	params, err := negotiated(res, deflate.ParseResponse)
+	if err != nil {
+		return nil, fmt.Errorf("websocket: upgrade: %w", err)
+	}
 	buffered, _ := br.Peek(br.Buffered())
-	return newConn(nc, false, buffered, &opts.Options, res.Subprotocol)
+	return newConn(nc, false, buffered, &opts.Options, res.Subprotocol, params)
 }

@@ -312,7 +312,7 @@ func TestServerClosesTCPFirst(t *testing.T) {
 	})
 	t.Run("server closes", func(t *testing.T) {
 		peer, sn := tcpPair(t) // peer acts as a raw client
-		server, err := newConn(sn, false, nil, &Options{}, "")
+		server, err := newConn(sn, false, nil, &Options{}, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hybi/websocket/conn"
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/mask"
 )
@@ -121,6 +122,8 @@ type Conn struct {
 	iov         net.Buffers
 	mw          messageWriter
 	tbufW       []byte
+	comp        *deflate.Compressor // permessage-deflate, guarded by msgMu
+	zbuf        []byte              // compressed message, guarded by msgMu
 
 	// Lifecycle.
 	mu          sync.Mutex
@@ -138,7 +141,9 @@ type Conn struct {
 
 // newConn wraps nc after a successful handshake. buffered holds bytes the
 // handshake read past its end; they are the start of the WebSocket stream.
-func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol string) (*Conn, error) {
+//
+// params, when non-nil, are the negotiated permessage-deflate parameters.
+func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol string, params *deflate.Params) (*Conn, error) {
 	c := &Conn{
 		nc:       nc,
 		client:   client,
@@ -153,7 +158,17 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	if client {
 		role = conn.Client
 	}
-	if err := c.cc.Init(conn.Config{Role: role, MaxMessageSize: o.maxMessageSize()}); err != nil {
+	cfg := conn.Config{Role: role, MaxMessageSize: o.maxMessageSize()}
+	if params != nil {
+		comp, err := params.NewCompressor(!client, o.compressionLevel())
+		if err != nil {
+			return nil, err
+		}
+		c.comp = comp
+		cfg.AllowedRSV = frame.RSV1
+		cfg.Inflater = params.NewDecompressor(!client)
+	}
+	if err := c.cc.Init(cfg); err != nil {
 		return nil, err
 	}
 	if len(buffered) > 0 {
@@ -897,6 +912,12 @@ func (c *Conn) writable() error {
 	return nil
 }
 
+// compressedCommit: a compressed payload has advanced the compression
+// context, so it must go out even if the write deadline passes meanwhile
+// (the rest is then queued): skipping it would desynchronise the peer's
+// decompressor.
+const compressedCommit = frame.Flags(1 << 7)
+
 // writeError turns an error from the socket into the error a write
 // returns. queued is the number of committed bytes kept in owed.
 func (c *Conn) writeError(err error, queued int) error {
@@ -959,7 +980,12 @@ const smallFrame = chunkSize - frame.MaxHeaderSize
 // writeFrameLocked commits and writes one frame. The caller holds the
 // write side.
 func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) error {
-	if err := c.writable(); err != nil {
+	if flags&compressedCommit != 0 {
+		flags &^= compressedCommit
+		if ce := c.closed(); ce != nil {
+			return ce
+		}
+	} else if err := c.writable(); err != nil {
 		return err
 	}
 	if err := c.flushLocked(); err != nil {
@@ -1058,11 +1084,26 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.msgMu }()
+	flags := frame.Flags(0)
+	if c.comp != nil && len(p) >= c.opts.compressionThreshold() {
+		if err := c.writable(); err != nil {
+			return err
+		}
+		z, err := c.comp.AppendMessage(c.zbuf[:0], p)
+		if err != nil {
+			return err
+		}
+		c.zbuf = z
+		if cap(c.zbuf) > 64<<10 {
+			defer func() { c.zbuf = nil }() // do not hold large buffers
+		}
+		p, flags = z, frame.Compressed|compressedCommit
+	}
 	if err := c.lockWrite(); err != nil {
 		return err
 	}
 	defer c.unlockWrite()
-	return c.writeFrameLocked(op, 0, p)
+	return c.writeFrameLocked(op, flags, p)
 }
 
 // WriteFrame writes one frame as given, for protocols that fragment
@@ -1118,6 +1159,7 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 	mw := &c.mw
 	mw.op = op
 	mw.open = true
+	mw.first = true
 	return mw, nil
 }
 
@@ -1125,15 +1167,19 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 // (so NextWriter allocates nothing); it must not be used after Close.
 type messageWriter struct {
 	c    *Conn
-	op   frame.Opcode // next frame's opcode: the message type, then continuation
-	open bool
-	buf  *[]byte // pooled, holds up to FragmentSize bytes
+	op    frame.Opcode // next frame's opcode: the message type, then continuation
+	open  bool
+	first bool    // no frame of the message was sent yet
+	buf   *[]byte // pooled, holds up to FragmentSize bytes
 }
 
 // Write adds p to the message, sending each full fragment.
 func (mw *messageWriter) Write(p []byte) (int, error) {
 	if !mw.open {
 		return 0, errWriterClosed
+	}
+	if mw.c.comp != nil {
+		return mw.writeCompressed(p)
 	}
 	fs := mw.c.opts.fragmentSize()
 	written := 0
@@ -1166,9 +1212,34 @@ func (mw *messageWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// writeCompressed feeds p to the compressor and sends what it produced
+// so far as a fragment (RSV1 on the first frame only, RFC 7692 §6.1).
+func (mw *messageWriter) writeCompressed(p []byte) (int, error) {
+	c := mw.c
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	n, err := c.comp.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if z := c.comp.Next(); len(z) > 0 {
+		if err := mw.send(z, frame.More); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // send writes one fragment.
 func (mw *messageWriter) send(p []byte, flags frame.Flags) error {
 	c := mw.c
+	if c.comp != nil {
+		flags |= compressedCommit
+		if mw.first {
+			flags |= frame.Compressed
+		}
+	}
 	if err := c.lockWrite(); err != nil {
 		return err
 	}
@@ -1176,6 +1247,7 @@ func (mw *messageWriter) send(p []byte, flags frame.Flags) error {
 	c.unlockWrite()
 	if err == nil || errors.Is(err, ErrWriteQueued) {
 		mw.op = frame.OpContinuation
+		mw.first = false
 	}
 	return err
 }
@@ -1191,7 +1263,13 @@ func (mw *messageWriter) Close() error {
 	if mw.buf != nil {
 		p = *mw.buf
 	}
-	err := mw.send(p, 0)
+	var err error
+	if c.comp != nil {
+		p, err = c.comp.Finish()
+	}
+	if err == nil {
+		err = mw.send(p, 0)
+	}
 	if mw.buf != nil {
 		putBuf(mw.buf)
 		mw.buf = nil

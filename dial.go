@@ -7,8 +7,24 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/handshake"
 )
+
+// negotiated returns the permessage-deflate parameters the handshake agreed
+// on, or nil when the extension was not accepted.
+func negotiated(res handshake.Result, parse func(handshake.Extension) (deflate.Params, error)) (*deflate.Params, error) {
+	for _, ext := range res.Extensions {
+		if ext.Name == deflate.ExtensionName {
+			p, err := parse(ext)
+			if err != nil {
+				return nil, err
+			}
+			return &p, nil
+		}
+	}
+	return nil, nil
+}
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
 // §4.1): TCP, an HTTP CONNECT proxy when DialOptions.Proxy (by default the
@@ -53,11 +69,21 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handsha
 	// The handshake reads through a small bufio.Reader; whatever the server
 	// sent after its 101 response is handed to the Conn, not lost.
 	br := bufio.NewReaderSize(nc, 1024)
-	res, err := handshake.Dial(nc, br, u, &handshake.ClientOptions{
+	co := &handshake.ClientOptions{
 		Origin:       opts.Origin,
 		Subprotocols: opts.Subprotocols,
 		Header:       opts.Header,
-	})
+	}
+	var dc *deflate.Client
+	if opts.Compression {
+		dc = deflate.NewClient()
+		co.Extensions = []handshake.ClientExtension{dc}
+	}
+	res, err := handshake.Dial(nc, br, u, co)
+	var params *deflate.Params
+	if err == nil && dc != nil {
+		params, err = negotiated(res, dc.Params)
+	}
 	if cerr := stop(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -66,7 +92,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handsha
 		return nil, handshake.Result{}, ctxErr(ctx, fmt.Errorf("websocket: dial: %w", err))
 	}
 	buffered, _ := br.Peek(br.Buffered())
-	c, err := newConn(nc, true, buffered, &opts.Options, res.Subprotocol)
+	c, err := newConn(nc, true, buffered, &opts.Options, res.Subprotocol, params)
 	if err != nil {
 		nc.Close()
 		return nil, handshake.Result{}, err

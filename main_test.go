@@ -198,11 +198,11 @@ func connPair(t testing.TB, copts, sopts *Options) (client, server *Conn) {
 	if sopts == nil {
 		sopts = &Options{}
 	}
-	client, err := newConn(cn, true, nil, copts, "")
+	client, err := newConn(cn, true, nil, copts, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err = newConn(sn, false, nil, sopts, "")
+	server, err = newConn(sn, false, nil, sopts, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

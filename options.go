@@ -8,9 +8,15 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/handshake"
 )
+
+// deflateServer negotiates permessage-deflate for Accept and Upgrade. It
+// asks clients for client_no_context_takeover when they allow it, so that
+// an idle server connection holds no decompression window.
+var deflateServer = &deflate.Server{}
 
 // Default values used when the corresponding Options field is zero.
 const (
@@ -23,6 +29,9 @@ const (
 	// DefaultReadBufferSize is the size of the read buffer, allocated on
 	// the first read.
 	DefaultReadBufferSize = 4 << 10
+	// DefaultCompressionThreshold: WriteMessage sends messages shorter
+	// than this uncompressed even when permessage-deflate was negotiated.
+	DefaultCompressionThreshold = 128
 	// DefaultMaxMessageSize bounds a received message (after any
 	// decompression): 32 MiB. Larger messages fail the connection with
 	// 1009 (RFC 6455 §7.4.1).
@@ -53,6 +62,22 @@ type Options struct {
 	// package documentation), so a heartbeat needs a reader.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
+
+	// Compression negotiates permessage-deflate (RFC 7692): Dial offers
+	// it, Accept and Upgrade accept a client's offer. Received compressed
+	// messages are inflated (MaxMessageSize counts inflated bytes); sent
+	// messages are compressed when at least CompressionThreshold bytes
+	// (WriteMessage) or always (NextWriter). WriteFrame never compresses:
+	// with frame.Compressed the payload must already be compressed. Off
+	// by default. Compressed messages are not covered by the zero
+	// allocation guarantee.
+	Compression bool
+	// CompressionLevel is the compress/flate level, 1 (fastest) to 9; 0
+	// means 1.
+	CompressionLevel int
+	// CompressionThreshold: shorter messages go out uncompressed; 0 means
+	// DefaultCompressionThreshold.
+	CompressionThreshold int
 
 	// CloseTimeout bounds the closing handshake: how long Close waits for
 	// the peer's Close frame and, on a client, for the server to close
@@ -167,7 +192,12 @@ type AcceptOptions struct {
 }
 
 func (o *AcceptOptions) server() *handshake.ServerOptions {
+	var exts []handshake.ServerExtension
+	if o.Compression {
+		exts = []handshake.ServerExtension{deflateServer}
+	}
 	return &handshake.ServerOptions{
+		Extensions:     exts,
 		Subprotocols:   o.Subprotocols,
 		OriginPatterns: o.OriginPatterns,
 		CheckOrigin:    o.CheckOrigin,
@@ -195,6 +225,20 @@ func (o *Options) readBufferSize() int {
 		return o.ReadBufferSize
 	}
 	return DefaultReadBufferSize
+}
+
+func (o *Options) compressionLevel() int {
+	if o.CompressionLevel > 0 {
+		return min(o.CompressionLevel, 9)
+	}
+	return 1
+}
+
+func (o *Options) compressionThreshold() int {
+	if o.CompressionThreshold > 0 {
+		return o.CompressionThreshold
+	}
+	return DefaultCompressionThreshold
 }
 
 func (o *Options) maxMessageSize() int64 {
