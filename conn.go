@@ -1166,7 +1166,7 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 // messageWriter is the writer NextWriter returns. There is one per Conn
 // (so NextWriter allocates nothing); it must not be used after Close.
 type messageWriter struct {
-	c    *Conn
+	c     *Conn
 	op    frame.Opcode // next frame's opcode: the message type, then continuation
 	open  bool
 	first bool    // no frame of the message was sent yet
