@@ -25,6 +25,11 @@
 // frame.More is given), validated by package conn before any byte is written.
 // In steady state none of them allocates.
 //
+// Options.Compression negotiates permessage-deflate (RFC 7692, package
+// deflate): package conn inflates received messages, WriteMessage compresses
+// messages of at least CompressionThreshold bytes and NextWriter streams
+// compressed fragments, RSV1 on the first frame only.
+//
 // # Concurrency
 //
 // A Conn is safe for one reader and any number of writers at the same time.
