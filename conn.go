@@ -985,11 +985,21 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if ce := c.closed(); ce != nil {
 			return ce
 		}
-	} else if err := c.writable(); err != nil {
-		return err
-	}
-	if err := c.flushLocked(); err != nil {
-		return err
+		if err := c.flushLocked(); err != nil {
+			if !isTimeout(err) {
+				return err
+			}
+			// The compression context already holds p: queue it behind
+			// the bytes still owed instead of dropping it.
+			return c.queueFrame(op, flags, p, err)
+		}
+	} else {
+		if err := c.writable(); err != nil {
+			return err
+		}
+		if err := c.flushLocked(); err != nil {
+			return err
+		}
 	}
 	buf := getChunk()
 	defer putChunk(buf)
@@ -1059,6 +1069,24 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		hl = 0
 	}
 	return nil
+}
+
+// queueFrame commits a frame without writing it: header and (masked)
+// payload are appended to owed, to go out first on the next write.
+func (c *Conn) queueFrame(op frame.Opcode, flags frame.Flags, p []byte, timeout error) error {
+	c.smu.Lock()
+	b, h, err := c.cc.AppendHeader(c.owed, op, flags, int64(len(p)))
+	c.smu.Unlock()
+	if err != nil {
+		return err
+	}
+	start := len(b)
+	b = append(b, p...)
+	if h.Masked {
+		mask.Apply(h.Key, 0, b[start:])
+	}
+	c.owed = b
+	return &queuedError{err: timeout, n: len(c.owed)}
 }
 
 // Flush writes the bytes an earlier write left queued after a timeout (see

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hybi/websocket/conn"
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 )
 
@@ -143,16 +145,30 @@ func TestConcurrentWriters(t *testing.T) {
 // A write that times out mid-frame never leaves a torn frame on the wire:
 // the rest is queued and written first by the next write.
 func TestWriteTimeoutMidFrame(t *testing.T) {
-	for _, role := range []string{"client", "server"} {
-		t.Run(role, func(t *testing.T) {
-			client, server := connPair(t, nil, nil)
+	for _, tc := range []struct {
+		role     string
+		compress bool
+	}{{"client", false}, {"server", false}, {"client", true}, {"server", true}} {
+		name := tc.role
+		if tc.compress {
+			name += "/compressed"
+		}
+		t.Run(name, func(t *testing.T) {
+			var client, server *Conn
+			if tc.compress {
+				client, server = deflatePair(t)
+			} else {
+				client, server = connPair(t, nil, nil)
+			}
 			w, r := client, server
-			if role == "server" {
+			if tc.role == "server" {
 				w, r = server, client
 			}
 			// Nobody reads yet: a big message fills the socket buffers
-			// and the deadline expires mid-frame.
-			big := bytes.Repeat([]byte("0123456789"), 1<<20) // 10 MB
+			// and the deadline expires mid-frame. Random bytes, so that
+			// compression does not shrink it below the buffers.
+			big := make([]byte, 10<<20)
+			rand.NewChaCha8([32]byte{1}).Read(big)
 			w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 			err := w.WriteMessage(Binary, big)
 			if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, ErrWriteQueued) {
@@ -163,6 +179,7 @@ func TestWriteTimeoutMidFrame(t *testing.T) {
 				t.Fatalf("write after the deadline = %v, want a plain timeout", err)
 			}
 			w.SetWriteDeadline(time.Time{})
+			after := strings.Repeat("after ", 100) // compressed too, when enabled
 			got := make(chan error, 1)
 			go func() {
 				_, b, err := r.ReadMessage(nil)
@@ -171,13 +188,13 @@ func TestWriteTimeoutMidFrame(t *testing.T) {
 				}
 				if err == nil {
 					_, b, err = r.ReadMessage(nil)
-					if err == nil && string(b) != "after" {
-						err = fmt.Errorf("got %q, want \"after\"", b)
+					if err == nil && string(b) != after {
+						err = fmt.Errorf("got %q, want %q", b, after)
 					}
 				}
 				got <- err
 			}()
-			if err := w.WriteMessage(Text, []byte("after")); err != nil {
+			if err := w.WriteMessage(Text, []byte(after)); err != nil {
 				t.Fatalf("next write: %v", err)
 			}
 			if err := <-got; err != nil {
@@ -234,4 +251,22 @@ func TestNextWriterFragments(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("frames (-want +got):\n%s", diff)
 	}
+}
+
+// deflatePair is connPair with permessage-deflate (context takeover both
+// ways) as if negotiated.
+func deflatePair(t *testing.T) (client, server *Conn) {
+	cn, sn := tcpPair(t)
+	p := &deflate.Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+	o := &Options{Compression: true}
+	client, err := newConn(cn, true, nil, o, "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = newConn(sn, false, nil, o, "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+	return client, server
 }
