@@ -2,10 +2,10 @@ package websocket
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
