@@ -310,7 +310,10 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 			}
 			// The code length code lives in dynLit until the literal/length
 			// code replaces it: one table less per Inflater.
-			if !f.dynLit.build(f.lens[:19], clKinds[:]) {
+			// An empty code length code can code none of the 258 or more
+			// lengths that must follow: reject it now, as compress/flate
+			// does.
+			if [19]uint8(f.lens[:19]) == [19]uint8{} || !f.dynLit.build(f.lens[:19], clKinds[:]) {
 				return ip, errCodeLens
 			}
 			f.lens = [len(f.lens)]uint8{}
@@ -323,8 +326,14 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 				e, ok := f.dynLit.decode(f.hold, f.nb) // the code length code, built in dynLit's place
 				var extra uint
 				if ok {
+					if e>>8&0xff == opInvalid {
+						return ip, errCodeLens
+					}
 					switch e >> 16 {
 					case 16:
+						if f.i == 0 {
+							return ip, errRepeat
+						}
 						extra = 2
 					case 17:
 						extra = 3
@@ -342,9 +351,6 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 					f.nb += 8
 					continue
 				}
-				if e>>8&0xff == opInvalid {
-					return ip, errCodeLens
-				}
 				f.drop(uint(e & 0xff))
 				sym := e >> 16
 				if sym < 16 {
@@ -356,9 +362,6 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 				var val uint8
 				switch sym {
 				case 16: // copy the previous length 3-6 times
-					if f.i == 0 {
-						return ip, errRepeat
-					}
 					val = f.lens[f.i-1]
 					rep = 3 + int(f.hold&3)
 				case 17: // 3-10 zeros

@@ -1,0 +1,88 @@
+package deflate
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"io"
+	"testing"
+)
+
+// FuzzInflate checks the Inflater against compress/flate on arbitrary raw
+// DEFLATE input: no panic, bounded output, compress/flate's output is a
+// prefix of ours (we decode on after a BFINAL block, RFC 7692 §7.2.1), and
+// both agree on whether the data before the end is corrupt.
+func FuzzInflate(f *testing.F) {
+	for _, level := range []int{flate.HuffmanOnly, 0, 1, 6, 9} {
+		for _, data := range [][]byte{[]byte("Hello"), textData(1, 3000), mixedData(2, 5000), make([]byte, 2000)} {
+			var b bytes.Buffer
+			w, _ := flate.NewWriter(&b, level)
+			w.Write(data)
+			w.Close()
+			f.Add(b.Bytes())
+		}
+	}
+	f.Add([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00})
+	f.Add([]byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00})
+	f.Add(bombStream(100))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const maxOut = 1 << 22
+		var inf Inflater
+		var got []byte
+		out := make([]byte, 1000)
+		in := data
+		var err error
+		for len(got) < maxOut {
+			var n, m int
+			n, m, err = inf.Inflate(out, in)
+			got = append(got, out[:n]...)
+			in = in[m:]
+			if err != nil || (len(in) == 0 && n < len(out)) {
+				break
+			}
+		}
+		if len(got) >= maxOut {
+			return // a legitimately large expansion; nothing to compare cheaply
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("error %v does not match ErrCorrupt", err)
+		}
+		if errors.Is(err, errNoEnd) {
+			// Deliberate difference: like zlib ("invalid code -- missing
+			// end-of-block") we reject a code with no end-of-block symbol
+			// at once, since such a block can never end; compress/flate
+			// decodes its literals first.
+			return
+		}
+
+		r := flate.NewReader(bytes.NewReader(data))
+		want, ferr := io.ReadAll(io.LimitReader(r, maxOut))
+		if !bytes.HasPrefix(got, want) {
+			t.Fatalf("compress/flate gave %d bytes (%v), not a prefix of our %d (%v); first difference at %d",
+				len(want), ferr, len(got), err, firstDiff(got, want))
+		}
+		var ce flate.CorruptInputError
+		switch {
+		case errors.Is(ferr, io.ErrUnexpectedEOF) && err != nil:
+			t.Fatalf("compress/flate: truncated, we: %v", err)
+		case errors.As(ferr, &ce) && err == nil:
+			// compress/flate found the data corrupt; we may still be
+			// waiting for bits it did not need, but no continuation can
+			// make it valid: with Tail the message must fail.
+			tail := Tail[:]
+			for {
+				n, m, err2 := inf.Inflate(out, tail)
+				if err2 != nil {
+					return
+				}
+				tail = tail[m:]
+				if len(tail) == 0 && n < len(out) {
+					break
+				}
+			}
+			if inf.EndMessage() == nil {
+				t.Fatalf("compress/flate: %v, we: a valid message", ferr)
+			}
+		}
+	})
+}
