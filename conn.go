@@ -109,6 +109,9 @@ type Conn struct {
 	tpos     int64 // trace: stream offset of rbuf[r]
 	tnext    int64 // trace: stream offset of the next frame header
 	tbufR    []byte
+	// rdeadline is the user's read deadline (unix nanos, 0: none), so the
+	// ctx-taking reads can restore it.
+	rdeadline atomic.Int64
 
 	// Write side, guarded by wmu. msgMu is held for a whole data message
 	// (WriteMessage, or a NextWriter until it is closed).
@@ -206,7 +209,14 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // connection stays open: the next read resumes exactly where this one
 // stopped, mid-header, mid-payload or mid-UTF-8 sequence. A zero t means no
 // deadline; there is none by default.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.rdeadline.Store(0)
+	} else {
+		c.rdeadline.Store(t.UnixNano())
+	}
+	return c.nc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the deadline for writes. A write that hits it
 // returns an error satisfying errors.Is(err, os.ErrDeadlineExceeded). If

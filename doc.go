@@ -62,7 +62,9 @@
 // whose deadline expires after its frame was committed returns an error that
 // also matches ErrWriteQueued: the rest of the frame is kept and written
 // first by the next write (or Flush), so no torn frame is ever followed by
-// other bytes.
+// other bytes. ReadMessageContext, NextReaderContext and WriteMessageContext
+// take a context instead: when it ends, they return like a deadline (the
+// error also matches the context's error) and the connection stays open.
 //
 // # Heartbeat
 //
