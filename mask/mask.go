@@ -28,13 +28,29 @@ func rotate(key Key, pos int) uint32 {
 	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
 }
 
-// applyGeneric is the portable implementation of Apply: eight bytes per
-// XOR, 32 bytes per loop iteration, and a byte loop only for the last
-// fewer than eight bytes. It is always compiled so that tests on every
-// architecture can check it against the byte-at-a-time reference.
+// tailKey returns the key word for the last 4, 8, 16 or 32 bytes of an
+// n-byte run that starts with key word k: the key index of b[n-w] is
+// (n-w)&3 = n&3 for any w that is a multiple of 4.
+func tailKey(k uint32, n int) uint32 {
+	return bits.RotateLeft32(k, -8*(n&3))
+}
+
+// applyGeneric is the portable implementation of Apply: it XORs b in place
+// with the little-endian key word k, whose low byte applies to b[0]. It
+// masks eight bytes per XOR and 32 bytes per loop iteration. The last,
+// possibly partial, word is loaded and masked before the loop and stored
+// after it: it may overlap bytes the loop wrote, but both computed the same
+// value from the original bytes, so no byte loop is needed for lengths >= 4.
+// It is always compiled, so that tests on every architecture check it
+// against the byte-at-a-time reference.
 func applyGeneric(b []byte, k uint32) {
-	if len(b) >= 8 {
+	n := len(b)
+	kt := tailKey(k, n)
+	switch {
+	case n >= 8:
 		k64 := uint64(k)<<32 | uint64(k)
+		last := b[n-8:]
+		tail := binary.LittleEndian.Uint64(last) ^ (uint64(kt)<<32 | uint64(kt))
 		for len(b) >= 32 {
 			v := b[:32:32]
 			binary.LittleEndian.PutUint64(v[0:8], binary.LittleEndian.Uint64(v[0:8])^k64)
@@ -48,10 +64,15 @@ func applyGeneric(b []byte, k uint32) {
 			binary.LittleEndian.PutUint64(v, binary.LittleEndian.Uint64(v)^k64)
 			b = b[8:]
 		}
-	}
-	// Every block above is a multiple of four bytes long, so the key
-	// index of b[0] is still 0 here.
-	for i := range b {
-		b[i] ^= byte(k >> (8 * (i & 3)))
+		binary.LittleEndian.PutUint64(last, tail)
+	case n >= 4:
+		last := b[n-4:]
+		tail := binary.LittleEndian.Uint32(last) ^ kt
+		binary.LittleEndian.PutUint32(b, binary.LittleEndian.Uint32(b)^k)
+		binary.LittleEndian.PutUint32(last, tail)
+	default:
+		for i := range b {
+			b[i] ^= byte(k >> (8 * i))
+		}
 	}
 }
