@@ -1,0 +1,119 @@
+package lib
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	websocket "github.com/hybi/websocket"
+)
+
+// Hybi is this module: raw path websocket.Upgrade on the net.Conn, net/http
+// path websocket.Accept, ReadMessage into the previous message's memory and
+// WriteMessage.
+func Hybi() Lib {
+	return Lib{Name: "hybi", Module: "github.com/hybi/websocket (this tree)", Serve: hybiServe, Dial: hybiDial}
+}
+
+type hybiServer struct {
+	ln   net.Listener
+	http *httpServer
+	reg  registry[*websocket.Conn]
+}
+
+func hybiOptions() websocket.Options {
+	return websocket.Options{MaxMessageSize: MaxMessage}
+}
+
+func hybiServe(ln net.Listener, cfg ServerConfig) (Server, error) {
+	if cfg.Deflate {
+		// websocket.Options has no permessage-deflate switch yet: package
+		// deflate exists but is not wired into the Conn.
+		return nil, ErrUnsupported
+	}
+	s := &hybiServer{ln: ln}
+	opts := &websocket.AcceptOptions{Options: hybiOptions()}
+	if cfg.HTTP {
+		s.http = serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, opts)
+			if err != nil {
+				return
+			}
+			s.echo(c)
+		})
+		return s, nil
+	}
+	go acceptLoop(ln, func(nc net.Conn) {
+		c, err := websocket.Upgrade(nc, nil, opts)
+		if err != nil {
+			nc.Close()
+			return
+		}
+		s.echo(c)
+	})
+	return s, nil
+}
+
+func (s *hybiServer) echo(c *websocket.Conn) {
+	s.reg.add(c)
+	defer s.reg.remove(c)
+	defer c.CloseNow()
+	var buf []byte
+	for {
+		typ, msg, err := c.ReadMessage(buf)
+		if err != nil {
+			return
+		}
+		buf = msg
+		if err := c.WriteMessage(typ, msg); err != nil {
+			return
+		}
+	}
+}
+
+func (s *hybiServer) Broadcast(p []byte) error {
+	return s.reg.each(func(c *websocket.Conn) error { return c.WriteMessage(websocket.Binary, p) })
+}
+
+func (s *hybiServer) Conns() int { return s.reg.len() }
+
+func (s *hybiServer) Close() error {
+	if s.http != nil {
+		s.http.s.Close()
+	}
+	s.ln.Close()
+	return s.reg.each(func(c *websocket.Conn) error { return c.CloseNow() })
+}
+
+type hybiClient struct {
+	c   *websocket.Conn
+	buf []byte
+}
+
+func hybiDial(addr string, cfg ClientConfig) (Client, error) {
+	if cfg.Deflate {
+		return nil, ErrUnsupported
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Options: hybiOptions(), Proxy: websocket.NoProxy})
+	if err != nil {
+		return nil, err
+	}
+	return &hybiClient{c: c}, nil
+}
+
+func (c *hybiClient) RoundTrip(p []byte) ([]byte, error) {
+	if err := c.c.WriteMessage(websocket.Binary, p); err != nil {
+		return nil, err
+	}
+	_, msg, err := c.c.ReadMessage(c.buf)
+	if err != nil {
+		return nil, err
+	}
+	c.buf = msg
+	return msg, nil
+}
+
+func (c *hybiClient) Close() error { return c.c.CloseNow() }

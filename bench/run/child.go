@@ -1,0 +1,321 @@
+package run
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hybi/websocket/bench/lib"
+)
+
+// childEnv selects child mode: "lib,http|raw,deflate|plain". The library
+// "tcp" is a bare TCP server that answers any request head with a fixed 101
+// response: the floor of the upgrade and idle rows.
+const childEnv = "HYBI_BENCH_CHILD"
+
+// MaybeChild runs the child server and exits when this process was started
+// as one; otherwise it returns at once. Call it first in main and TestMain.
+func MaybeChild() {
+	spec := os.Getenv(childEnv)
+	if spec == "" {
+		return
+	}
+	if err := serveChild(spec, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// RaiseFileLimit raises RLIMIT_NOFILE as far as the process may: the soft
+// limit to the hard one, and the hard one to want when privileged.
+func RaiseFileLimit(want uint64) uint64 {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	if r.Max < want {
+		up := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up) == nil {
+			return want
+		}
+	}
+	r.Cur = r.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
+	return r.Cur
+}
+
+// Stats is a child's answer to "stats" and "mem".
+type Stats struct {
+	Mallocs    uint64 `json:"mallocs"`
+	TotalAlloc uint64 `json:"total_alloc"`
+	HeapInuse  uint64 `json:"heap_inuse"`
+	StackInuse uint64 `json:"stack_inuse"`
+	RSS        uint64 `json:"rss"`
+	Conns      int    `json:"conns"`
+	Goroutines int    `json:"goroutines"`
+}
+
+func readStats(gc bool) Stats {
+	if gc {
+		debug.FreeOSMemory()
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return Stats{Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, HeapInuse: m.HeapInuse,
+		StackInuse: m.StackInuse, RSS: rss(), Goroutines: runtime.NumGoroutine()}
+}
+
+// rss is the resident set size from /proc/self/statm, in bytes.
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+func serveChild(spec string, in io.Reader, out io.Writer) error {
+	RaiseFileLimit(1 << 17)
+	parts := strings.Split(spec, ",")
+	if len(parts) != 3 {
+		return fmt.Errorf("bad spec %q", spec)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var srv lib.Server
+	if parts[0] == "tcp" {
+		srv = serveTCP(ln)
+	} else {
+		l, ok := lib.ByName(parts[0])
+		if !ok {
+			return fmt.Errorf("unknown library %q", parts[0])
+		}
+		srv, err = l.Serve(ln, lib.ServerConfig{HTTP: parts[1] == "http", Deflate: parts[2] == "deflate"})
+		if err != nil {
+			fmt.Fprintf(out, "@@ error %v\n", err)
+			return nil
+		}
+	}
+	fmt.Fprintf(out, "@@ addr %s\n", ln.Addr())
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "stats", "mem":
+			s := readStats(f[0] == "mem")
+			s.Conns = srv.Conns()
+			b, _ := json.Marshal(s)
+			fmt.Fprintf(out, "@@ %s\n", b)
+		case "broadcast":
+			n, _ := strconv.Atoi(f[1])
+			start := time.Now()
+			err := srv.Broadcast(make([]byte, n))
+			fmt.Fprintf(out, "@@ ok %d %v\n", time.Since(start).Nanoseconds(), err)
+		case "quit":
+			srv.Close()
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+// tcpServer is the floor: accept, read a request head, answer a fixed 101,
+// then hold the connection with a goroutine blocked in Read.
+type tcpServer struct {
+	ln    net.Listener
+	conns chan net.Conn
+	n     int64
+}
+
+var fixed101 = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+
+func serveTCP(ln net.Listener) *tcpServer {
+	s := &tcpServer{ln: ln}
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				var buf [512]byte
+				if _, err := readHead(nc, buf[:]); err != nil {
+					nc.Close()
+					return
+				}
+				nc.Write(fixed101)
+				for {
+					if _, err := nc.Read(buf[:]); err != nil {
+						nc.Close()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *tcpServer) Broadcast([]byte) error { return errors.New("tcp: no broadcast") }
+func (s *tcpServer) Conns() int             { return 0 }
+func (s *tcpServer) Close() error           { return s.ln.Close() }
+
+// readHead reads from r until the end of an HTTP head (CRLF CRLF) and
+// returns the bytes read; buf bounds the head.
+func readHead(r io.Reader, buf []byte) ([]byte, error) {
+	n := 0
+	for {
+		if n == len(buf) {
+			return nil, errors.New("head too long")
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if bytes.Contains(buf[:n], crlf2) {
+			return buf[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Child is a running child server, seen from the parent.
+type Child struct {
+	Addr string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+}
+
+// StartChild starts a child serving library name ("tcp" for the floor).
+// It returns lib.ErrUnsupported when the library lacks that configuration.
+func StartChild(name string, http, deflate bool) (*Child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	spec := name + ",raw,plain"
+	if http {
+		spec = name + ",http,plain"
+	}
+	if deflate {
+		spec = strings.Replace(spec, "plain", "deflate", 1)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"="+spec)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &Child{cmd: cmd, in: in, out: bufio.NewReader(outp)}
+	line, err := c.line()
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	if strings.HasPrefix(line, "error ") {
+		c.Stop()
+		if strings.Contains(line, lib.ErrUnsupported.Error()) {
+			return nil, lib.ErrUnsupported
+		}
+		return nil, errors.New(line)
+	}
+	c.Addr = strings.TrimPrefix(line, "addr ")
+	return c, nil
+}
+
+// line returns the next protocol line, skipping anything else a library
+// prints on standard output (nbio logs there).
+func (c *Child) line() (string, error) {
+	for {
+		s, err := c.out.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		if rest, ok := strings.CutPrefix(s, "@@ "); ok {
+			return strings.TrimSpace(rest), nil
+		}
+	}
+}
+
+func (c *Child) ask(cmd string) (string, error) {
+	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
+		return "", err
+	}
+	return c.line()
+}
+
+// Stats returns the child's allocation counters; Mem also collects garbage
+// and returns freed memory to the OS first, for heap, stack and RSS figures.
+func (c *Child) Stats() (Stats, error) { return c.stats("stats") }
+func (c *Child) Mem() (Stats, error)   { return c.stats("mem") }
+
+func (c *Child) stats(cmd string) (Stats, error) {
+	var s Stats
+	line, err := c.ask(cmd)
+	if err != nil {
+		return s, err
+	}
+	err = json.Unmarshal([]byte(line), &s)
+	return s, err
+}
+
+// Broadcast asks the child to send n bytes to every connection.
+func (c *Child) Broadcast(n int) error {
+	line, err := c.ask("broadcast " + strconv.Itoa(n))
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(line, "<nil>") {
+		return errors.New("broadcast: " + line)
+	}
+	return nil
+}
+
+// Stop ends the child, waiting at most a few seconds.
+func (c *Child) Stop() {
+	fmt.Fprintln(c.in, "quit")
+	c.in.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+var crlf2 = []byte("\r\n\r\n")

@@ -1,0 +1,144 @@
+package run
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/hybi/websocket/bench/lib"
+)
+
+// EchoSample is one measurement of round trips on one connection.
+type EchoSample struct {
+	RoundTrips int
+	Elapsed    time.Duration
+	// Per round trip, client side (this process) and server side (the
+	// child).
+	ClientAllocs, ClientBytes float64
+	ServerAllocs, ServerBytes float64
+}
+
+// MsgsPerSec is round trips per second.
+func (s EchoSample) MsgsPerSec() float64 { return float64(s.RoundTrips) / s.Elapsed.Seconds() }
+
+// Echo is a client connected to a child echo server.
+type Echo struct {
+	child  *Child
+	client lib.Client
+	p      []byte
+}
+
+// OpenEcho starts lib's echo server in a child and connects lib's client.
+func OpenEcho(l lib.Lib, deflate bool, size int) (*Echo, error) {
+	child, err := StartChild(l.Name, false, deflate)
+	if err == lib.ErrUnsupported {
+		// No raw path: the net/http one.
+		child, err = StartChild(l.Name, true, deflate)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.Dial(child.Addr, lib.ClientConfig{Deflate: deflate})
+	if err != nil {
+		child.Stop()
+		return nil, err
+	}
+	return &Echo{child: child, client: c, p: Payload(size, deflate)}, nil
+}
+
+// Payload returns size bytes: pseudo-random when !text, else English-like
+// text that compresses well.
+func Payload(size int, text bool) []byte {
+	p := make([]byte, size)
+	if text {
+		words := []string{"the ", "quick ", "brown ", "fox ", "jumps ", "over ", "a ", "lazy ", "dog, ", "websocket ", "frames ", "carry ", "messages. "}
+		var b bytes.Buffer
+		for i := 0; b.Len() < size; i++ {
+			b.WriteString(words[(i*7+i/5)%len(words)])
+		}
+		copy(p, b.Bytes())
+		return p
+	}
+	x := uint32(2463534242)
+	for i := range p {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		p[i] = byte(x)
+	}
+	return p
+}
+
+// Run does round trips for about d (at least min of them) and measures.
+func (e *Echo) Run(d time.Duration, min int) (EchoSample, error) {
+	var s EchoSample
+	// Warm up: buffers grown, pools filled.
+	for range 20 {
+		if err := e.once(); err != nil {
+			return s, err
+		}
+	}
+	before, err := e.child.Stats()
+	if err != nil {
+		return s, err
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	n := 0
+	for {
+		// Check the clock every 16 round trips only.
+		for range 16 {
+			if err := e.once(); err != nil {
+				return s, err
+			}
+		}
+		n += 16
+		if n >= min && time.Since(start) >= d {
+			break
+		}
+	}
+	s.Elapsed = time.Since(start)
+	runtime.ReadMemStats(&m1)
+	after, err := e.child.Stats()
+	if err != nil {
+		return s, err
+	}
+	s.RoundTrips = n
+	f := float64(n)
+	s.ClientAllocs = float64(m1.Mallocs-m0.Mallocs) / f
+	s.ClientBytes = float64(m1.TotalAlloc-m0.TotalAlloc) / f
+	s.ServerAllocs = float64(after.Mallocs-before.Mallocs) / f
+	s.ServerBytes = float64(after.TotalAlloc-before.TotalAlloc) / f
+	return s, nil
+}
+
+func (e *Echo) once() error {
+	got, err := e.client.RoundTrip(e.p)
+	if err != nil {
+		return err
+	}
+	if len(got) != len(e.p) {
+		return fmt.Errorf("echo: got %d bytes, sent %d", len(got), len(e.p))
+	}
+	return nil
+}
+
+// Check does one round trip and compares the echo byte for byte.
+func (e *Echo) Check() error {
+	got, err := e.client.RoundTrip(e.p)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, e.p) {
+		return fmt.Errorf("echo: %d bytes differ from the %d sent", len(got), len(e.p))
+	}
+	return nil
+}
+
+// Close closes the client and stops the child.
+func (e *Echo) Close() {
+	e.client.Close()
+	e.child.Stop()
+}

@@ -1,0 +1,110 @@
+package run
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hybi/websocket/bench/lib"
+)
+
+func TestMain(m *testing.M) {
+	MaybeChild()
+	os.Exit(m.Run())
+}
+
+// TestEcho checks every adapter's echo byte for byte at every size the
+// benchmark uses, with and without permessage-deflate, and that a short
+// measured run reports round trips.
+func TestEcho(t *testing.T) {
+	for _, l := range lib.All() {
+		for _, deflate := range []bool{false, true} {
+			for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+				name := l.Name
+				if deflate {
+					name += "-deflate"
+				}
+				t.Run(name+"-"+itoa(size), func(t *testing.T) {
+					e, err := OpenEcho(l, deflate, size)
+					if errors.Is(err, lib.ErrUnsupported) {
+						t.Skip("not supported by the library or its adapter")
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer e.Close()
+					for range 3 {
+						if err := e.Check(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					s, err := e.Run(time.Millisecond, 16)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if s.RoundTrips < 16 {
+						t.Errorf("RoundTrips = %d, want at least 16", s.RoundTrips)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestUpgrade runs a few handshakes on both server paths of every library.
+func TestUpgrade(t *testing.T) {
+	for _, name := range append(names(), "tcp") {
+		for _, http := range []bool{false, true} {
+			path := "raw"
+			if http {
+				path = "http"
+			}
+			t.Run(name+"-"+path, func(t *testing.T) {
+				s, err := MeasureUpgrade(name, http, 10)
+				if errors.Is(err, lib.ErrUnsupported) {
+					t.Skip("no such path")
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.N != 10 || s.PerUpg <= 0 {
+					t.Errorf("sample %+v: want N 10 and a positive time", s)
+				}
+			})
+		}
+	}
+}
+
+// TestIdle opens a few connections per library and broadcasts to them.
+func TestIdle(t *testing.T) {
+	for _, name := range append(names(), "tcp") {
+		t.Run(name, func(t *testing.T) {
+			s, err := MeasureIdle(name, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name != "tcp" && s.Broadcast <= 0 {
+				t.Errorf("broadcast time %v, want positive", s.Broadcast)
+			}
+		})
+	}
+}
+
+func names() []string {
+	var n []string
+	for _, l := range lib.All() {
+		n = append(n, l.Name)
+	}
+	return n
+}
+
+func itoa(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoaInt(n>>20) + "MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoaInt(n>>10) + "KiB"
+	}
+	return itoaInt(n) + "B"
+}
