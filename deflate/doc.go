@@ -29,11 +29,11 @@
 //
 // A message ends as RFC 7692 §7.2.2 says: the receiver appends Tail
 // (00 00 ff ff) and decodes; EndMessage (or FinishMessage, which feeds Tail
-// itself) then checks that the message ended at a block boundary, or with a
-// BFINAL block (after which the next message starts a new stream that may
-// still refer to the window). An empty payload is accepted as an empty
-// message. Errors for bad input match ErrCorrupt; a connection fails with
-// 1007 on them.
+// itself) then checks that the message ended at a block boundary. A block
+// with BFINAL set is padded to a byte and followed by more blocks, the
+// window kept (§7.2.1). An empty payload is accepted as an empty message.
+// Errors for bad input match ErrCorrupt; a connection fails with 1007 on
+// them.
 //
 // The Inflater accepts distances up to 32768 whatever window the peer
 // negotiated: a smaller negotiated window (§7.1.2) bounds what the peer may
@@ -60,10 +60,10 @@
 // fuzzingserver's accept3/accept5 answers (client_max_window_bits=8 to our
 // client) would then report the extension as unimplemented instead of OK,
 // and a browser or embedded peer asking for a small window would get no
-// compression. Huffman-only coding still shrinks text by a third or so and
-// costs less CPU than LZ77; a window-limited LZ77 encoder of our own is the
-// way to better ratios if that ever matters. Level 0 (stored blocks) is kept
-// as it is.
+// compression. Huffman-only coding still roughly halves text (16 KiB of
+// test text: 8.7 KiB, against 3.2 KiB with LZ77 at level 6) and costs less
+// CPU; a window-limited LZ77 encoder of our own is the way to better ratios
+// if that ever matters. Level 0 (stored blocks) is kept as it is.
 //
 // # Negotiation
 //
