@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -49,7 +50,7 @@ func (t MessageType) opcode() (frame.Opcode, error) {
 var (
 	errBadMessageType = errors.New("websocket: message type must be Text or Binary")
 	errWriterClosed   = errors.New("websocket: write to a closed message writer")
-	errCloseCalled    = errors.New("websocket: close: " + net.ErrClosed.Error())
+	errCloseCalled    = fmt.Errorf("websocket: close: %w", net.ErrClosed)
 )
 
 // ErrWriteQueued is matched (errors.Is) by the error of a write whose write
