@@ -23,3 +23,23 @@ func ExampleApply() {
 	// masked:   7f 9f 4d 51 58 (next key position 1)
 	// unmasked: Hello
 }
+
+// A client picks a fresh key for every frame it sends (RFC 6455 §5.3).
+// Unmasking is the same operation as masking.
+func ExampleNewKey() {
+	key := mask.NewKey()
+	payload := []byte("ping")
+	mask.Apply(key, 0, payload) // what goes on the wire
+	mask.Apply(key, 0, payload) // what the server recovers
+	fmt.Printf("%s\n", payload)
+	// Output: ping
+}
+
+// A connection's single writer can keep a KeySource, which takes the
+// shared lock once per 32 keys.
+func ExampleKeySource() {
+	var keys mask.KeySource
+	first, second := keys.Next(), keys.Next()
+	fmt.Println(first != second) // false only with probability 2^-32
+	// Output: true
+}

@@ -5,29 +5,72 @@ import (
 	"sync"
 )
 
-var keys struct {
+// batch is the shared store of random bytes behind NewKey and KeySource.
+// Bytes before off have been handed out; they are never handed out again.
+var batch struct {
 	mu  sync.Mutex
 	buf [4096]byte
 	off int
 }
 
-func init() { keys.off = len(keys.buf) }
+func init() { batch.off = len(batch.buf) }
 
-// NewKey returns a fresh key from crypto/rand. Random bytes are fetched in
-// batches, so there is no system call per key. It is safe for concurrent use.
+// take fills p with random bytes that no other caller receives. len(p) must
+// not exceed len(batch.buf) and must divide it, so that a batch is used up
+// exactly.
+func take(p []byte) {
+	batch.mu.Lock()
+	if batch.off+len(p) > len(batch.buf) {
+		// Since Go 1.24, crypto/rand.Read never returns an error and
+		// always fills the buffer (it crashes the program instead of
+		// returning predictable bytes).
+		rand.Read(batch.buf[:])
+		batch.off = 0
+	}
+	copy(p, batch.buf[batch.off:])
+	batch.off += len(p)
+	batch.mu.Unlock()
+}
+
+// NewKey returns a fresh masking key from crypto/rand. Random bytes are
+// read in 4 KiB batches, so there is no system call per key. It is safe for
+// concurrent use, and no two calls return the same bytes of the batch.
 //
 // RFC 6455 §5.3: "The masking key is a 32-bit value chosen at random by the
-// client." and "MUST pick a fresh masking key from the set of allowed 32-bit
-// values."
+// client. When preparing a masked frame, the client MUST pick a fresh
+// masking key from the set of allowed 32-bit values."
 func NewKey() Key {
-	keys.mu.Lock()
-	if keys.off+4 > len(keys.buf) {
-		rand.Read(keys.buf[:])
-		keys.off = 0
-	}
 	var k Key
-	copy(k[:], keys.buf[keys.off:])
-	keys.off += 4
-	keys.mu.Unlock()
+	take(k[:])
 	return k
 }
+
+// KeySource hands out fresh masking keys, like NewKey, to one goroutine at
+// a time: it is not safe for concurrent use, and it must not be copied
+// after first use (a copy would hand out the same keys again; go vet's
+// copylocks check reports copies). Its keys come from the same crypto/rand
+// batches as NewKey's, 32 keys at a time, so it takes the shared lock once
+// per 32 keys instead of once per key. It suits a connection's single
+// writer; the zero value is ready to use and holds 136 bytes.
+type KeySource struct {
+	_    noCopy
+	buf  [128]byte
+	left int // unused bytes at the end of buf
+}
+
+// Next returns a fresh masking key.
+func (s *KeySource) Next() Key {
+	if s.left < 4 {
+		take(s.buf[:])
+		s.left = len(s.buf)
+	}
+	i := len(s.buf) - s.left
+	s.left -= 4
+	return Key(s.buf[i : i+4])
+}
+
+// noCopy makes go vet's copylocks check report copies of a KeySource.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -271,9 +271,52 @@ func TestNewKeyConcurrent(t *testing.T) {
 	}
 }
 
+func TestKeySourceDistinct(t *testing.T) {
+	// Keys from two sources and from NewKey, interleaved, over several
+	// refills of both the sources and the shared batch.
+	const n = 3000
+	var s1, s2 KeySource
+	seen := make(map[Key]int, 3*n)
+	for range n {
+		seen[s1.Next()]++
+		seen[NewKey()]++
+		seen[s2.Next()]++
+	}
+	if len(seen) < 3*n-5 {
+		t.Fatalf("%d keys, only %d distinct", 3*n, len(seen))
+	}
+}
+
+// TestKeySourceSequence checks that a source hands out its buffer in order,
+// four bytes per key, and refills when it is used up.
+func TestKeySourceSequence(t *testing.T) {
+	var s KeySource
+	first := s.Next()
+	if diff := cmp.Diff(Key(s.buf[0:4]), first); diff != "" {
+		t.Fatalf("first key is not the first 4 bytes of the refilled buffer (-want +got):\n%s", diff)
+	}
+	wantBuf := s.buf
+	for i := 4; i < len(wantBuf); i += 4 {
+		if diff := cmp.Diff(Key(wantBuf[i:i+4]), s.Next()); diff != "" {
+			t.Fatalf("key at buffer offset %d (-want +got):\n%s", i, diff)
+		}
+	}
+	if s.left != 0 {
+		t.Fatalf("left = %d after using the whole buffer", s.left)
+	}
+	next := s.Next()
+	if s.buf == wantBuf {
+		t.Fatal("buffer not refilled after it was used up")
+	}
+	if diff := cmp.Diff(Key(s.buf[0:4]), next); diff != "" {
+		t.Fatalf("first key after refill (-want +got):\n%s", diff)
+	}
+}
+
 func TestAllocs(t *testing.T) {
 	b := make([]byte, 1024)
 	key := Key{1, 2, 3, 4}
+	var src KeySource
 	tests := []struct {
 		name string
 		fn   func()
@@ -281,6 +324,7 @@ func TestAllocs(t *testing.T) {
 		{"Apply", func() { Apply(key, 1, b) }},
 		{"Apply/small", func() { Apply(key, 3, b[:7]) }},
 		{"NewKey", func() { key = NewKey() }},
+		{"KeySource", func() { key = src.Next() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,4 +397,12 @@ func BenchmarkNewKeyParallel(b *testing.B) {
 			NewKey()
 		}
 	})
+}
+
+func BenchmarkKeySource(b *testing.B) {
+	b.ReportAllocs()
+	var s KeySource
+	for b.Loop() {
+		s.Next()
+	}
 }
