@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
 )
 
@@ -19,21 +21,30 @@ import (
 // frame-level primitives, so the reading loop is ours, built on
 // ws.ReadHeader, ws.CheckHeader and ws.Cipher: it reassembles fragments,
 // answers Pings with their payload and echoes the code of a Close. Writes
-// use ws.WriteFrame (masked by the client, RFC 6455 §5.3). No
-// permessage-deflate: gobwas offers it only through wsflate, which this
-// harness does not wire.
+// use ws.WriteFrame (masked by the client, RFC 6455 §5.3).
+// permessage-deflate comes from wsflate with its DefaultParameters (no
+// context takeover either way): wsflate.CompressFrame for whole messages,
+// wsflate.DecompressFrame for received ones whose first frame has RSV1.
 type gobwasConn struct {
 	*pump
-	nc     net.Conn
-	r      io.Reader
-	state  ws.State
-	wmu    sync.Mutex
-	sentCl bool
-	proto  string
+	nc      net.Conn
+	r       io.Reader
+	state   ws.State
+	wmu     sync.Mutex
+	sentCl  bool
+	proto   string
+	ext     string // the agreed Sec-WebSocket-Extensions element, or ""
+	deflate bool
 }
 
-func newGobwasConn(nc net.Conn, br *bufio.Reader, state ws.State, proto string) *gobwasConn {
+func newGobwasConn(nc net.Conn, br *bufio.Reader, state ws.State, proto string, exts []httphead.Option) *gobwasConn {
 	g := &gobwasConn{pump: newPump(), nc: nc, r: nc, state: state, proto: proto}
+	for _, e := range exts {
+		if string(e.Name) == wsflate.ExtensionName {
+			g.deflate, g.ext = true, e.String()
+			g.state = g.state.Set(ws.StateExtended)
+		}
+	}
 	if br != nil && br.Buffered() > 0 {
 		g.r = io.MultiReader(br, nc)
 	}
@@ -46,7 +57,7 @@ const gobwasMaxMessage = 64 << 20
 func (g *gobwasConn) read() {
 	var msg []byte
 	var op ws.OpCode
-	open := false
+	open, compressed := false, false
 	for {
 		h, err := ws.ReadHeader(g.r)
 		if err != nil {
@@ -105,9 +116,26 @@ func (g *gobwasConn) read() {
 				return
 			}
 			op, msg, open = h.OpCode, payload, true
+			compressed = false
+			if g.deflate {
+				if compressed, err = wsflate.IsCompressed(h); err != nil {
+					g.stop(err)
+					return
+				}
+			}
 		}
 		if !h.OpCode.IsControl() && h.Fin {
 			open = false
+			if compressed {
+				f := ws.NewFrame(op, true, msg)
+				f.Header.Rsv = ws.Rsv(true, false, false)
+				f, err := wsflate.DecompressFrame(f)
+				if err != nil {
+					g.stop(err)
+					return
+				}
+				msg = f.Payload
+			}
 			if !g.message(Message{Binary: op == ws.OpBinary, Data: msg}) {
 				g.stop(errors.New("peers: aborted"))
 				return
@@ -150,7 +178,14 @@ func gobwasOp(m Message) ws.OpCode {
 }
 
 func (g *gobwasConn) Send(ctx context.Context, m Message) error {
-	return g.write(ws.NewFrame(gobwasOp(m), true, m.Data))
+	f := ws.NewFrame(gobwasOp(m), true, m.Data)
+	if g.deflate {
+		var err error
+		if f, err = wsflate.CompressFrame(f); err != nil {
+			return err
+		}
+	}
+	return g.write(f)
 }
 
 // SendFragmented sends FragmentSize-byte frames with a Ping after the
@@ -196,18 +231,24 @@ func (g *gobwasConn) Close(ctx context.Context, code int, reason string) error {
 }
 
 func (g *gobwasConn) Subprotocol() string { return g.proto }
-func (g *gobwasConn) Extensions() string  { return "" }
+func (g *gobwasConn) Extensions() string  { return g.ext }
 func (g *gobwasConn) Abort()              { g.abort(); g.nc.Close() }
 
 func gobwasLib() Lib {
 	return Lib{
-		Name: "gobwas",
+		Name:    "gobwas",
+		Deflate: true,
 		Dial: func(ctx context.Context, url string, o DialOptions) (Conn, int, string, error) {
 			var status int
 			var reason string
+			var exts []httphead.Option
+			if o.Deflate {
+				exts = []httphead.Option{wsflate.DefaultParameters.Option()}
+			}
 			d := ws.Dialer{
-				Protocols: o.Subprotocols,
-				Timeout:   10 * time.Second,
+				Protocols:  o.Subprotocols,
+				Extensions: exts,
+				Timeout:    10 * time.Second,
 				// The body is not read: with keep-alive it never ends.
 				OnStatusError: func(s int, r []byte, _ io.Reader) {
 					status = s
@@ -218,15 +259,19 @@ func gobwasLib() Lib {
 			if err != nil {
 				return nil, status, reason, err
 			}
-			return newGobwasConn(nc, br, ws.StateClientSide, hs.Protocol), 0, "", nil
+			return newGobwasConn(nc, br, ws.StateClientSide, hs.Protocol, hs.Extensions), 0, "", nil
 		},
 		Upgrade: func(w http.ResponseWriter, r *http.Request, deflate bool) (Conn, error) {
 			u := ws.HTTPUpgrader{Protocol: func(p string) bool { return p == Subprotocol }}
+			if deflate {
+				e := &wsflate.Extension{Parameters: wsflate.DefaultParameters}
+				u.Negotiate = e.Negotiate
+			}
 			nc, rw, hs, err := u.Upgrade(r, w)
 			if err != nil {
 				return nil, err
 			}
-			return newGobwasConn(nc, rw.Reader, ws.StateServerSide, hs.Protocol), nil
+			return newGobwasConn(nc, rw.Reader, ws.StateServerSide, hs.Protocol, hs.Extensions), nil
 		},
 		Echo: http.HandlerFunc(gobwasEcho),
 	}
