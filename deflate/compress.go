@@ -130,20 +130,23 @@ func (c *Compressor) Finish() ([]byte, error) {
 }
 
 // AppendMessage compresses the whole message p and appends it to dst, tail
-// removed. No message may be open.
+// removed. compress/flate writes straight into dst, so nothing is copied and
+// the Compressor keeps no reference to dst. No message may be open.
 func (c *Compressor) AppendMessage(dst, p []byte) ([]byte, error) {
 	if c.open {
 		return dst, errors.New("deflate: AppendMessage while a message is open")
 	}
+	saved := c.out.b
+	c.out.b = dst
+	defer func() { c.out.b = saved[:0] }()
 	if _, err := c.Write(p); err != nil {
 		return dst, err
 	}
-	dst = append(dst, c.Next()...)
 	b, err := c.Finish()
 	if err != nil {
 		return dst, err
 	}
-	return append(dst, b...), nil
+	return b, nil
 }
 
 // Close releases the compression state; the Compressor may still be used
