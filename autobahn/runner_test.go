@@ -2,6 +2,9 @@ package autobahn
 
 import (
 	"context"
+	"os"
+	"strings"
+	"unicode/utf8"
 	"testing"
 	"time"
 
@@ -172,5 +175,49 @@ func TestBrokenPeersFail(t *testing.T) {
 				t.Errorf("verdicts (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFullCatalogue runs all 517 cases against the test peer; it takes
+// minutes, so only with AUTOBAHN_FULL=1.
+func TestFullCatalogue(t *testing.T) {
+	if os.Getenv("AUTOBAHN_FULL") == "" {
+		t.Skip("set AUTOBAHN_FULL=1 to run the whole catalogue")
+	}
+	url := startEchoServer(t, peerConfig{deflate: true})
+	start := time.Now()
+	rep, err := RunClient(context.Background(), url, "testpeer", nil, Options{Concurrency: 4, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rep.Summary("testpeer") {
+		t.Logf("group %-3s %3d cases %3d pass %6.1fs  %s | %s", g.Group, g.Cases, g.Passed, float64(g.Millis)/1000, verdictCounts(g.Behavior), verdictCounts(g.Close))
+	}
+	t.Logf("wall time %v", time.Since(start))
+}
+
+func TestUTF8Validator(t *testing.T) {
+	for _, g := range utf8Vectors() {
+		for _, v := range g.vectors {
+			if std := utf8.ValidString(v.payload); std != v.valid {
+				t.Errorf("%s: %x: table says valid=%v, unicode/utf8 says %v", g.title, v.payload, v.valid, std)
+			}
+			if got := validUTF8([]byte(v.payload)); got != v.valid {
+				t.Errorf("%s: %x valid = %v, want %v", g.title, v.payload, got, v.valid)
+			}
+			// Byte by byte gives the same answer.
+			var val utf8Validator
+			ok := true
+			for i := range len(v.payload) {
+				ok = val.write([]byte{v.payload[i]}) && ok
+			}
+			if got := ok && val.complete(); got != v.valid {
+				t.Errorf("%s: %x byte-wise valid = %v, want %v", g.title, v.payload, got, v.valid)
+			}
+		}
+	}
+	long := []byte(strings.Repeat("plain ascii text ", 10) + "\xce\xba" + strings.Repeat("x", 9))
+	if !validUTF8(long) || validUTF8(append(long, 0xff)) || validUTF8(append(long[:len(long):len(long)], 0xce)) {
+		t.Error("fast path misjudges long inputs")
 	}
 }

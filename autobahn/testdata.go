@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"unicode/utf8"
 )
 
 // The testsuite compresses five files it ships (a JSON document, a bitmap,
@@ -158,5 +159,5 @@ func (c *corpus) units(msg []byte) int {
 	if c.binary {
 		return len(msg)
 	}
-	return len([]rune(string(msg)))
+	return utf8.RuneCount(msg)
 }

@@ -1,5 +1,7 @@
 package autobahn
 
+import "encoding/binary"
+
 // utf8Validator checks UTF-8 incrementally, failing on the first byte that
 // cannot continue a valid sequence (RFC 3629 §4: no overlongs, no
 // surrogates, nothing above U+10FFFF). The runner keeps its own validator
@@ -17,7 +19,21 @@ func (v *utf8Validator) write(p []byte) bool {
 	if v.bad {
 		return false
 	}
-	for _, b := range p {
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		if v.need == 0 && b < 0x80 {
+			// ASCII fast path: skip 8 bytes at a time while no high bit is set.
+			for i+8 <= len(p) && binary.LittleEndian.Uint64(p[i:])&0x8080808080808080 == 0 {
+				i += 8
+			}
+			if i >= len(p) {
+				break
+			}
+			b = p[i]
+			if b < 0x80 {
+				continue
+			}
+		}
 		if v.need > 0 {
 			if b < v.lo || b > v.hi {
 				v.bad = true

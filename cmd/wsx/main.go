@@ -1,0 +1,60 @@
+// Command wsx is hybi's command-line tool: an echo server, the client
+// driver for the Autobahn testsuite's fuzzing server, and the in-process
+// conformance run of the Autobahn case catalogue against hybi itself.
+//
+//	wsx serve -addr 127.0.0.1:9001 [-compress]
+//	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
+//	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-report DIR]
+//
+// Every subcommand takes -h.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"serve", "run an echo server (text and binary, as the Autobahn testsuite expects)", runServe},
+	{"autobahn-client", "drive the Autobahn fuzzing server as a client (getCaseCount, runCase, updateReports)", runAutobahnClient},
+	{"conformance", "run the Autobahn case catalogue in-process against hybi's server and client", runConformance},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: wsx <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'wsx <command> -h' for a command's flags.\n")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "wsx: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
