@@ -2,6 +2,7 @@ package interop
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,8 +95,16 @@ func checkServerScenario(t *testing.T, scenario string, res peers.Result, obs se
 		case "compression":
 			if !deflateWired {
 				note = "n/a: " + deflateNotWired + " (the peer's offer was declined and the echo worked)"
-			} else if !strings.Contains(res.Extensions, "permessage-deflate") {
-				t.Errorf("peer's extensions %q, want permessage-deflate", res.Extensions)
+			} else {
+				if !strings.Contains(res.Extensions, "permessage-deflate") {
+					t.Errorf("peer's extensions %q, want permessage-deflate", res.Extensions)
+				}
+				// Compressed both ways: hybi inflated the peer's frames and
+				// the peer inflated hybi's echoes.
+				if obs.CompressedIn == 0 || obs.CompressedOut == 0 {
+					t.Errorf("hybi's compressed frames: %d received, %d sent; want both > 0", obs.CompressedIn, obs.CompressedOut)
+				}
+				note = fmt.Sprintf("%s; hybi received %d and sent %d compressed frames", res.Extensions, obs.CompressedIn, obs.CompressedOut)
 			}
 		case "no-compression":
 			if res.Extensions != "" {

@@ -168,7 +168,8 @@ func runHybiClient(t *testing.T, base, scenario string, events func(string) (pee
 			return "n/a: " + deflateNotWired
 		}
 		o := newOpts()
-		enableClientDeflate(o)
+		var rsv1 rsv1Count
+		enableClientDeflate(o, &rsv1)
 		c, res := dial("echo", o)
 		if !hasDeflate(res.Extensions) {
 			t.Errorf("extensions %v, want permessage-deflate", res.Extensions)
@@ -177,6 +178,11 @@ func runHybiClient(t *testing.T, base, scenario string, events func(string) (pee
 			echo(t, c, websocket.Text, peers.Payload(false, peers.DeflateSize))
 		}
 		closeNormally(c)
+		// Compressed both ways: the peer's echoes too.
+		if rsv1.out.Load() == 0 || rsv1.in.Load() == 0 {
+			t.Errorf("compressed frames: %d sent, %d received; want both > 0", rsv1.out.Load(), rsv1.in.Load())
+		}
+		return fmt.Sprintf("%s; %d compressed frames sent, %d received", extString(res.Extensions), rsv1.out.Load(), rsv1.in.Load())
 
 	case "no-compression":
 		// The peer server has permessage-deflate enabled; hybi does not
@@ -211,6 +217,14 @@ func runHybiClient(t *testing.T, base, scenario string, events func(string) (pee
 		t.Fatalf("unknown scenario %q", scenario)
 	}
 	return ""
+}
+
+func extString(exts []handshake.Extension) string {
+	var s []string
+	for _, e := range exts {
+		s = append(s, e.String())
+	}
+	return strings.Join(s, ", ")
 }
 
 func hasDeflate(exts []handshake.Extension) bool {

@@ -19,7 +19,9 @@ type serverObs struct {
 	CloseRet    error  // what Close returned (close-hybi)
 	End         error  // the error the connection ended with
 	Pong        string // the payload of the Pong to our Ping (hybi-ping)
-	Err         error  // anything else that went wrong on our side
+	// Compressed frames (RSV1) received and sent (/echo-deflate).
+	CompressedIn, CompressedOut int64
+	Err                         error // anything else that went wrong on our side
 }
 
 // hybiServer is hybi's side of the peer-client scenarios. Peers connect to
@@ -77,6 +79,8 @@ func (h *hybiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) (o serverObs) {
 	pongs := make(chan string, 4)
+	var rsv1 rsv1Count
+	defer func() { o.CompressedIn, o.CompressedOut = rsv1.in.Load(), rsv1.out.Load() }()
 	opts := &websocket.AcceptOptions{Subprotocols: []string{peers.Subprotocol}}
 	opts.MaxMessageSize = 64 << 20
 	opts.CloseTimeout = 5 * time.Second
@@ -88,7 +92,7 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 	}
 	switch what {
 	case "echo-deflate":
-		enableServerDeflate(opts)
+		enableServerDeflate(opts, &rsv1)
 	case "reject":
 		// hybi's own refusal path: its origin policy refuses a foreign
 		// Origin with 403. Not every client sends Origin, so set one.

@@ -41,7 +41,7 @@ func newGobwasConn(nc net.Conn, br *bufio.Reader, state ws.State, proto string, 
 	g := &gobwasConn{pump: newPump(), nc: nc, r: nc, state: state, proto: proto}
 	for _, e := range exts {
 		if string(e.Name) == wsflate.ExtensionName {
-			g.deflate, g.ext = true, e.String()
+			g.deflate, g.ext = true, optionString(e)
 			g.state = g.state.Set(ws.StateExtended)
 		}
 	}
@@ -295,4 +295,17 @@ func gobwasEcho(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// optionString renders an extension element in its wire form.
+func optionString(o httphead.Option) string {
+	s := string(o.Name)
+	o.Parameters.ForEach(func(k, v []byte) bool {
+		s += "; " + string(k)
+		if len(v) > 0 {
+			s += "=" + string(v)
+		}
+		return true
+	})
+	return s
 }
