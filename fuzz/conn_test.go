@@ -562,6 +562,7 @@ func fuzzRole(f *testing.F, role conn.Role) {
 		got := drive(t, s, bytes.Clone(stream), splits)
 		if !s.inflate {
 			compareRef(t, s, stream, got)
+			checkNoAllocs(t, s, stream, splits)
 		}
 	})
 }
@@ -575,7 +576,8 @@ func fuzzRole(f *testing.F, role conn.Role) {
 // whole unmasked Pong/Close frames with at most one Close, last, carrying
 // the code the situation calls for (echo of the peer's, or the failure's).
 // Without an Inflater, the events, the open message, the verdict and the
-// Pongs equal those of an independent model of RFC 6455.
+// Pongs equal those of an independent model of RFC 6455, and the machine
+// allocates nothing after New (checkNoAllocs).
 func FuzzConnServer(f *testing.F) { fuzzRole(f, conn.Server) }
 
 // FuzzConnClient: FuzzConnServer for the client role (incoming frames must be
@@ -609,4 +611,42 @@ func FuzzConnChunking(f *testing.F) {
 			t.Fatalf("chunking changes the outcome (-whole +chunked):\n%s\nstream % x", diff, stream)
 		}
 	})
+}
+
+// checkNoAllocs feeds stream to a machine in the chunks from splits with a
+// driver that allocates nothing itself (the unconsumed input is a window of
+// stream, Pending is drained after every call) and requires the machine to
+// allocate nothing either: its memory is what New allocated, whatever the
+// peer sends (limits are checked on announced lengths, control frames go
+// to fixed buffers, Pending has a fixed size).
+func checkNoAllocs(t *testing.T, s connSetup, stream, splits []byte) {
+	t.Helper()
+	c, err := conn.New(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := chunks(len(stream), splits)
+	work := make([]byte, len(stream)) // Next unmasks in place
+	feed := func() {
+		c.Reset()
+		copy(work, stream)
+		from, to := 0, 0
+		for _, size := range sizes {
+			to += size
+			for {
+				ev, n, err := c.Next(work[from:to])
+				c.Advance(len(c.Pending()))
+				from += n
+				if err != nil {
+					return
+				}
+				if ev.Kind == conn.EventNone && n == 0 {
+					break
+				}
+			}
+		}
+	}
+	if allocs := testing.AllocsPerRun(1, feed); allocs != 0 {
+		t.Fatalf("the machine allocated %v times on % x", allocs, stream)
+	}
 }
