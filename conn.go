@@ -485,8 +485,11 @@ func (c *Conn) tryLockWrite() bool {
 func (c *Conn) unlockWrite() {
 	<-c.wmu
 	for c.ctrlPending.Load() && c.tryLockWrite() {
-		c.flushLocked()
+		err := c.flushLocked()
 		<-c.wmu
+		if err != nil {
+			return // the writer that meets the error next reports it
+		}
 	}
 }
 
@@ -947,6 +950,7 @@ func (c *Conn) writeError(err error, queued int) error {
 // flushLocked writes the owed bytes of an interrupted frame and the control
 // frames the machine queued. The caller holds the write side.
 func (c *Conn) flushLocked() error {
+	c.ctrlPending.Store(false)
 	if len(c.owed) > 0 {
 		n, err := c.nc.Write(c.owed)
 		c.owed = c.owed[n:]
@@ -955,7 +959,6 @@ func (c *Conn) flushLocked() error {
 		}
 		c.owed = nil
 	}
-	c.ctrlPending.Store(false)
 	c.smu.Lock()
 	p := c.cc.Pending()
 	if len(p) == 0 {
