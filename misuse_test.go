@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hybi/websocket/frame"
 )
@@ -12,7 +13,11 @@ import (
 // stream never panics, and afterwards every call reports an error.
 func TestConcurrentCloseMisuse(t *testing.T) {
 	for i := range 20 {
-		client, server := connPair(t, nil, nil)
+		var opts *Options
+		if i%4 < 2 {
+			opts = &Options{PingInterval: time.Millisecond, PongTimeout: time.Second}
+		}
+		client, server := connPair(t, opts, &Options{PingInterval: time.Millisecond})
 		go echo(server)
 		var wg sync.WaitGroup
 		wg.Go(func() { readUntilError(client) })
