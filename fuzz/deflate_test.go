@@ -355,6 +355,8 @@ func checkInflate(t *testing.T, payload []byte, outSize uint16, splits []byte) {
 			t.Fatalf("with limit %d: %d bytes, not a prefix of the unlimited output", small, len(got))
 		}
 
+		checkInflateNoAllocs(t, payload, outN)
+
 		ref, rerr := refInflate(append(bytes.Clone(payload), deflate.Tail[:]...), inflateLimit)
 		n := min(len(ref), len(whole))
 		if !bytes.Equal(ref[:n], whole[:n]) {
@@ -383,5 +385,35 @@ func TestFixedHuffmanBomb(t *testing.T) {
 	}
 	if want := make([]byte, 1+258*1000); !bytes.Equal(got, want) {
 		t.Fatalf("compress/flate decodes %d bytes, want %d zeros", len(got), len(want))
+	}
+}
+
+// checkInflateNoAllocs requires a warm Inflater (Reset between messages) to
+// allocate nothing while inflating payload, whatever it holds: its memory is
+// fixed, and the output is bounded by the caller's buffer.
+func checkInflateNoAllocs(t *testing.T, payload []byte, outN int) {
+	var in deflate.Inflater
+	out := make([]byte, outN)
+	total := 0
+	run := func() {
+		in.Reset()
+		total = 0
+		for _, src := range [][]byte{payload, deflate.Tail[:]} {
+			for total < inflateLimit {
+				nOut, nIn, err := in.Inflate(out[:min(outN, inflateLimit-total)], src)
+				total += nOut
+				src = src[nIn:]
+				if err != nil || nOut < outN && len(src) == 0 {
+					break
+				}
+			}
+		}
+		_ = in.EndMessage()
+	}
+	if allocs := testing.AllocsPerRun(1, run); allocs != 0 {
+		t.Fatalf("a warm Inflater allocated %v times on % x", allocs, payload)
+	}
+	if total > inflateLimit {
+		t.Fatalf("%d bytes out with a limit of %d", total, inflateLimit)
 	}
 }
