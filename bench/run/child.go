@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +27,10 @@ import (
 // "tcp" is a bare TCP server that answers any request head with a fixed 101
 // response: the floor of the upgrade and idle rows.
 const childEnv = "HYBI_BENCH_CHILD"
+
+// profileEnv, when set to a directory, makes every child write a CPU
+// profile of its whole life there.
+const profileEnv = "HYBI_BENCH_PROFILE"
 
 // MaybeChild runs the child server and exits when this process was started
 // as one; otherwise it returns at once. Call it first in main and TestMain.
@@ -104,8 +111,15 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	var srv lib.Server
+	if dir := os.Getenv(profileEnv); dir != "" {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s-%s-%s-%d.pprof", parts[0], parts[1], parts[2], os.Getpid())))
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	if parts[0] == "tcp" {
-		srv = serveTCP(ln)
+		srv = serveTCP(ln, parts[1] == "http")
 	} else {
 		l, ok := lib.ByName(parts[0])
 		if !ok {
@@ -153,8 +167,13 @@ type tcpServer struct {
 
 var fixed101 = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
 
-func serveTCP(ln net.Listener) *tcpServer {
+func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 	s := &tcpServer{ln: ln}
+	if viaHTTP {
+		// The net/http floor: hijack, answer, hold.
+		serveHTTPFloor(ln)
+		return s
+	}
 	go func() {
 		for {
 			nc, err := ln.Accept()
@@ -319,3 +338,22 @@ func (c *Child) Stop() {
 }
 
 var crlf2 = []byte("\r\n\r\n")
+
+func serveHTTPFloor(ln net.Listener) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		nc.Write(fixed101)
+		_ = brw
+		var buf [512]byte
+		for {
+			if _, err := nc.Read(buf[:]); err != nil {
+				nc.Close()
+				return
+			}
+		}
+	}
+	go (&http.Server{Handler: http.HandlerFunc(h)}).Serve(ln)
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI for the bench module: vet, tests, and a smoke run of the full benchmark
+# command with tiny counts (seconds), proving that every row still runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+go vet ./...
+go test ./...
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+go run ./cmd/benchall -quick -out "$out"
+grep -q '^## Echo round trips' "$out"
+grep -q '^## Many connections' "$out"
+echo "bench: smoke run OK"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Full benchmark run (under 15 minutes on a 2-core machine): writes
+# docs/performance.md. Installs the pinned benchstat when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+if ! command -v benchstat >/dev/null && [ ! -x "$(go env GOPATH)/bin/benchstat" ]; then
+	go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+fi
+go run ./cmd/benchall -out ../docs/performance.md "$@"
