@@ -18,7 +18,8 @@ type Key [4]byte
 // the XOR of octet i of the original data ("original-octet-i") with octet at
 // index i modulo 4 of the masking key ("masking-key-octet-j")".
 func Apply(key Key, pos int, b []byte) int {
-	apply(b, rotate(key, pos))
+	// Kept small enough to inline, so that callers call apply directly.
+	apply(b, key, pos)
 	return (pos + len(b)) & 3
 }
 

@@ -55,7 +55,8 @@ func implementation() string {
 // directly with register arguments.
 const asmMin = 16
 
-func apply(b []byte, k uint32) {
+func apply(b []byte, key Key, pos int) {
+	k := rotate(key, pos)
 	if len(b) < asmMin {
 		applyGeneric(b, k)
 		return

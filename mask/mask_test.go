@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -20,7 +21,11 @@ type impl struct {
 // impls lists every implementation that can run on this machine. The
 // architecture-specific test files append theirs in init.
 var impls = []impl{
-	{"Apply", apply},
+	{"Apply", func(b []byte, k uint32) {
+		var key Key
+		binary.LittleEndian.PutUint32(key[:], k)
+		Apply(key, 0, b)
+	}},
 	{"generic", applyGeneric},
 }
 
