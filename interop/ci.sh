@@ -40,3 +40,6 @@ run go test -count=1 -timeout 10m ./...
 
 step "the matrix (docs/interop.md explains it)"
 cat "$INTEROP_MATRIX"
+
+step "the same under the race detector (the matrix file is kept from the run above)"
+run env INTEROP_MATRIX= go test -race -count=1 -timeout 10m ./...
