@@ -335,3 +335,41 @@ func TestServerClosesTCPFirst(t *testing.T) {
 		}
 	})
 }
+
+// SetReadLimit lowers the message size limit at run time; over it, the
+// connection fails with 1009 before the excess is read.
+func TestSetReadLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(server *Conn)
+	}{
+		{"one frame", func(s *Conn) { s.WriteMessage(Binary, make([]byte, 11)) }},
+		{"fragments", func(s *Conn) {
+			s.WriteFrame(frame.OpBinary, frame.More, make([]byte, 6))
+			s.WriteFrame(frame.OpContinuation, 0, make([]byte, 6))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := connPair(t, nil, nil)
+			client.SetReadLimit(10)
+			server.WriteMessage(Binary, make([]byte, 10)) // exactly the limit: fine
+			if _, b, err := client.ReadMessage(nil); err != nil || len(b) != 10 {
+				t.Fatalf("message at the limit: %d bytes, %v", len(b), err)
+			}
+			go tc.write(server)
+			_, _, err := client.ReadMessage(nil)
+			got, ce := viewOf(t, err)
+			want := closeView{frame.CloseMessageTooBig, "message exceeds the read limit", Local, SentOnly}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			var pe *frame.ProtocolError
+			if !errors.As(ce.Err, &pe) || pe.Code != frame.CloseMessageTooBig {
+				t.Errorf("Err = %v, want a 1009 *frame.ProtocolError", ce.Err)
+			}
+			if got := CloseStatus(readUntilError(server)); got != frame.CloseMessageTooBig {
+				t.Errorf("server saw %v, want 1009", got)
+			}
+		})
+	}
+}
