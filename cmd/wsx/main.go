@@ -5,6 +5,8 @@
 //	wsx serve -addr 127.0.0.1:9001 [-compress]
 //	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
 //	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-report DIR]
+//	wsx fuzzingclient -url ws://host:port [-agent name] [-report DIR]
+//	wsx fuzzingserver -addr host:port [-report DIR]
 //
 // Every subcommand takes -h.
 package main
@@ -25,6 +27,8 @@ var commands = []command{
 	{"serve", "run an echo server (text and binary, as the Autobahn testsuite expects)", runServe},
 	{"autobahn-client", "drive the Autobahn fuzzing server as a client (getCaseCount, runCase, updateReports)", runAutobahnClient},
 	{"conformance", "run the Autobahn case catalogue in-process against hybi's server and client", runConformance},
+	{"fuzzingclient", "test any ws:// echo server with the native Autobahn runner", runFuzzingClient},
+	{"fuzzingserver", "serve the Autobahn client protocol to test any WebSocket client", runFuzzingServer},
 }
 
 func usage(w io.Writer) {
