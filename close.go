@@ -69,35 +69,6 @@ func (f CloseFrames) String() string {
 	return "CloseFrames(" + strconv.Itoa(int(f)) + ")"
 }
 
-func (f CloseFrames) sent() bool {
-	return f == SentOnly || f == SentThenReceived || f == ReceivedThenSent
-}
-func (f CloseFrames) received() bool {
-	return f == ReceivedOnly || f == SentThenReceived || f == ReceivedThenSent
-}
-
-// withSent returns f after our Close frame went out.
-func (f CloseFrames) withSent() CloseFrames {
-	switch f {
-	case NoCloseFrames:
-		return SentOnly
-	case ReceivedOnly:
-		return ReceivedThenSent
-	}
-	return f
-}
-
-// withReceived returns f after the peer's Close frame arrived.
-func (f CloseFrames) withReceived() CloseFrames {
-	switch f {
-	case NoCloseFrames:
-		return ReceivedOnly
-	case SentOnly:
-		return SentThenReceived
-	}
-	return f
-}
-
 // ErrHeartbeatTimeout is the Err of the *CloseError a connection ends with
 // when PongTimeout passed after a heartbeat ping without any frame from the
 // peer.
