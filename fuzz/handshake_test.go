@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -135,7 +136,11 @@ func runUpgrade(req, splits []byte, bufSize int) upgradeOutcome {
 // consumed was within MaxHeadBytes. A refusal is a *handshake.Error with a
 // 4xx/500 status that was written as a parseable HTTP response.
 func FuzzServerRequest(f *testing.F) {
-	f.Fuzz(func(t *testing.T, req, splits []byte) {
+	f.Fuzz(checkServerRequest)
+}
+
+func checkServerRequest(t *testing.T, req, splits []byte) {
+	{
 		whole := runUpgrade(req, nil, 4096)
 		split := runUpgrade(req, splits, 64)
 		if diff := cmp.Diff(whole, split); diff != "" {
@@ -171,7 +176,16 @@ func FuzzServerRequest(f *testing.F) {
 			t.Fatalf("Upgrade consumed %d bytes, limit %d", consumed, fuzzMaxHead)
 		}
 
-		hreq, herr := http.ReadRequest(bufio.NewReader(bytes.NewReader(req[:consumed])))
+		// RFC 6455 §4.2.1 item 1: the Request-URI "MUST match the
+		// /resource name/ defined in Section 3 (a relative URI) or be an
+		// absolute http/https URI"; §3: no fragment. A request that does not
+		// match gets 400 (§4.2.1), as net/http's server does.
+		head := req[:consumed]
+		line, _, _ := bytes.Cut(head, []byte("\n"))
+		if f := bytes.Fields(line); len(f) == 3 && !validRequestTarget(string(f[1])) {
+			t.Fatalf("Upgrade accepted request-target %q (RFC 6455 §4.2.1, §3)", f[1])
+		}
+		hreq, herr := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
 		if herr != nil {
 			t.Fatalf("Upgrade accepted %q, net/http does not parse it: %v", req[:consumed], herr)
 		}
@@ -216,7 +230,7 @@ func FuzzServerRequest(f *testing.F) {
 		if res.Subprotocol != "" && res.Subprotocol != "chat" && res.Subprotocol != "superchat" {
 			t.Fatalf("selected subprotocol %q was not configured", res.Subprotocol)
 		}
-	})
+	}
 }
 
 func containsExtension(list []handshake.Extension, e handshake.Extension) bool {
@@ -391,4 +405,28 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// validRequestTarget reports whether target is a /resource name/ of RFC 6455
+// §3 ("/" path-abempty [ "?" query ], no fragment) or an absolute http(s) or
+// ws(s) URI with a host, in printable ASCII with valid percent-encoding
+// (RFC 3986).
+func validRequestTarget(target string) bool {
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(target, "/") {
+		return true
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+		return u.Host != ""
+	}
+	return false
 }
