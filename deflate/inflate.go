@@ -64,7 +64,7 @@ var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 1
 // caller hands it compressed bytes as they arrive and an output buffer, and
 // it decodes exactly as much as fits. It never reads ahead of the input it is
 // given, never blocks and never grows: its memory is the 32 KiB window plus
-// fixed decoding tables (about 38 KiB in all) and output is bounded by the
+// fixed decoding tables (40 KiB in all) and output is bounded by the
 // caller's buffer, so a decompression bomb costs CPU the caller meters, never
 // memory.
 //
@@ -221,7 +221,7 @@ func (f *Inflater) drop(n uint) {
 
 // run decodes into hist[wpos:limit]. It returns how much of in it consumed
 // and stops when wpos reaches limit, when in is exhausted and more is
-// needed, at the end of the stream, or on an error.
+// needed, or on an error.
 func (f *Inflater) run(in []byte, limit int) (int, error) {
 	ip := 0
 	for {
