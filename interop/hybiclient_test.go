@@ -86,6 +86,26 @@ func runHybiClient(t *testing.T, base, scenario string, events func(string) (pee
 		expectMessage(t, c, websocket.Text, p)
 		closeNormally(c)
 
+	case "utf8-fragmented":
+		// NextWriter cuts FragmentSize frames through the middle of code
+		// points; the peer must validate the message, not each frame.
+		o := newOpts()
+		o.FragmentSize = peers.FragmentSize
+		c, _ := dial("echo", o)
+		p := peers.UTF8Payload()
+		w, err := c.NextWriter(websocket.Text)
+		if err != nil {
+			t.Fatalf("NextWriter: %v", err)
+		}
+		if _, err := w.Write(p); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("writer Close: %v", err)
+		}
+		expectMessage(t, c, websocket.Text, p)
+		closeNormally(c)
+
 	case "recv-fragmented":
 		c, _ := dial("fragments", newOpts())
 		typ, r, err := c.NextReader()

@@ -74,6 +74,15 @@ function run(scenario) {
         });
         return;
       }
+      case 'utf8-fragmented': {
+        on(connect('echo', scenario));
+        const p = Buffer.from(C.utf8Unit.repeat(C.utf8Repeat));
+        ws.on('open', () => {
+          expect(p, false, closeNormally);
+          sendFragmented(ws, p, false);
+        });
+        return;
+      }
       case 'recv-fragmented':
         on(connect('fragments', scenario));
         expect(payload(false, C.fragmentedSize), false, closeNormally);

@@ -16,6 +16,10 @@ const C = {
   deflateSize: 64 << 10,
   sizes: [0, 125, 126, 64 << 10, 1 << 20],
   scenarioTimeoutMs: 20000,
+  // 2-, 3- and 4-byte code points, 9 bytes a unit: fragmentSize frames cut
+  // code points in the middle.
+  utf8Unit: 'é€😀',
+  utf8Repeat: 1111,
 };
 
 // payload returns the deterministic payload every peer uses: text is

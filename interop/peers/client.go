@@ -58,6 +58,18 @@ func RunClient(ctx context.Context, lib Lib, base, scenario string) (res Result)
 		res.OK = true
 		closeNormally(ctx, c)
 
+	case "utf8-fragmented":
+		c, err := dial("echo", DialOptions{})
+		if err != nil {
+			return fail(err)
+		}
+		defer c.Abort()
+		if err := echo(ctx, c, Message{Data: UTF8Payload()}, true); err != nil {
+			return fail(err)
+		}
+		res.OK = true
+		closeNormally(ctx, c)
+
 	case "recv-fragmented":
 		c, err := dial("fragments", DialOptions{})
 		if err != nil {

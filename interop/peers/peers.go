@@ -66,6 +66,18 @@ func Payload(binary bool, n int) []byte {
 	return p
 }
 
+// UTF8Unit is repeated UTF8Repeat times to make the text of the
+// utf8-fragmented scenario: 2-, 3- and 4-byte code points, 9 bytes a unit,
+// so that FragmentSize frames cut code points in the middle (RFC 6455 §8.1:
+// the whole message, not each frame, must be valid UTF-8).
+const (
+	UTF8Unit   = "é€😀"
+	UTF8Repeat = 1111
+)
+
+// UTF8Payload returns the text of the utf8-fragmented scenario.
+func UTF8Payload() []byte { return []byte(strings.Repeat(UTF8Unit, UTF8Repeat)) }
+
 // Sizes are the echo sizes of every pair: the 7-bit, 16-bit and 64-bit
 // length encodings of RFC 6455 §5.2 and their boundaries.
 var Sizes = []int{0, 125, 126, 64 << 10, 1 << 20}
@@ -80,7 +92,7 @@ func Scenarios() []string {
 		}
 	}
 	return append(s,
-		"send-fragmented", "recv-fragmented",
+		"send-fragmented", "recv-fragmented", "utf8-fragmented",
 		"ping", "hybi-ping",
 		"close-peer", "close-hybi",
 		"subprotocol",

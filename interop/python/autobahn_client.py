@@ -11,7 +11,7 @@ from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientPr
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateResponseAccept
 
 from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING,
-                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, chunks, emit, parse_echo, payload)
+                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
 
 BASE = sys.argv[1]
 
@@ -32,8 +32,8 @@ class Client(WebSocketClientProtocol):
             p = p if echo[0] else p.encode()
             self.expect = [(p, echo[0])]
             self.sendMessage(p, echo[0])
-        elif s == "send-fragmented":
-            p = payload(False, FRAGMENTED_SIZE).encode()
+        elif s in ("send-fragmented", "utf8-fragmented"):
+            p = payload(False, FRAGMENTED_SIZE).encode() if s == "send-fragmented" else UTF8_TEXT.encode()
             self.expect = [(p, False)]
             self.beginMessage(isBinary=False, doNotCompress=True)
             for i, c in enumerate(chunks(p)):

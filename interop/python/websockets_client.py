@@ -8,7 +8,7 @@ import sys
 import websockets
 
 from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING,
-                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, chunks, emit, parse_echo, payload)
+                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
 
 BASE = sys.argv[1]
 
@@ -37,6 +37,13 @@ async def run(scenario, res):
             p = payload(False, FRAGMENTED_SIZE)
             await ws.send(chunks(p))  # an iterable is sent as fragments
             await expect(ws, p)
+    elif scenario == "utf8-fragmented":
+        async with connect("echo", scenario) as ws:
+            # websockets fragments a text message only on str chunks, so its
+            # frames end on code point boundaries (333 characters a frame).
+            await ws.send(chunks(UTF8_TEXT, 333))
+            await expect(ws, UTF8_TEXT)
+            res["detail"] = "websockets cuts text frames between code points"
     elif scenario == "recv-fragmented":
         async with connect("fragments", scenario) as ws:
             await expect(ws, payload(False, FRAGMENTED_SIZE))
