@@ -147,14 +147,12 @@ func heapInUse() uint64 {
 // reports the bytes of both Conns of a pair beyond the bare TCP sockets,
 // and the same with a reader goroutine parked in ReadMessage on each end
 // (which allocates the 4 KiB read buffers). Run with -v to see the
-// numbers; docs/performance.md records them.
+// numbers.
 func TestIdleMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens thousands of sockets")
 	}
 	n := *idleConns
-	ln := listen(t)
-	addr := "ws://" + ln.Addr().String() + "/"
 
 	// Bare TCP pairs first, for the baseline.
 	base := heapInUse()
@@ -168,9 +166,8 @@ func TestIdleMemory(t *testing.T) {
 		c.Close()
 	}
 	raw = nil
-	ln.Close()
-	ln = listen(t)
-	addr = "ws://" + ln.Addr().String() + "/"
+	ln := listen(t)
+	addr := "ws://" + ln.Addr().String() + "/"
 
 	servers := make(chan *Conn, n)
 	go func() {
