@@ -13,7 +13,7 @@ import (
 
 // checkServerScenario checks one scenario with hybi serving: res is what
 // the peer client reported, obs what hybi saw. It returns the matrix note.
-func checkServerScenario(t *testing.T, scenario string, res peers.Result, obs serverObs) string {
+func checkServerScenario(t *testing.T, peerName, scenario string, res peers.Result, obs serverObs) string {
 	t.Helper()
 	if res.Unsupported {
 		t.Logf("the peer cannot run this scenario: %s", res.Detail)
@@ -84,6 +84,11 @@ func checkServerScenario(t *testing.T, scenario string, res peers.Result, obs se
 			t.Errorf("hybi: CloseError{%d, %v}, want the peer's normal close {1000, Peer}", ce.Code, ce.Initiator)
 		}
 		switch scenario {
+		case "ping":
+			// coder pings with a payload of its own choosing.
+			if obs.Ping != peers.PeerPing && !(peerName == "coder" && obs.Ping != "") {
+				t.Errorf("hybi's OnPing saw %q, want %q", obs.Ping, peers.PeerPing)
+			}
 		case "hybi-ping":
 			if obs.Pong != peers.HybiPing {
 				t.Errorf("hybi got pong %q, want %q", obs.Pong, peers.HybiPing)

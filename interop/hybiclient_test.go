@@ -25,7 +25,7 @@ var clientScenarios = peers.Scenarios()
 // (ws://host:port) and reports, through t, whether hybi and the peer saw
 // what they should. events returns the peer server's report for the
 // scenario. It returns a note for the matrix ("" or "n/a: …").
-func runHybiClient(t *testing.T, base, scenario string, events func(string) (peers.Event, bool)) string {
+func runHybiClient(t *testing.T, peerName, base, scenario string, events func(string) (peers.Event, bool)) string {
 	ctx, cancel := context.WithTimeout(context.Background(), peers.ScenarioTimeout)
 	defer cancel()
 	url := func(p string) string { return base + "/" + p + "?s=" + scenario }
@@ -122,8 +122,25 @@ func runHybiClient(t *testing.T, base, scenario string, events func(string) (pee
 	case "ping":
 		// The peer pings with PeerPing; hybi's automatic Pong must echo it,
 		// and the peer answers PongOK once it saw so.
-		c, _ := dial("ping", newOpts())
+		pings := make(chan string, 4)
+		o := newOpts()
+		o.OnPing = func(p []byte) {
+			select {
+			case pings <- string(p):
+			default:
+			}
+		}
+		c, _ := dial("ping", o)
 		expectMessage(t, c, websocket.Text, []byte(peers.PongOK))
+		select {
+		case p := <-pings:
+			// coder pings with a payload of its own choosing.
+			if p != peers.PeerPing && !(peerName == "coder" && p != "") {
+				t.Errorf("OnPing saw %q, want %q", p, peers.PeerPing)
+			}
+		default:
+			t.Errorf("OnPing was not called before the peer's %q arrived", peers.PongOK)
+		}
 		closeNormally(c)
 
 	case "hybi-ping":

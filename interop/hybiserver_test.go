@@ -19,6 +19,7 @@ type serverObs struct {
 	CloseRet    error  // what Close returned (close-hybi)
 	End         error  // the error the connection ended with
 	Pong        string // the payload of the Pong to our Ping (hybi-ping)
+	Ping        string // the payload of the first Ping the peer sent (ping)
 	// Compressed frames (RSV1) received and sent (/echo-deflate).
 	CompressedIn, CompressedOut int64
 	Err                         error // anything else that went wrong on our side
@@ -84,6 +85,23 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 	opts := &websocket.AcceptOptions{Subprotocols: []string{peers.Subprotocol}}
 	opts.MaxMessageSize = 64 << 20
 	opts.CloseTimeout = 5 * time.Second
+	var pingMu sync.Mutex
+	var firstPing *string
+	defer func() {
+		pingMu.Lock()
+		if firstPing != nil {
+			o.Ping = *firstPing
+		}
+		pingMu.Unlock()
+	}()
+	opts.OnPing = func(p []byte) {
+		pingMu.Lock()
+		if firstPing == nil {
+			s := string(p)
+			firstPing = &s
+		}
+		pingMu.Unlock()
+	}
 	opts.OnPong = func(p []byte) {
 		select {
 		case pongs <- string(p):

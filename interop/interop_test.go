@@ -172,13 +172,13 @@ func TestHybiServer(t *testing.T) {
 						t.Fatalf("the peer reported no result for %s", s)
 					}
 					if res.Unsupported {
-						return checkServerScenario(t, s, res, serverObs{})
+						return checkServerScenario(t, p.name, s, res, serverObs{})
 					}
 					obs, ok := hs.wait(p.name, s, 10*time.Second)
 					if !ok {
 						t.Fatalf("hybi saw no connection for %s (peer result %+v)", s, res)
 					}
-					return checkServerScenario(t, s, res, obs)
+					return checkServerScenario(t, p.name, s, res, obs)
 				})
 			}
 		})
@@ -195,7 +195,7 @@ func TestHybiClient(t *testing.T) {
 			base, events := p.server(t)
 			for _, s := range clientScenarios {
 				record(t, p.name, "server", s, func(t *testing.T) string {
-					return runHybiClient(t, base, s, events)
+					return runHybiClient(t, p.name, base, s, events)
 				})
 			}
 		})
