@@ -237,8 +237,8 @@ func (e *ResponseError) Is(target error) bool {
 // key and o (RFC 6455 §4.1): status 101, Upgrade "websocket", Connection
 // containing Upgrade, Sec-WebSocket-Accept matching key, a subprotocol only
 // if offered, and extensions only if offered, each accepted by its
-// ClientExtension. Bytes after the 101 response stay in br for the
-// connection. A failure is a *ResponseError; an I/O error is returned
+// ClientExtension (which checks the parameters against what it offered).
+// Bytes after the 101 response stay in br for the connection. A failure is a *ResponseError; an I/O error is returned
 // unchanged (io.ErrUnexpectedEOF when the response stops mid-head).
 func ReadResponse(br *bufio.Reader, key string, o *ClientOptions) (Result, error) {
 	if o == nil {
