@@ -143,7 +143,11 @@ func TestClosePaths(t *testing.T) {
 			name:  "heartbeat timeout",
 			copts: &Options{PingInterval: 20 * time.Millisecond, PongTimeout: 100 * time.Millisecond},
 			act: func(t *testing.T, client, server *Conn) error {
-				return nil // the server never reads, so it never answers a Ping
+				// The server answers Pings while it reads, then stops
+				// reading (a hung peer): no more Pongs.
+				server.SetReadDeadline(time.Now().Add(60 * time.Millisecond))
+				go readUntilError(server)
+				return nil
 			},
 			want:    closeView{frame.CloseAbnormal, "", None, NoCloseFrames},
 			wantErr: ErrHeartbeatTimeout,
