@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"testing"
 )
 
@@ -24,7 +25,7 @@ func TestZeroAllocs(t *testing.T) {
 			// WriteMessage + ReadMessage. Large messages need a reader
 			// running concurrently, so use a goroutine per run.
 			run := func(name string, write func() error, read func() error) {
-				t.Run(dir.name+"/"+name+"/"+itoa(size), func(t *testing.T) {
+				t.Run(dir.name+"/"+name+"/"+strconv.Itoa(size), func(t *testing.T) {
 					// A long-lived writer goroutine, so that the harness
 					// itself allocates nothing per run.
 					start := make(chan struct{})
@@ -96,16 +97,4 @@ func TestZeroAllocs(t *testing.T) {
 			})
 		}
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
 }

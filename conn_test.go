@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 )
 
@@ -28,5 +27,4 @@ func TestEchoRoundTrip(t *testing.T) {
 	if err := c.Close(1000, "bye"); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	_ = strings.Repeat
 }
