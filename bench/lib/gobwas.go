@@ -2,6 +2,7 @@ package lib
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 )
 
 // Gobwas is github.com/gobwas/ws with its low-level API: raw path
@@ -18,7 +21,9 @@ import (
 // ws.ReadHeader and io.ReadFull from a 4 KiB bufio.Reader into a reusable
 // buffer, unmasked with ws.Cipher, written with ws.WriteHeader and the
 // payload through a 4 KiB bufio.Writer; broadcasts send one frame compiled
-// once with ws.CompileFrame.
+// once with ws.CompileFrame. permessage-deflate uses wsflate's frame-level
+// helpers (wsflate.Extension to negotiate, DecompressFrameBuffer and
+// CompressFrameBuffer on whole frames, compress/flate underneath).
 func Gobwas() Lib {
 	return Lib{Name: "gobwas", Module: "github.com/gobwas/ws v1.5.0", Serve: gobwasServe, Dial: gobwasDial}
 }
@@ -29,7 +34,14 @@ type gobwasConn struct {
 	mu  sync.Mutex // guards bw: the echo loop and Broadcast write
 	bw  *bufio.Writer
 	buf []byte
+
+	deflate bool         // permessage-deflate was negotiated
+	dbuf    bytes.Buffer // decompressed payload
+	cbuf    bytes.Buffer // compressed payload
 }
+
+// gobwasDeflate is what both sides offer and accept: no context takeover.
+var gobwasDeflate = wsflate.Parameters{ServerNoContextTakeover: true, ClientNoContextTakeover: true}
 
 var errGobwasClosed = errors.New("gobwas: close frame")
 
@@ -61,6 +73,18 @@ func (c *gobwasConn) read() (ws.OpCode, []byte, error) {
 		case h.OpCode.IsControl():
 			continue
 		}
+		if c.deflate {
+			if ok, err := wsflate.IsCompressed(h); err != nil {
+				return 0, nil, err
+			} else if ok {
+				c.dbuf.Reset()
+				f, err := wsflate.DecompressFrameBuffer(&c.dbuf, ws.Frame{Header: h, Payload: p})
+				if err != nil {
+					return 0, nil, err
+				}
+				p = f.Payload
+			}
+		}
 		return h.OpCode, p, nil
 	}
 }
@@ -69,6 +93,14 @@ func (c *gobwasConn) read() (ws.OpCode, []byte, error) {
 // (p is then masked in place: callers pass their own scratch copy).
 func (c *gobwasConn) write(op ws.OpCode, p []byte, client bool) error {
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}
+	if c.deflate {
+		c.cbuf.Reset()
+		f, err := wsflate.CompressFrameBuffer(&c.cbuf, ws.Frame{Header: h, Payload: p})
+		if err != nil {
+			return err
+		}
+		h, p = f.Header, f.Payload
+	}
 	if client {
 		h.Masked = true
 		h.Mask = ws.NewMask()
@@ -92,30 +124,46 @@ type gobwasServer struct {
 }
 
 func gobwasServe(ln net.Listener, cfg ServerConfig) (Server, error) {
-	if cfg.Deflate {
-		// wsflate exists, but only through wsutil's stream readers and
-		// writers, not this low-level path; not adapted here.
-		return nil, ErrUnsupported
-	}
 	s := &gobwasServer{ln: ln}
 	if cfg.HTTP {
 		s.http = serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
-			nc, rw, _, err := ws.UpgradeHTTP(r, w)
+			var u ws.HTTPUpgrader
+			var e *wsflate.Extension
+			if cfg.Deflate {
+				e = &wsflate.Extension{Parameters: gobwasDeflate}
+				u.Negotiate = e.Negotiate
+			}
+			nc, rw, _, err := u.Upgrade(r, w)
 			if err != nil {
 				return
 			}
-			s.echo(&gobwasConn{nc: nc, br: rw.Reader, bw: rw.Writer})
+			s.echo(&gobwasConn{nc: nc, br: rw.Reader, bw: rw.Writer, deflate: accepted(e)})
 		})
 		return s, nil
 	}
 	go acceptLoop(ln, func(nc net.Conn) {
-		if _, err := ws.Upgrade(nc); err != nil {
+		var u ws.Upgrader
+		var e *wsflate.Extension
+		if cfg.Deflate {
+			// An Extension negotiates one connection at a time.
+			e = &wsflate.Extension{Parameters: gobwasDeflate}
+			u.Negotiate = e.Negotiate
+		}
+		if _, err := u.Upgrade(nc); err != nil {
 			nc.Close()
 			return
 		}
-		s.echo(&gobwasConn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)})
+		s.echo(&gobwasConn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), deflate: accepted(e)})
 	})
 	return s, nil
+}
+
+func accepted(e *wsflate.Extension) bool {
+	if e == nil {
+		return false
+	}
+	_, ok := e.Accepted()
+	return ok
 }
 
 func (s *gobwasServer) echo(c *gobwasConn) {
@@ -162,19 +210,30 @@ type gobwasClient struct {
 }
 
 func gobwasDial(addr string, cfg ClientConfig) (Client, error) {
-	if cfg.Deflate {
-		return nil, ErrUnsupported
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, br, _, err := ws.Dial(ctx, "ws://"+addr+"/")
+	var d ws.Dialer
+	if cfg.Deflate {
+		d.Extensions = []httphead.Option{gobwasDeflate.Option()}
+	}
+	nc, br, hs, err := d.Dial(ctx, "ws://"+addr+"/")
 	if err != nil {
 		return nil, err
 	}
 	if br == nil {
 		br = bufio.NewReaderSize(nc, 4096)
 	}
-	return &gobwasClient{c: &gobwasConn{nc: nc, br: br, bw: bufio.NewWriterSize(nc, 4096)}}, nil
+	c := &gobwasConn{nc: nc, br: br, bw: bufio.NewWriterSize(nc, 4096)}
+	for _, e := range hs.Extensions {
+		if string(e.Name) == wsflate.ExtensionName {
+			c.deflate = true
+		}
+	}
+	if cfg.Deflate && !c.deflate {
+		nc.Close()
+		return nil, errors.New("gobwas: server declined permessage-deflate")
+	}
+	return &gobwasClient{c: c}, nil
 }
 
 func (c *gobwasClient) RoundTrip(p []byte) ([]byte, error) {

@@ -141,6 +141,10 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 		switch f[0] {
 		case "stats", "mem":
 			s := readStats(f[0] == "mem")
+			if dir := os.Getenv(profileEnv); dir != "" && f[0] == "mem" {
+				memProfiles++
+				writeHeapProfile(filepath.Join(dir, fmt.Sprintf("heap-%s-%s-%d-%d.pprof", parts[0], parts[1], os.Getpid(), memProfiles)))
+			}
 			s.Conns = srv.Conns()
 			b, _ := json.Marshal(s)
 			fmt.Fprintf(out, "@@ %s\n", b)
@@ -356,4 +360,15 @@ func serveHTTPFloor(ln net.Listener) {
 		}
 	}
 	go (&http.Server{Handler: http.HandlerFunc(h)}).Serve(ln)
+}
+
+var memProfiles int
+
+func writeHeapProfile(name string) {
+	f, err := os.Create(name)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	pprof.Lookup("heap").WriteTo(f, 0)
 }

@@ -15,29 +15,43 @@ import (
 // positioned after the response head (no server frame may follow
 // unprompted).
 func rawHandshake(addr string) (net.Conn, error) {
+	nc, _, err := rawHandshakeExt(addr, "")
+	return nc, err
+}
+
+// rawHandshakeExt is rawHandshake offering the extensions in ext, if any;
+// it also returns the response head.
+func rawHandshakeExt(addr, ext string) (net.Conn, string, error) {
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	if ext != "" {
+		req += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
+	req += "\r\n"
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
-		return nil, err
+		return nil, "", err
 	}
 	var buf [1024]byte
 	head, err := readHead(nc, buf[:])
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("handshake: %w", err)
+		return nil, "", fmt.Errorf("handshake: %w", err)
 	}
 	if len(head) < 12 || string(head[9:12]) != "101" {
 		nc.Close()
-		return nil, fmt.Errorf("handshake: %q", head)
+		return nil, "", fmt.Errorf("handshake: %q", head)
 	}
 	nc.SetDeadline(time.Time{})
-	return nc, nil
+	if ext == "" {
+		return nc, "", nil
+	}
+	return nc, string(head), nil
 }
 
 // UpgradeSample is the cost of n sequential handshakes that stay open.

@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +108,32 @@ func itoa(n int) string {
 		return itoaInt(n>>10) + "KiB"
 	}
 	return itoaInt(n) + "B"
+}
+
+// TestDeflateNegotiated checks that every deflate echo server really
+// accepts permessage-deflate, so the deflate row compares compression.
+func TestDeflateNegotiated(t *testing.T) {
+	for _, name := range names() {
+		t.Run(name, func(t *testing.T) {
+			child, err := StartChild(name, false, true)
+			if errors.Is(err, lib.ErrUnsupported) {
+				child, err = StartChild(name, true, true)
+			}
+			if errors.Is(err, lib.ErrUnsupported) {
+				t.Skip("no permessage-deflate")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer child.Stop()
+			nc, head, err := rawHandshakeExt(child.Addr, "permessage-deflate; client_no_context_takeover; server_no_context_takeover")
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.Close()
+			if !strings.Contains(strings.ToLower(head), "sec-websocket-extensions: permessage-deflate") {
+				t.Errorf("response does not accept permessage-deflate:\n%s", head)
+			}
+		})
+	}
 }

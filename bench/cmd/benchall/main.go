@@ -50,9 +50,9 @@ func main() {
 	var c config
 	flag.StringVar(&c.out, "out", "", "write the Markdown report to this file (default: standard output)")
 	flag.BoolVar(&c.quick, "quick", false, "smoke run: tiny counts and durations, seconds in total")
-	flag.IntVar(&c.rounds, "rounds", 5, "rounds of each measurement (libraries interleaved within a round)")
-	flag.DurationVar(&c.echoTime, "echotime", 300*time.Millisecond, "duration of one echo sample")
-	flag.StringVar(&c.microTime, "benchtime", "100ms", "-test.benchtime of one microbenchmark run")
+	flag.IntVar(&c.rounds, "rounds", 6, "rounds of each measurement (libraries interleaved within a round)")
+	flag.DurationVar(&c.echoTime, "echotime", 400*time.Millisecond, "duration of one echo sample")
+	flag.StringVar(&c.microTime, "benchtime", "150ms", "-test.benchtime of one microbenchmark run")
 	flag.IntVar(&c.conns, "conns", 10000, "idle connections per library")
 	flag.IntVar(&c.handshakes, "handshakes", 1000, "handshakes per upgrade sample")
 	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of this process and of every child server into this directory")

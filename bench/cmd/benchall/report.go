@@ -481,9 +481,6 @@ func (r *report) absent(name string, deflate bool) string {
 		if name == "hybi" && deflate {
 			return "not measured: package deflate exists but is not wired into websocket.Conn yet (no option to negotiate it)"
 		}
-		if name == "gobwas" && deflate {
-			return "not measured: wsflate works only through wsutil's stream reader and writer, not the low-level path this adapter uses"
-		}
 		return why
 	}
 	return "no data"
