@@ -2,7 +2,10 @@ package autobahn
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +222,41 @@ func TestUTF8Validator(t *testing.T) {
 	long := []byte(strings.Repeat("plain ascii text ", 10) + "\xce\xba" + strings.Repeat("x", 9))
 	if !validUTF8(long) || validUTF8(append(long, 0xff)) || validUTF8(append(long[:len(long):len(long)], 0xce)) {
 		t.Error("fast path misjudges long inputs")
+	}
+}
+
+func TestReportShape(t *testing.T) {
+	t.Parallel()
+	url := startEchoServer(t, peerConfig{})
+	dir := t.TempDir()
+	rep, err := RunClient(context.Background(), url, "shape", Select([]string{"1.1.1", "9.7.1", "6.3.1"}, nil), Options{Concurrency: 3, OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results["shape"]["9.7.1"]; !r.ReportTime || r.Duration <= 0 || r.Behavior != OK {
+		t.Errorf("9.7.1: reportTime %v, duration %d ms, behavior %s; want a timed OK", r.ReportTime, r.Duration, r.Behavior)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx map[string]map[string]map[string]any
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	e := idx["shape"]["6.3.1"]
+	var keys []string
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if diff := cmp.Diff([]string{"behavior", "behaviorClose", "duration", "remoteCloseCode", "reportfile"}, keys); diff != "" {
+		t.Errorf("index.json entry keys (-want +got):\n%s", diff)
+	}
+	if e["reportfile"] != "shape_case_6_3_1.json" || e["remoteCloseCode"] != float64(1007) {
+		t.Errorf("6.3.1 entry = %v", e)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "shape_case_6_3_1.json")); err != nil {
+		t.Error(err)
 	}
 }
