@@ -78,7 +78,7 @@ func runAgainst(t *testing.T, cfg peerConfig, cases []*Case) map[string]*Result 
 	url := startEchoServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	rep, err := RunClient(ctx, url, "testpeer", cases, Options{Concurrency: 64, Margin: 3 * time.Second})
+	rep, err := RunClient(ctx, url, "testpeer", cases, Options{Concurrency: 8, Margin: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
