@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/hybi/websocket/handshake"
 )
 
 // FuzzInflate checks the Inflater against compress/flate on arbitrary raw
@@ -83,6 +85,62 @@ func FuzzInflate(f *testing.F) {
 			if inf.EndMessage() == nil {
 				t.Fatalf("compress/flate: %v, we: a valid message", ferr)
 			}
+		}
+	})
+}
+
+// FuzzNegotiate feeds arbitrary Sec-WebSocket-Extensions values to both
+// sides: no panic, and whatever the server answers is a valid response that
+// a client sending exactly that offer accepts with the same Params.
+func FuzzNegotiate(f *testing.F) {
+	for _, s := range []string{
+		"permessage-deflate",
+		"permessage-deflate; client_max_window_bits",
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9",
+		"permessage-deflate; server_max_window_bits=08, permessage-deflate; foo=1, permessage-deflate; client_max_window_bits=15",
+		`permessage-deflate; server_max_window_bits="9"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		exts, err := handshake.ParseExtensions([]string{header})
+		if err != nil {
+			return
+		}
+		for _, srv := range []Server{{}, {ServerNoContextTakeover: true, ClientNoContextTakeover: true, ServerMaxWindowBits: 9, ClientMaxWindowBits: 10}} {
+			resp, ok := srv.Negotiate(exts)
+			if !ok {
+				continue
+			}
+			sp, err := ParseResponse(resp)
+			if err != nil {
+				t.Fatalf("own response %q: %v", resp, err)
+			}
+			// The accepted offer is the first one that parses.
+			for _, o := range exts {
+				if o.Name != ExtensionName {
+					continue
+				}
+				el, perr := parseElement(o, true)
+				if perr != nil {
+					continue
+				}
+				offer := Offer{el.serverNoCtx, el.clientNoCtx, el.serverBits, el.clientBits}
+				cp, err := NewClient(offer).Params(resp)
+				if err != nil {
+					t.Fatalf("offer %q, response %q refused: %v", o, resp, err)
+				}
+				if sp != cp {
+					t.Fatalf("offer %q, response %q: server %+v, client %+v", o, resp, sp, cp)
+				}
+				break
+			}
+		}
+		// The client side never panics on any response either.
+		var c Client
+		for _, e := range exts {
+			c.Accept(e)
+			ParseResponse(e)
 		}
 	})
 }
