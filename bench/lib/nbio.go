@@ -61,6 +61,10 @@ func nbioServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 		Listen:                  func(string, string) (net.Listener, error) { return ln, nil },
 		MaxLoad:                 1 << 20,
 		ReleaseWebsocketPayload: true,
+		// Run callbacks on the poller goroutine: the echo never blocks
+		// (nbio's writes are queued), so the hop to nbio's default
+		// task pool would only add latency.
+		ServerExecutor: func(f func()) { f() },
 		Handler:                 http.HandlerFunc(handler),
 	})
 	if err := s.engine.Start(); err != nil {
