@@ -291,6 +291,19 @@ func (r *Report) Markdown() string {
 			pass += g.Passed
 		}
 		fmt.Fprintf(&b, "\n%d of %d cases OK or INFORMATIONAL in both verdicts.\n\n", pass, total)
+		var timed []*Result
+		for _, res := range r.Sorted(a) {
+			if res.ReportTime && strings.HasPrefix(res.ID, "9.") {
+				timed = append(timed, res)
+			}
+		}
+		if len(timed) > 0 {
+			b.WriteString("### Limits/Performance (group 9) durations\n\n| Case | Verdict | Duration |\n|---|---|---:|\n")
+			for _, res := range timed {
+				fmt.Fprintf(&b, "| %s | %s | %d ms |\n", res.ID, res.Behavior, res.Duration)
+			}
+			b.WriteString("\n")
+		}
 		var fails []*Result
 		for _, res := range r.Sorted(a) {
 			if !res.Passed() {
