@@ -36,6 +36,12 @@ step "go vet and the interop matrix"
 export INTEROP_MATRIX="${INTEROP_MATRIX:-$(mktemp)}"
 run go mod download
 run go vet ./...
+STATICCHECK_VERSION=v0.8.2
+export PATH="$PATH:$(go env GOPATH)/bin"
+if ! command -v staticcheck >/dev/null || ! staticcheck -version | grep -q "${STATICCHECK_VERSION#v}"; then
+	run go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+run staticcheck ./...
 run go test -count=1 -timeout 10m ./...
 
 step "the matrix (docs/interop.md explains it)"

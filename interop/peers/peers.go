@@ -153,9 +153,6 @@ type Event struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// errUnsupported marks an operation a library does not offer.
-var errUnsupported = errors.New("peers: not supported by this library")
-
 // closeError is the close status a Conn reports when the peer's Close frame
 // arrived.
 type closeError struct {
