@@ -25,8 +25,9 @@
 //   - amd64 (default): assembly. AVX2 (32-byte vectors, 128 bytes per loop
 //     iteration) when the CPU has AVX2 and the operating system saves the YMM
 //     registers (CPUID and XGETBV), otherwise SSE2 (16-byte vectors, 64 bytes
-//     per iteration), which every amd64 CPU has. Runs shorter than 16 bytes
-//     stay in Go, where a call costs less than the assembly's entry.
+//     per iteration), which every amd64 CPU has. Both mask runs shorter
+//     than 16 bytes with general-purpose registers. Apply inlines into its
+//     caller, which calls the assembly directly.
 //   - other architectures, and any build with the purego tag: portable Go
 //     that XORs eight bytes at a time, 32 bytes per loop iteration.
 //

@@ -18,22 +18,16 @@ type Key [4]byte
 // the XOR of octet i of the original data ("original-octet-i") with octet at
 // index i modulo 4 of the masking key ("masking-key-octet-j")".
 func Apply(key Key, pos int, b []byte) int {
-	// Kept small enough to inline, so that callers call apply directly.
-	apply(b, key, pos)
+	// Kept small enough to inline, so that callers call the kernel
+	// directly.
+	apply(b, binary.LittleEndian.Uint32(key[:]), pos)
 	return (pos + len(b)) & 3
 }
 
-// rotate returns the key as a little-endian word whose low byte is
-// key[pos&3]: the key for a run of bytes starting at key index pos.
-func rotate(key Key, pos int) uint32 {
-	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
-}
-
-// tailKey returns the key word for the last 4, 8, 16 or 32 bytes of an
-// n-byte run that starts with key word k: the key index of b[n-w] is
-// (n-w)&3 = n&3 for any w that is a multiple of 4.
-func tailKey(k uint32, n int) uint32 {
-	return bits.RotateLeft32(k, -8*(n&3))
+// rotate returns the little-endian key word k rotated so that its low byte
+// is the key byte for key index pos&3.
+func rotate(k uint32, pos int) uint32 {
+	return bits.RotateLeft32(k, -8*(pos&3))
 }
 
 // applyGeneric is the portable implementation of Apply: it XORs b in place
@@ -46,7 +40,9 @@ func tailKey(k uint32, n int) uint32 {
 // against the byte-at-a-time reference.
 func applyGeneric(b []byte, k uint32) {
 	n := len(b)
-	kt := tailKey(k, n)
+	// The key word for the last 4 or 8 bytes: the key index of b[n-w] is
+	// (n-w)&3 = n&3 for w a multiple of 4.
+	kt := rotate(k, n)
 	switch {
 	case n >= 8:
 		k64 := uint64(k)<<32 | uint64(k)

@@ -3,15 +3,17 @@
 package mask
 
 // The assembly routines XOR b in place with the little-endian key word k,
-// whose low byte applies to b[0]; kt must be tailKey(k, len(b)). Both are
-// passed repeated twice in a 64-bit word, see twice. Both handle
-// every length, including 0, though Apply gives them only 16 bytes or more.
+// starting at key index pos&3. They handle every length, including 0.
+// apply jumps to maskAVX2 or maskSSE2, as hasAVX2 says.
 //
 //go:noescape
-func maskSSE2(b []byte, k, kt uint64)
+func apply(b []byte, k uint32, pos int)
 
 //go:noescape
-func maskAVX2(b []byte, k, kt uint64)
+func maskSSE2(b []byte, k uint32, pos int)
+
+//go:noescape
+func maskAVX2(b []byte, k uint32, pos int)
 
 // cpuid executes CPUID with the given leaf and subleaf.
 func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
@@ -49,25 +51,3 @@ func implementation() string {
 	}
 	return "sse2"
 }
-
-// asmMin is the length from which the assembly is worth its call
-// overhead; shorter runs take the pure-Go path, which the compiler calls
-// directly with register arguments.
-const asmMin = 16
-
-func apply(b []byte, key Key, pos int) {
-	k := rotate(key, pos)
-	if len(b) < asmMin {
-		applyGeneric(b, k)
-		return
-	}
-	k64, kt64 := twice(k), twice(tailKey(k, len(b)))
-	if hasAVX2 {
-		maskAVX2(b, k64, kt64)
-	} else {
-		maskSSE2(b, k64, kt64)
-	}
-}
-
-// twice returns k in both halves of a 64-bit word.
-func twice(k uint32) uint64 { return uint64(k)<<32 | uint64(k) }

@@ -5,11 +5,11 @@
 // Register use in both routines:
 //	DI  next byte to mask
 //	BX  bytes left
-//	AX  key for DI (byte 0 of AX masks byte 0 at DI), the 32-bit key
-//	    word repeated twice
-//	DX  key for the last 4/8/16/32 bytes (tailKey: the key word rotated
-//	    right by 8*(n&3), because the key index of b[n-w] is (n-w)&3 = n&3
-//	    for w a multiple of 4), repeated twice
+//	AX  key word for DI: k rotated right by 8*pos, so that byte 0 of AX
+//	    masks byte 0 at DI
+//	DX  key word for the last 4/8/16/32 bytes: k rotated right by
+//	    8*(pos+n), because the key index of b[n-w] is (pos+n-w)&3 =
+//	    (pos+n)&3 for w a multiple of 4
 //	SI  end of b
 //
 // The last, possibly partial, block is loaded and masked before any store,
@@ -17,10 +17,24 @@
 // already written; both computed the same value from the original bytes, so
 // the overlap is harmless, and no byte loop is needed for lengths >= 4.
 
+// func apply(b []byte, k uint32, pos int)
+TEXT ·apply(SB), NOSPLIT, $0-40
+	CMPB ·hasAVX2(SB), $0
+	JEQ  sse2
+	JMP  ·maskAVX2(SB)
+sse2:
+	JMP  ·maskSSE2(SB)
+
 // SMALL handles 0 <= BX < 16 bytes with general-purpose registers.
 #define SMALL(lbl4, lbl1, done) \
 	CMPQ BX, $8 \
 	JB   lbl4 \
+	MOVQ AX, R8 \
+	SHLQ $32, R8 \
+	ORQ  R8, AX \
+	MOVQ DX, R8 \
+	SHLQ $32, R8 \
+	ORQ  R8, DX \
 	MOVQ -8(DI)(BX*1), R9 \
 	XORQ DX, R9 \
 	XORQ AX, (DI) \
@@ -48,19 +62,26 @@ lbl1: \
 done: \
 	RET
 
-// func maskSSE2(b []byte, k, kt uint64)
+// func maskSSE2(b []byte, k uint32, pos int)
 TEXT ·maskSSE2(SB), NOSPLIT, $0-40
 	MOVQ b_base+0(FP), DI
 	MOVQ b_len+8(FP), BX
-	MOVQ k+24(FP), AX
-	MOVQ kt+32(FP), DX
+	MOVL k+24(FP), AX
+	MOVL AX, DX
+	MOVQ pos+32(FP), CX
+	SHLL $3, CX
+	RORL CX, AX                // rotation counts are taken mod 32
+	MOVQ pos+32(FP), CX
+	ADDQ BX, CX
+	SHLL $3, CX
+	RORL CX, DX
 	CMPQ BX, $16
 	JB   small
 
-	MOVQ   k+24(FP), X0
-	PSHUFL $0x44, X0, X0
-	MOVQ   kt+32(FP), X1
-	PSHUFL $0x44, X1, X1
+	MOVQ   AX, X0
+	PSHUFL $0, X0, X0
+	MOVQ   DX, X1
+	PSHUFL $0, X1, X1
 	LEAQ   (DI)(BX*1), SI
 	MOVOU  -16(SI), X2
 	PXOR   X1, X2
@@ -102,16 +123,25 @@ last:
 small:
 	SMALL(small4, small1, done)
 
-// func maskAVX2(b []byte, k, kt uint64)
+// func maskAVX2(b []byte, k uint32, pos int)
 TEXT ·maskAVX2(SB), NOSPLIT, $0-40
 	MOVQ b_base+0(FP), DI
 	MOVQ b_len+8(FP), BX
-	MOVQ k+24(FP), AX
-	MOVQ kt+32(FP), DX
+	MOVL k+24(FP), AX
+	MOVL AX, DX
+	MOVQ pos+32(FP), CX
+	SHLL $3, CX
+	RORL CX, AX                // rotation counts are taken mod 32
+	MOVQ pos+32(FP), CX
+	ADDQ BX, CX
+	SHLL $3, CX
+	RORL CX, DX
 	CMPQ BX, $16
 	JB   small
-	VPBROADCASTQ k+24(FP), Y0
-	VPBROADCASTQ kt+32(FP), Y1
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
 	CMPQ         BX, $32
 	JB           mid
 

@@ -5,4 +5,4 @@ package mask
 // implementation names the code path Apply uses, for tests and benchmarks.
 func implementation() string { return "generic" }
 
-func apply(b []byte, key Key, pos int) { applyGeneric(b, rotate(key, pos)) }
+func apply(b []byte, k uint32, pos int) { applyGeneric(b, rotate(k, pos)) }

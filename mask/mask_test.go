@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -11,28 +12,34 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// impl is one implementation of the masking kernel: XOR b with the
-// little-endian key word k, whose low byte applies to b[0] (the signature of the kernels).
+// impl is one implementation of the masking kernel, with the signature of
+// apply: XOR b in place with the little-endian key word k, starting at key
+// index pos&3.
 type impl struct {
 	name string
-	fn   func(b []byte, k uint32)
+	fn   func(b []byte, k uint32, pos int)
 }
 
 // impls lists every implementation that can run on this machine. The
 // architecture-specific test files append theirs in init.
 var impls = []impl{
-	{"Apply", func(b []byte, k uint32) {
-		var key Key
-		binary.LittleEndian.PutUint32(key[:], k)
-		Apply(key, 0, b)
-	}},
-	{"generic", applyGeneric},
+	{"Apply", func(b []byte, k uint32, pos int) { Apply(keyOf(k), pos, b) }},
+	{"generic", generic},
 }
 
+func generic(b []byte, k uint32, pos int) { applyGeneric(b, rotate(k, pos)) }
+
 // applyWith is Apply built on one kernel.
-func applyWith(fn func([]byte, uint32), key Key, pos int, b []byte) int {
-	fn(b, rotate(key, pos))
+func applyWith(fn func([]byte, uint32, int), key Key, pos int, b []byte) int {
+	fn(b, binary.LittleEndian.Uint32(key[:]), pos)
 	return (pos + len(b)) & 3
+}
+
+// keyOf returns the key whose little-endian word is k.
+func keyOf(k uint32) Key {
+	var key Key
+	binary.LittleEndian.PutUint32(key[:], k)
+	return key
 }
 
 // reference is the definition in RFC 6455 §5.3, one byte at a time.
@@ -69,6 +76,8 @@ func TestApplyGolden(t *testing.T) {
 		{"zero key is identity", Key{}, 0, []byte("unchanged"), []byte("unchanged"), 1},
 		{"pos is taken mod 4", Key{1, 2, 3, 4}, 6, []byte{0, 0, 0, 0, 0}, []byte{3, 4, 1, 2, 3}, 3},
 		{"negative pos wraps", Key{1, 2, 3, 4}, -1, []byte{0, 0, 0}, []byte{4, 1, 2}, 2},
+		{"long run from negative pos", Key{1, 2, 3, 4}, -7, make([]byte, 21), []byte{2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2}, 2},
+		{"pos near MaxInt", Key{1, 2, 3, 4}, math.MaxInt, make([]byte, 40), bytes.Repeat([]byte{4, 1, 2, 3}, 10), 3},
 		{"all ones key", Key{0xff, 0xff, 0xff, 0xff}, 0, []byte{0x0f, 0xf0, 0x00, 0xff, 0x55}, []byte{0xf0, 0x0f, 0xff, 0x00, 0xaa}, 1},
 	}
 	for _, im := range impls {
@@ -91,9 +100,12 @@ func TestApplyGolden(t *testing.T) {
 // slice is detected.
 const guard = 0xA5
 
-// TestApplyLengths checks every length 0..300 at every key position and at
-// slice offsets 0..7 against the reference, and that no byte outside the
-// slice changes.
+// TestApplyLengths checks every length 0..300 at every key position (and
+// at positions that are negative or near the ends of int) and at slice
+// offsets 0..7 against the reference, and that no byte outside the slice
+// changes.
+var positions = []int{0, 1, 2, 3, -1, -6, math.MaxInt, math.MinInt + 1}
+
 func TestApplyLengths(t *testing.T) {
 	key := Key{0x12, 0x9a, 0xc3, 0x7e}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -103,7 +115,7 @@ func TestApplyLengths(t *testing.T) {
 			buf := make([]byte, pad+maxLen+pad)
 			want := make([]byte, len(buf))
 			for n := 0; n <= maxLen; n++ {
-				for pos := range 4 {
+				for _, pos := range positions {
 					for off := range 8 {
 						for i := range buf {
 							buf[i] = guard
@@ -342,7 +354,7 @@ func TestAllocs(t *testing.T) {
 
 var benchSizes = []int{16, 125, 1024, 16384, 1 << 20}
 
-func benchKernel(b *testing.B, fn func([]byte, uint32)) {
+func benchKernel(b *testing.B, fn func([]byte, uint32, int)) {
 	for _, size := range benchSizes {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			buf := make([]byte, size)
@@ -370,7 +382,7 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
-func BenchmarkApplyGeneric(b *testing.B) { benchKernel(b, applyGeneric) }
+func BenchmarkApplyGeneric(b *testing.B) { benchKernel(b, generic) }
 
 // BenchmarkCopy is the hardware reference: copy reads and writes every
 // byte once, as masking in place does.
