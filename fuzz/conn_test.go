@@ -167,6 +167,7 @@ func drive(t *testing.T, s connSetup, stream, splits []byte) outcome {
 	var out []byte // everything taken from Pending
 	var msg []byte
 	var msgOp frame.Opcode
+	var text utf8Stream
 	drainN := func(limit int) {
 		p := c.Pending()
 		if len(p) > 512 {
@@ -201,16 +202,19 @@ func drive(t *testing.T, s connSetup, stream, splits []byte) outcome {
 			if len(ev.Data) == 0 && !ev.Final {
 				t.Fatalf("empty data event without Final")
 			}
+			if !o.Open {
+				text = utf8Stream{}
+			}
 			o.Open, msgOp = true, ev.Opcode
 			msg = append(msg, ev.Data...)
 			if int64(len(msg)) > maxMsg {
 				t.Fatalf("message of %d bytes delivered, MaxMessageSize %d", len(msg), maxMsg)
 			}
-			if ev.Opcode == frame.OpText && failPos(msg) >= 0 {
+			if ev.Opcode == frame.OpText && !text.add(ev.Data) {
 				t.Fatalf("invalid UTF-8 delivered in a text message: %q", msg)
 			}
 			if ev.Final {
-				if ev.Opcode == frame.OpText && !utf8.Valid(msg) {
+				if ev.Opcode == frame.OpText && !text.complete() {
 					t.Fatalf("text message %q is not UTF-8", msg)
 				}
 				o.Events = append(o.Events, normEvent{Kind: conn.EventData, Op: ev.Opcode, Data: string(msg)})
@@ -392,14 +396,12 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 	maxMsg, maxFrame, maxFrags := s.limits()
 	wantMasked := s.cfg.Role == conn.Server
 	var msgOp frame.Opcode
+	var text utf8Stream
 	frags := 0
-	closeSent := false
+	// Processing stops at the peer's Close, so a failure always sends the
+	// first Close frame.
 	fail := func(code frame.CloseCode) {
-		o.ErrCode = code
-		if !closeSent {
-			o.CloseOut, o.Init = code, conn.Local
-		}
-		o.State = conn.StateClosed
+		o.ErrCode, o.CloseOut, o.Init, o.State = code, code, conn.Local, conn.StateClosed
 	}
 	for len(stream) > 0 {
 		h, n, ok, short := refParseHeader(stream)
@@ -472,6 +474,7 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 				return
 			}
 			o.Open, msgOp, o.Partial, frags = true, h.Opcode, nil, 0
+			text = utf8Stream{}
 		}
 		frags++
 		switch {
@@ -488,7 +491,7 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 			}
 		}
 		o.Partial = append(o.Partial, p...)
-		if msgOp == frame.OpText && failPos(o.Partial) >= 0 {
+		if msgOp == frame.OpText && !text.add(p) {
 			fail(frame.CloseInvalidPayload)
 			return
 		}
@@ -496,7 +499,7 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 			break
 		}
 		if h.Fin {
-			if msgOp == frame.OpText && !utf8.Valid(o.Partial) {
+			if msgOp == frame.OpText && !text.complete() {
 				fail(frame.CloseInvalidPayload)
 				return
 			}

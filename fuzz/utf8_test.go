@@ -174,3 +174,57 @@ func TestFailPos(t *testing.T) {
 		})
 	}
 }
+
+// utf8Stream checks a growing byte stream with failPos in linear time: done
+// is the length of the prefix known to be complete valid UTF-8.
+type utf8Stream struct {
+	buf  []byte
+	done int
+}
+
+// add appends p and reports whether the stream is still a prefix of valid
+// UTF-8.
+func (u *utf8Stream) add(p []byte) bool {
+	u.buf = append(u.buf, p...)
+	tail := u.buf[u.done:]
+	if failPos(tail) >= 0 {
+		return false
+	}
+	for len(tail) > 0 {
+		r, size := utf8.DecodeRune(tail)
+		if r == utf8.RuneError && size <= 1 {
+			break // an incomplete code point at the end
+		}
+		u.done += size
+		tail = tail[size:]
+	}
+	return true
+}
+
+// complete reports whether the stream is complete valid UTF-8.
+func (u *utf8Stream) complete() bool { return u.done == len(u.buf) }
+
+func TestUTF8Stream(t *testing.T) {
+	tests := []struct {
+		name     string
+		chunks   []string
+		ok, full bool
+	}{
+		{"ascii", []string{"ab", "c"}, true, true},
+		{"split rune", []string{"a\xf0\x9f", "\x98", "\x80b"}, true, true},
+		{"cut rune", []string{"a\xf0\x9f"}, true, false},
+		{"bad across chunks", []string{"\xed", "\xa0"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var u utf8Stream
+			ok := true
+			for _, c := range tt.chunks {
+				ok = u.add([]byte(c))
+			}
+			if ok != tt.ok || ok && u.complete() != tt.full {
+				t.Errorf("add = %v, complete = %v; want %v, %v", ok, u.complete(), tt.ok, tt.full)
+			}
+		})
+	}
+}
