@@ -10,7 +10,7 @@ import (
 )
 
 // Coder is github.com/coder/websocket: net/http path only, Reader read into
-// a reusable buffer, Write.
+// a reusable buffer, Write; permessage-deflate with context takeover.
 func Coder() Lib {
 	return Lib{Name: "coder", Module: "github.com/coder/websocket v1.8.14", Serve: coderServe, Dial: coderDial}
 }
@@ -22,7 +22,7 @@ type coderServer struct {
 
 func coderMode(deflate bool) websocket.CompressionMode {
 	if deflate {
-		return websocket.CompressionNoContextTakeover
+		return websocket.CompressionContextTakeover
 	}
 	return websocket.CompressionDisabled
 }

@@ -3,6 +3,7 @@ package lib
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"io"
@@ -23,7 +24,8 @@ import (
 // payload through a 4 KiB bufio.Writer; broadcasts send one frame compiled
 // once with ws.CompileFrame. permessage-deflate uses wsflate's frame-level
 // helpers (wsflate.Extension to negotiate, DecompressFrameBuffer and
-// CompressFrameBuffer on whole frames, compress/flate underneath).
+// CompressFrameBuffer on whole frames, compress/flate at BestSpeed
+// underneath, one compressor and decompressor per connection).
 func Gobwas() Lib {
 	return Lib{Name: "gobwas", Module: "github.com/gobwas/ws v1.5.0", Serve: gobwasServe, Dial: gobwasDial}
 }
@@ -38,10 +40,42 @@ type gobwasConn struct {
 	deflate bool         // permessage-deflate was negotiated
 	dbuf    bytes.Buffer // decompressed payload
 	cbuf    bytes.Buffer // compressed payload
+	helper  *wsflate.Helper
+	fw      *flate.Writer
+	fr      io.ReadCloser
 }
 
 // gobwasDeflate is what both sides offer and accept: no context takeover.
 var gobwasDeflate = wsflate.Parameters{ServerNoContextTakeover: true, ClientNoContextTakeover: true}
+
+// flateHelper returns the connection's wsflate.Helper: compress/flate at
+// BestSpeed, the level the other libraries use by default (wsflate's
+// DefaultHelper uses level 9), with one compressor and one decompressor per
+// connection reset for every frame instead of new ones each time.
+func (c *gobwasConn) flateHelper() *wsflate.Helper {
+	if c.helper != nil {
+		return c.helper
+	}
+	c.helper = &wsflate.Helper{
+		Compressor: func(w io.Writer) wsflate.Compressor {
+			if c.fw == nil {
+				c.fw, _ = flate.NewWriter(w, flate.BestSpeed)
+			} else {
+				c.fw.Reset(w)
+			}
+			return c.fw
+		},
+		Decompressor: func(r io.Reader) wsflate.Decompressor {
+			if c.fr == nil {
+				c.fr = flate.NewReader(r)
+			} else {
+				c.fr.(flate.Resetter).Reset(r, nil)
+			}
+			return c.fr
+		},
+	}
+	return c.helper
+}
 
 var errGobwasClosed = errors.New("gobwas: close frame")
 
@@ -78,7 +112,7 @@ func (c *gobwasConn) read() (ws.OpCode, []byte, error) {
 				return 0, nil, err
 			} else if ok {
 				c.dbuf.Reset()
-				f, err := wsflate.DecompressFrameBuffer(&c.dbuf, ws.Frame{Header: h, Payload: p})
+				f, err := c.flateHelper().DecompressFrameBuffer(&c.dbuf, ws.Frame{Header: h, Payload: p})
 				if err != nil {
 					return 0, nil, err
 				}
@@ -95,7 +129,7 @@ func (c *gobwasConn) write(op ws.OpCode, p []byte, client bool) error {
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}
 	if c.deflate {
 		c.cbuf.Reset()
-		f, err := wsflate.CompressFrameBuffer(&c.cbuf, ws.Frame{Header: h, Payload: p})
+		f, err := c.flateHelper().CompressFrameBuffer(&c.cbuf, ws.Frame{Header: h, Payload: p})
 		if err != nil {
 			return err
 		}

@@ -18,8 +18,8 @@ func Gws() Lib {
 }
 
 func gwsDeflate(on bool) gws.PermessageDeflate {
-	// No context takeover, as the other libraries use.
-	return gws.PermessageDeflate{Enabled: on}
+	// With context takeover on both sides, as hybi and coder negotiate.
+	return gws.PermessageDeflate{Enabled: on, ServerContextTakeover: on, ClientContextTakeover: on}
 }
 
 type gwsServer struct {

@@ -11,7 +11,9 @@ import (
 
 // Hybi is this module: raw path websocket.Upgrade on the net.Conn, net/http
 // path websocket.Accept, ReadMessage into the previous message's memory and
-// WriteMessage.
+// WriteMessage; permessage-deflate with Options.Compression (its defaults:
+// the client offers client_max_window_bits, the server accepts the offer as
+// is, so both sides keep their compression context).
 func Hybi() Lib {
 	return Lib{Name: "hybi", Module: "github.com/hybi/websocket (this tree)", Serve: hybiServe, Dial: hybiDial}
 }
@@ -22,18 +24,13 @@ type hybiServer struct {
 	reg  registry[*websocket.Conn]
 }
 
-func hybiOptions() websocket.Options {
-	return websocket.Options{MaxMessageSize: MaxMessage}
+func hybiOptions(deflate bool) websocket.Options {
+	return websocket.Options{MaxMessageSize: MaxMessage, Compression: deflate}
 }
 
 func hybiServe(ln net.Listener, cfg ServerConfig) (Server, error) {
-	if cfg.Deflate {
-		// websocket.Options has no permessage-deflate switch yet: package
-		// deflate exists but is not wired into the Conn.
-		return nil, ErrUnsupported
-	}
 	s := &hybiServer{ln: ln}
-	opts := &websocket.AcceptOptions{Options: hybiOptions()}
+	opts := &websocket.AcceptOptions{Options: hybiOptions(cfg.Deflate)}
 	if cfg.HTTP {
 		s.http = serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
 			c, err := websocket.Accept(w, r, opts)
@@ -92,12 +89,9 @@ type hybiClient struct {
 }
 
 func hybiDial(addr string, cfg ClientConfig) (Client, error) {
-	if cfg.Deflate {
-		return nil, ErrUnsupported
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Options: hybiOptions(), Proxy: websocket.NoProxy})
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Options: hybiOptions(cfg.Deflate), Proxy: websocket.NoProxy})
 	if err != nil {
 		return nil, err
 	}

@@ -22,13 +22,21 @@ type ServerConfig struct {
 	// http.ResponseWriter); otherwise the library's raw path is used: its
 	// own handshake on a net.Conn, or its own HTTP engine (nbio).
 	HTTP bool
-	// Deflate offers permessage-deflate without context takeover.
+	// Deflate accepts permessage-deflate, with context takeover where
+	// the library supports it (see Takeover).
 	Deflate bool
 }
 
+// Takeover says whether a library's permessage-deflate, as its adapter
+// configures it, keeps the compression context between messages (RFC 7692
+// §7.1.1): hybi, coder and gws do; gorilla and nbio support only
+// no_context_takeover, and gobwas's frame-level wsflate helpers compress
+// every frame on its own.
+var Takeover = map[string]bool{"hybi": true, "coder": true, "gws": true}
+
 // ClientConfig selects client options.
 type ClientConfig struct {
-	// Deflate offers permessage-deflate without context takeover.
+	// Deflate offers permessage-deflate (see ServerConfig.Deflate).
 	Deflate bool
 }
 

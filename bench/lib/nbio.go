@@ -65,7 +65,7 @@ func nbioServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 		// (nbio's writes are queued), so the hop to nbio's default
 		// task pool would only add latency.
 		ServerExecutor: func(f func()) { f() },
-		Handler:                 http.HandlerFunc(handler),
+		Handler:        http.HandlerFunc(handler),
 	})
 	if err := s.engine.Start(); err != nil {
 		return nil, err

@@ -26,7 +26,11 @@ func (s EchoSample) MsgsPerSec() float64 { return float64(s.RoundTrips) / s.Elap
 type Echo struct {
 	child  *Child
 	client lib.Client
-	p      []byte
+	// ps are the payloads sent in turn: one for binary data; for text, 8
+	// different texts from the same vocabulary, so that a compressor
+	// keeping its context sees similar but never identical messages.
+	ps [][]byte
+	i  int
 }
 
 // OpenEcho starts lib's echo server in a child and connects lib's client.
@@ -44,22 +48,39 @@ func OpenEcho(l lib.Lib, deflate bool, size int) (*Echo, error) {
 		child.Stop()
 		return nil, err
 	}
-	return &Echo{child: child, client: c, p: Payload(size, deflate)}, nil
+	e := &Echo{child: child, client: c}
+	if !deflate {
+		e.ps = [][]byte{Payload(size, false)}
+	} else {
+		for seed := range 8 {
+			e.ps = append(e.ps, Text(size, seed))
+		}
+	}
+	return e, nil
 }
 
-// Payload returns size bytes: pseudo-random when !text, else English-like
-// text that compresses well.
-func Payload(size int, text bool) []byte {
-	p := make([]byte, size)
-	if text {
-		words := []string{"the ", "quick ", "brown ", "fox ", "jumps ", "over ", "a ", "lazy ", "dog, ", "websocket ", "frames ", "carry ", "messages. "}
-		var b bytes.Buffer
-		for i := 0; b.Len() < size; i++ {
-			b.WriteString(words[(i*7+i/5)%len(words)])
-		}
-		copy(p, b.Bytes())
-		return p
+// Text returns size bytes of English-like text that compresses well; seed
+// picks the word sequence.
+func Text(size, seed int) []byte {
+	words := []string{"the ", "quick ", "brown ", "fox ", "jumps ", "over ", "a ", "lazy ", "dog, ", "websocket ",
+		"frames ", "carry ", "messages ", "between ", "client ", "and ", "server. ", "compression ", "saves ", "bandwidth; "}
+	var b bytes.Buffer
+	x := uint32(seed)*2654435761 + 1
+	for b.Len() < size {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteString(words[x%uint32(len(words))])
 	}
+	return b.Bytes()[:size]
+}
+
+// Payload returns size bytes: pseudo-random when !text, else Text.
+func Payload(size int, text bool) []byte {
+	if text {
+		return Text(size, 0)
+	}
+	p := make([]byte, size)
 	x := uint32(2463534242)
 	for i := range p {
 		x ^= x << 13
@@ -114,25 +135,33 @@ func (e *Echo) Run(d time.Duration, min int) (EchoSample, error) {
 	return s, nil
 }
 
+func (e *Echo) next() []byte {
+	p := e.ps[e.i%len(e.ps)]
+	e.i++
+	return p
+}
+
 func (e *Echo) once() error {
-	got, err := e.client.RoundTrip(e.p)
+	p := e.next()
+	got, err := e.client.RoundTrip(p)
 	if err != nil {
 		return err
 	}
-	if len(got) != len(e.p) {
-		return fmt.Errorf("echo: got %d bytes, sent %d", len(got), len(e.p))
+	if len(got) != len(p) {
+		return fmt.Errorf("echo: got %d bytes, sent %d", len(got), len(p))
 	}
 	return nil
 }
 
 // Check does one round trip and compares the echo byte for byte.
 func (e *Echo) Check() error {
-	got, err := e.client.RoundTrip(e.p)
+	p := e.next()
+	got, err := e.client.RoundTrip(p)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(got, e.p) {
-		return fmt.Errorf("echo: %d bytes differ from the %d sent", len(got), len(e.p))
+	if !bytes.Equal(got, p) {
+		return fmt.Errorf("echo: %d bytes differ from the %d sent", len(got), len(p))
 	}
 	return nil
 }

@@ -445,7 +445,7 @@ func (r *report) writeEcho(p printer) {
 		sizes := echoSizes
 		if deflate {
 			sizes = []int{16 << 10}
-			p("## permessage-deflate echo\n\nThe same with permessage-deflate negotiated without context takeover (what every library here supports), on 16 KiB of English-like text that compresses well.\n\n")
+			p("## permessage-deflate echo\n\nThe same with permessage-deflate, on 16 KiB of English-like text that compresses well: eight different texts from one vocabulary sent in turn, so that a compressor keeping its context (RFC 7692 §7.1.1) sees similar but never identical messages. Context takeover is used where the library offers it (hybi, coder, gws: marked *takeover*); gorilla and nbio support only no_context_takeover, and gobwas's frame-level wsflate helpers compress each frame on its own, so those three compress every message from scratch, which costs more CPU and compresses less.\n\n")
 		}
 		for _, size := range sizes {
 			k := echoKey{size, deflate}
@@ -468,7 +468,11 @@ func (r *report) writeEcho(p printer) {
 				cb := r.echoStat(k, name, func(s run.EchoSample) float64 { return s.ClientBytes })
 				sa := r.echoStat(k, name, func(s run.EchoSample) float64 { return s.ServerAllocs })
 				sb := r.echoStat(k, name, func(s run.EchoSample) float64 { return s.ServerBytes })
-				p("| %s | %s %s%s | %.1f | %s | %s | %s | %s |\n", name, fmtRate(s.med), spread(s), rs, s.med*float64(size)/1e6,
+				label := name
+				if deflate && lib.Takeover[name] {
+					label += " (takeover)"
+				}
+				p("| %s | %s %s%s | %.1f | %s | %s | %s | %s |\n", label, fmtRate(s.med), spread(s), rs, s.med*float64(size)/1e6,
 					fmtCount(ca.med), fmtBytes(cb.med), fmtCount(sa.med), fmtBytes(sb.med))
 			}
 			p("\n")
