@@ -23,9 +23,10 @@
 // at program start:
 //
 //   - amd64 (default): assembly. AVX2 (32-byte vectors, 128 bytes per loop
-//     iteration) when the CPU has AVX2 and the operating system saves the YMM
-//     registers (CPUID and XGETBV), otherwise SSE2 (16-byte vectors, 64 bytes
-//     per iteration), which every amd64 CPU has. Both mask runs shorter
+//     iteration, stores aligned to 32 bytes for runs of 256 bytes or more)
+//     when the CPU has AVX2 and the operating system saves the YMM registers
+//     (CPUID and XGETBV), otherwise SSE2 (16-byte vectors, 64 bytes per
+//     iteration), which every amd64 CPU has. Both mask runs shorter
 //     than 16 bytes with general-purpose registers. Apply inlines into its
 //     caller, which calls the assembly directly.
 //   - other architectures, and any build with the purego tag: portable Go

@@ -11,6 +11,7 @@
 //	    8*(pos+n), because the key index of b[n-w] is (pos+n-w)&3 =
 //	    (pos+n)&3 for w a multiple of 4
 //	SI  end of b
+//	R10 start of b, when the AVX2 loop is aligned
 //
 // The last, possibly partial, block is loaded and masked before any store,
 // then stored at the very end. It may overlap bytes the block loop has
@@ -147,6 +148,8 @@ TEXT ·maskAVX2(SB), NOSPLIT, $0-40
 
 	LEAQ (DI)(BX*1), SI
 	VPXOR -32(SI), Y1, Y2
+	CMPQ BX, $256
+	JAE  align
 	CMPQ BX, $128
 	JB   loop32
 
@@ -175,6 +178,52 @@ loop32:
 
 last:
 	VMOVDQU Y2, -32(SI)
+	VZEROUPPER
+	RET
+
+align:
+	// n >= 256: make the stores 32-byte aligned. The first 32 bytes are
+	// loaded and masked now (in Y7) and stored at the end, like the last
+	// 32; the loop starts at the next 32-byte boundary, advancing the key
+	// by as many bytes as DI moved.
+	VPXOR        (DI), Y0, Y7
+	MOVQ         DI, R10
+	MOVQ         DI, CX
+	NEGQ         CX
+	ANDQ         $31, CX
+	ADDQ         CX, DI
+	SUBQ         CX, BX
+	SHLL         $3, CX
+	RORL         CX, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+
+aloop128:
+	VPXOR   (DI), Y0, Y3
+	VPXOR   32(DI), Y0, Y4
+	VPXOR   64(DI), Y0, Y5
+	VPXOR   96(DI), Y0, Y6
+	VMOVDQA Y3, (DI)
+	VMOVDQA Y4, 32(DI)
+	VMOVDQA Y5, 64(DI)
+	VMOVDQA Y6, 96(DI)
+	ADDQ    $128, DI
+	SUBQ    $128, BX
+	CMPQ    BX, $128
+	JAE     aloop128
+
+aloop32:
+	CMPQ    BX, $32
+	JB      alast
+	VPXOR   (DI), Y0, Y3
+	VMOVDQA Y3, (DI)
+	ADDQ    $32, DI
+	SUBQ    $32, BX
+	JMP     aloop32
+
+alast:
+	VMOVDQU Y2, -32(SI)
+	VMOVDQU Y7, (R10)
 	VZEROUPPER
 	RET
 

@@ -140,6 +140,40 @@ func TestApplyLengths(t *testing.T) {
 	}
 }
 
+// TestApplyAlignments checks longer runs at 64 consecutive offsets, which
+// cover every address modulo 32 whatever the alignment of the buffer, since
+// the AVX2 kernel aligns its stores for runs of 256 bytes or more.
+func TestApplyAlignments(t *testing.T) {
+	key := Key{0x5c, 0x01, 0xe7, 0x90}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const pad = 64
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			for _, n := range []int{255, 256, 257, 259, 287, 288, 300, 511, 1000, 4099} {
+				buf := make([]byte, pad+64+4099+pad)
+				want := make([]byte, len(buf))
+				for off := range 64 {
+					for pos := range 4 {
+						for i := range buf {
+							buf[i] = guard
+						}
+						b := buf[pad+off : pad+off+n]
+						for i := range b {
+							b[i] = byte(rng.Uint32())
+						}
+						copy(want, buf)
+						reference(key, pos, want[pad+off:pad+off+n])
+						applyWith(im.fn, key, pos, b)
+						if !bytes.Equal(buf, want) {
+							t.Fatalf("len %d pos %d offset %d: %s", n, pos, off, describeDiff(want, buf, pad+off, n))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // describeDiff names the first differing byte of a buffer in which the
 // slice under test starts at start and is n bytes long.
 func describeDiff(want, got []byte, start, n int) string {
