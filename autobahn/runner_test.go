@@ -260,3 +260,25 @@ func TestReportShape(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestHardTimeBound(t *testing.T) {
+	t.Parallel()
+	url := startEchoServer(t, peerConfig{})
+	idle := &Case{ID: "0.0.1", Description: "waits forever", Expectation: "nothing", Bound: 50 * time.Millisecond,
+		Open: func(s *Session) {
+			s.Expect(OK)
+			s.ExpectClose(closeNormal)
+		}}
+	start := time.Now()
+	rep, err := RunClient(context.Background(), url, "idle", []*Case{idle}, Options{Margin: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results["idle"]["0.0.1"]
+	if !r.DroppedByMe || !strings.Contains(r.WasNotCleanReason, "time bound") || r.BehaviorClose != Failed {
+		t.Errorf("result %+v, want a drop at the time bound and behaviorClose FAILED", r)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("run took %v despite a 150ms bound", d)
+	}
+}
