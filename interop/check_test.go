@@ -89,6 +89,10 @@ func checkServerScenario(t *testing.T, peerName, scenario string, res peers.Resu
 			if obs.Ping != peers.PeerPing && !(peerName == "coder" && obs.Ping != "") {
 				t.Errorf("hybi's OnPing saw %q, want %q", obs.Ping, peers.PeerPing)
 			}
+		case "heartbeat":
+			if obs.Pongs < peers.HeartbeatPongs {
+				t.Errorf("hybi's heartbeat got %d pongs, want %d", obs.Pongs, peers.HeartbeatPongs)
+			}
 		case "hybi-ping":
 			if obs.Pong != peers.HybiPing {
 				t.Errorf("hybi got pong %q, want %q", obs.Pong, peers.HybiPing)

@@ -170,6 +170,57 @@ func runHybiClient(t *testing.T, peerName, base, scenario string, events func(st
 		}
 		closeNormally(c)
 
+	case "heartbeat":
+		// hybi's heartbeat pings every 50 ms while a goroutine reads; the
+		// peer must answer so that no heartbeat timeout ends the
+		// connection, and the echo afterwards still works.
+		pongs := make(chan struct{}, 64)
+		o := newOpts()
+		o.PingInterval = 50 * time.Millisecond
+		o.PongTimeout = 5 * time.Second
+		o.OnPong = func([]byte) {
+			select {
+			case pongs <- struct{}{}:
+			default:
+			}
+		}
+		c, _ := dial("echo", o)
+		type msg struct {
+			typ websocket.MessageType
+			p   []byte
+			err error
+		}
+		msgs := make(chan msg, 1)
+		go func() {
+			for {
+				typ, p, err := c.ReadMessage(nil)
+				msgs <- msg{typ, p, err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		for n := 0; n < peers.HeartbeatPongs; n++ {
+			select {
+			case <-pongs:
+			case m := <-msgs:
+				t.Fatalf("during the heartbeat: message %v, err %v", m.typ, m.err)
+			case <-ctx.Done():
+				t.Fatalf("%d pongs to the heartbeat, want %d", n, peers.HeartbeatPongs)
+			}
+		}
+		if err := c.WriteMessage(websocket.Text, []byte("after heartbeat")); err != nil {
+			t.Fatalf("WriteMessage: %v", err)
+		}
+		m := <-msgs
+		if m.err != nil || m.typ != websocket.Text || string(m.p) != "after heartbeat" {
+			t.Fatalf("echo after the heartbeat: %v %q %v", m.typ, m.p, m.err)
+		}
+		closeNormally(c)
+		if m := <-msgs; closeErr(m.err) == nil {
+			t.Errorf("reader ended with %v, want the *CloseError of the normal close", m.err)
+		}
+
 	case "close-peer":
 		c, _ := dial("close", newOpts())
 		_, _, err := c.ReadMessage(nil)

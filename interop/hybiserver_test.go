@@ -2,6 +2,7 @@ package interop
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ type serverObs struct {
 	End         error  // the error the connection ended with
 	Pong        string // the payload of the Pong to our Ping (hybi-ping)
 	Ping        string // the payload of the first Ping the peer sent (ping)
+	Pongs       int    // Pongs received (heartbeat)
 	// Compressed frames (RSV1) received and sent (/echo-deflate).
 	CompressedIn, CompressedOut int64
 	Err                         error // anything else that went wrong on our side
@@ -111,6 +113,9 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 	switch what {
 	case "echo-deflate":
 		enableServerDeflate(opts, &rsv1)
+	case "heartbeat":
+		opts.PingInterval = 50 * time.Millisecond
+		opts.PongTimeout = 5 * time.Second
 	case "reject":
 		// hybi's own refusal path: its origin policy refuses a foreign
 		// Origin with 403. Not every client sends Origin, so set one.
@@ -157,6 +162,38 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 			return o
 		case <-time.After(peers.ScenarioTimeout):
 			o.Err = errors.Join(o.Err, errors.New("no pong"))
+		}
+		o.End = <-end
+		return o
+
+	case "heartbeat":
+		// The heartbeat pings; the peer answers; after HeartbeatPongs
+		// Pongs, tell the peer. A heartbeat timeout would end the
+		// connection with ErrHeartbeatTimeout instead.
+		end := make(chan error, 1)
+		go func() {
+			var err error
+			for err == nil {
+				_, _, err = c.ReadMessage(nil)
+			}
+			end <- err
+		}()
+		timeout := time.After(peers.ScenarioTimeout)
+		for o.Pongs < peers.HeartbeatPongs {
+			select {
+			case <-pongs:
+				o.Pongs++
+				continue
+			case err := <-end:
+				o.End = err
+				return o
+			case <-timeout:
+				o.Err = fmt.Errorf("%d pongs to the heartbeat, want %d", o.Pongs, peers.HeartbeatPongs)
+			}
+			break
+		}
+		if err := c.WriteMessage(websocket.Text, []byte(peers.HeartbeatOK)); err != nil {
+			o.Err = errors.Join(o.Err, err)
 		}
 		o.End = <-end
 		return o

@@ -100,6 +100,11 @@ function run(scenario) {
         on(connect('ping', scenario));
         expect(Buffer.from(C.pongOK), false, closeNormally);
         return;
+      case 'heartbeat':
+        // ws answers hybi's heartbeat Pings by itself.
+        on(connect('heartbeat', scenario));
+        expect(Buffer.from('heartbeat-ok'), false, closeNormally);
+        return;
       case 'close-peer':
         on(connect('echo', scenario));
         ws.on('open', () => {

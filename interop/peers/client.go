@@ -99,8 +99,12 @@ func RunClient(ctx context.Context, lib Lib, base, scenario string) (res Result)
 		res.OK, res.Detail = true, what
 		closeNormally(ctx, c)
 
-	case "hybi-ping":
-		c, err := dial("ping", DialOptions{})
+	case "hybi-ping", "heartbeat":
+		p, want := "ping", PongOK
+		if scenario == "heartbeat" {
+			p, want = "heartbeat", HeartbeatOK
+		}
+		c, err := dial(p, DialOptions{})
 		if err != nil {
 			return fail(err)
 		}
@@ -109,7 +113,7 @@ func RunClient(ctx context.Context, lib Lib, base, scenario string) (res Result)
 		if err != nil {
 			return fail(fmt.Errorf("recv: %w", err))
 		}
-		if err := same(Message{Data: []byte(PongOK)}, m); err != nil {
+		if err := same(Message{Data: []byte(want)}, m); err != nil {
 			return fail(err)
 		}
 		res.OK = true

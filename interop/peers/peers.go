@@ -33,6 +33,10 @@ const (
 	// PongOK is the text message a side sends once it got the Pong that
 	// echoes its Ping's payload exactly.
 	PongOK = "pong-ok"
+	// HeartbeatOK is what hybi sends on /heartbeat once its heartbeat got
+	// HeartbeatPongs Pongs.
+	HeartbeatOK    = "heartbeat-ok"
+	HeartbeatPongs = 5
 	// RejectBody is the body of the 403 answer on /reject.
 	RejectBody = "interop: rejected"
 	// PeerCloseCode and PeerCloseReason: the Close a peer starts.
@@ -93,7 +97,7 @@ func Scenarios() []string {
 	}
 	return append(s,
 		"send-fragmented", "recv-fragmented", "utf8-fragmented",
-		"ping", "hybi-ping",
+		"ping", "hybi-ping", "heartbeat",
 		"close-peer", "close-hybi",
 		"subprotocol",
 		"compression", "no-compression",

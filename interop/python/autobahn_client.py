@@ -48,6 +48,8 @@ class Client(WebSocketClientProtocol):
             self.sendPing(PEER_PING)
         elif s == "hybi-ping":
             self.expect = [(PONG_OK.encode(), False)]
+        elif s == "heartbeat":
+            self.expect = [(b"heartbeat-ok", False)]
         elif s == "close-peer":
             self.expect = [(b"before close", False)]
             self.sendMessage(b"before close")
@@ -98,7 +100,7 @@ class Client(WebSocketClientProtocol):
             self.done.set_result(r)
 
 
-PATHS = {"recv-fragmented": "fragments", "hybi-ping": "ping", "close-hybi": "close",
+PATHS = {"recv-fragmented": "fragments", "hybi-ping": "ping", "heartbeat": "heartbeat", "close-hybi": "close",
          "compression": "echo-deflate", "reject": "reject"}
 
 

@@ -55,6 +55,9 @@ async def run(scenario, res):
     elif scenario == "hybi-ping":
         async with connect("ping", scenario) as ws:
             await expect(ws, PONG_OK)
+    elif scenario == "heartbeat":
+        async with connect("heartbeat", scenario) as ws:
+            await expect(ws, "heartbeat-ok")
     elif scenario == "close-peer":
         ws = await connect("echo", scenario)
         await ws.send("before close")
