@@ -372,7 +372,8 @@ func (r *report) writeTargets(p printer) {
 	}
 	if s := r.upStat(upKey{"hybi", false}, func(s run.UpgradeSample) float64 { return s.Allocs }); s.ok {
 		floor := r.upStat(upKey{"tcp", false}, func(s run.UpgradeSample) float64 { return s.Allocs })
-		p("| server upgrade over TCP ≤ 10 allocations (raw path) | %.1f per connection, of which %.1f are the TCP floor (accept, goroutine) | %s |\n", s.med, floor.med, verdict(s.med <= 10))
+		mem := r.micros("BenchmarkUpgrade/raw/lib=hybi", allocs)
+		p("| server upgrade over TCP ≤ 10 allocations (raw path) | %.1f per connection, of which %.1f are the TCP floor (accept, our goroutine, a parked read); the upgrade call alone in memory: %s | %s |\n", s.med, floor.med, fmtCount(mem.med), verdict(s.med <= 10))
 	}
 	p("\n")
 }
@@ -490,15 +491,50 @@ func (r *report) absent(name string, deflate bool) string {
 	return "no data"
 }
 
+// writeUpgradeMicro is the in-memory upgrade table (BenchmarkUpgrade).
+func (r *report) writeUpgradeMicro(p printer) {
+	if r.microRes == nil {
+		return
+	}
+	p("In memory (`BenchmarkUpgrade` in `bench/micro`): the library's upgrade call alone on an in-memory connection, up to its connection object, then closed; no socket, no accept, no goroutine of ours. Raw: the library reads and parses the request from the connection (gws: `http.ReadRequest` then `UpgradeFromConn`, as `gws.Server` does); net/http: the request already parsed by net/http (its cost is the same for everyone and left out), the connection hijacked. nbio upgrades only inside its engine or on a real TCP socket, so it appears only in the table above.\n\n")
+	p("| Library | raw: time | raw: allocs | raw: bytes | net/http: time | net/http: allocs | net/http: bytes |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range libNames() {
+		p("| %s |", name)
+		for _, path := range []string{"raw", "http"} {
+			n := "BenchmarkUpgrade/" + path + "/lib=" + name
+			if len(r.microRes[n]) == 0 {
+				p(" n/a | | |")
+				continue
+			}
+			t := r.micros(n, nsop)
+			a := r.micros(n, allocs)
+			b := r.micros(n, func(b benchResult) float64 { return b.bop })
+			h := r.micros("BenchmarkUpgrade/"+path+"/lib=hybi", nsop)
+			ha := r.micros("BenchmarkUpgrade/"+path+"/lib=hybi", allocs)
+			rt, ra := "", ""
+			if name != "hybi" {
+				rt, ra = " "+ratio(t.med/h.med), " "+ratio(a.med/ha.med)
+			}
+			p(" %s %s%s | %s%s | %s |", fmtNs(t.med), spread(t), rt, fmtCount(a.med), ra, fmtBytes(b.med))
+		}
+		p("\n")
+	}
+	p("\n")
+}
+
 func (r *report) upStat(k upKey, f func(run.UpgradeSample) float64) stat {
 	return summarize(collectF(r.upgrades[k], f))
 }
 
 func (r *report) writeUpgrade(p printer) {
 	if r.upgrades == nil {
+		if r.microRes != nil {
+			p("## Upgrade cost\n\n")
+			r.writeUpgradeMicro(p)
+		}
 		return
 	}
-	p("## Upgrade cost\n\n%d sequential handshakes per sample from a raw client that sends the same request bytes to every library and keeps each connection open; the server runs in a child process. Time is wall time per handshake seen by the client (connect, request, 101 response); allocations and bytes are the server's per connection, which include accepting the TCP connection, the library's upgrade, and its reader parked on the new connection. The **tcp** row is the floor: accept, read the head, write a fixed 101 (by hand, or through net/http with a hijack), and park a reader. Raw path: the library's own handshake on a net.Conn (gws: `gws.Server`, which parses the request with `http.ReadRequest`; nbio: its nbhttp epoll engine); gorilla and coder have only the net/http path.\n\n", r.cfg.handshakes)
+	p("## Upgrade cost\n\nOver TCP: %d sequential handshakes per sample from a raw client that sends the same request bytes to every library and keeps each connection open; the server runs in a child process. Time is wall time per handshake seen by the client (connect, request, 101 response); allocations and bytes are the server's per connection, which include accepting the TCP connection, the library's upgrade, and its reader parked on the new connection. The **tcp** row is the floor: accept, read the head, write a fixed 101 (by hand, or through net/http with a hijack), and park a reader. Raw path: the library's own handshake on a net.Conn (gws: `gws.Server`, which parses the request with `http.ReadRequest`; nbio: its nbhttp epoll engine); gorilla and coder have only the net/http path.\n\n", r.cfg.handshakes)
 	p("| Library | raw: time | raw: allocs | raw: bytes | net/http: time | net/http: allocs | net/http: bytes |\n|---|---|---|---|---|---|---|\n")
 	for _, name := range append([]string{"tcp"}, libNames()...) {
 		p("| %s |", name)
@@ -522,6 +558,7 @@ func (r *report) writeUpgrade(p printer) {
 		p("\n")
 	}
 	p("\n")
+	r.writeUpgradeMicro(p)
 }
 
 func (r *report) idleStat(name string, f func(run.IdleSample) float64) stat {
