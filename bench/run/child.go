@@ -133,15 +133,33 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "@@ addr %s\n", ln.Addr())
 	sc := bufio.NewScanner(in)
+	reply := make([]byte, 0, 256)
 	for sc.Scan() {
+		if bytes.Equal(sc.Bytes(), []byte("stats")) {
+			// The allocation counters: answered without allocating,
+			// since what happens between two "stats" is counted.
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			reply = append(reply[:0], `@@ {"mallocs":`...)
+			reply = strconv.AppendUint(reply, m.Mallocs, 10)
+			reply = append(reply, `,"total_alloc":`...)
+			reply = strconv.AppendUint(reply, m.TotalAlloc, 10)
+			reply = append(reply, `,"conns":`...)
+			reply = strconv.AppendInt(reply, int64(srv.Conns()), 10)
+			reply = append(reply, "}\n"...)
+			if _, err := out.Write(reply); err != nil {
+				return err
+			}
+			continue
+		}
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 {
 			continue
 		}
 		switch f[0] {
-		case "stats", "mem":
-			s := readStats(f[0] == "mem")
-			if dir := os.Getenv(profileEnv); dir != "" && f[0] == "mem" {
+		case "mem":
+			s := readStats(true)
+			if dir := os.Getenv(profileEnv); dir != "" {
 				memProfiles++
 				writeHeapProfile(filepath.Join(dir, fmt.Sprintf("heap-%s-%s-%d-%d.pprof", parts[0], parts[1], os.Getpid(), memProfiles)))
 			}

@@ -141,3 +141,24 @@ func TestDeflateNegotiated(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsAllocationFree checks that answering "stats" allocates nothing
+// in the child, so the counters between two of them are the server's own.
+func TestStatsAllocationFree(t *testing.T) {
+	child, err := StartChild("tcp", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Stop()
+	var last Stats
+	for i := range 5 {
+		s, err := child.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && s.Mallocs != last.Mallocs {
+			t.Errorf("stats %d: %d allocations since the previous one, want 0", i, s.Mallocs-last.Mallocs)
+		}
+		last = s
+	}
+}
