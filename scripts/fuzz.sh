@@ -12,7 +12,8 @@
 #   -pkg P           package pattern to search for targets; default ./...
 #   -run RE          only targets whose name matches RE (grep -E); default all
 #   -parallel N      fuzzing workers per target; default 1
-#   -minimizetime D  -fuzzminimizetime per target; default 10s
+#   -minimizetime D  -fuzzminimizetime per target; default 3s (go test: 60s;
+#                    the fuzzer may pause up to that long on a new input)
 #   -logdir DIR      where each target's go test output goes; default a temp dir
 #
 # New corpus entries go to Go's fuzz cache ($(go env GOCACHE)/fuzz), so a
@@ -22,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-total=10m pkg=./... run='' parallel=1 minimize=10s logdir=''
+total=10m pkg=./... run='' parallel=1 minimize=3s logdir=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-time) total=$2; shift 2 ;;
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	-parallel) parallel=$2; shift 2 ;;
 	-minimizetime) minimize=$2; shift 2 ;;
 	-logdir) logdir=$2; shift 2 ;;
-	-h | -help | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | -help | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "fuzz.sh: unknown option $1 (try -help)" >&2; exit 2 ;;
 	esac
 done
