@@ -89,6 +89,10 @@ func checkServerScenario(t *testing.T, peerName, scenario string, res peers.Resu
 			if obs.Ping != peers.PeerPing && !(peerName == "coder" && obs.Ping != "") {
 				t.Errorf("hybi's OnPing saw %q, want %q", obs.Ping, peers.PeerPing)
 			}
+		case "read-timeout":
+			if obs.Timeouts == 0 {
+				t.Errorf("hybi's reads never timed out: the peer's message was not late")
+			}
 		case "heartbeat":
 			if obs.Pongs < peers.HeartbeatPongs {
 				t.Errorf("hybi's heartbeat got %d pongs, want %d", obs.Pongs, peers.HeartbeatPongs)

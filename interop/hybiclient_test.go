@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,32 @@ func runHybiClient(t *testing.T, peerName, base, scenario string, events func(st
 		if m := <-msgs; closeErr(m.err) == nil {
 			t.Errorf("reader ended with %v, want the *CloseError of the normal close", m.err)
 		}
+
+	case "read-timeout":
+		// The seed problem: read with 100 ms deadlines while the peer
+		// sends its message only after LateDelay; each timeout leaves the
+		// connection open and the next read resumes.
+		c, _ := dial("deadline", newOpts())
+		timeouts := 0
+		for {
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			typ, p, err := c.ReadMessage(nil)
+			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+				timeouts++
+				continue
+			}
+			c.SetReadDeadline(time.Time{})
+			if err != nil {
+				t.Fatalf("ReadMessage after %d timeouts: %v", timeouts, err)
+			}
+			checkMessage(t, websocket.Text, []byte(peers.LateMessage), typ, p)
+			break
+		}
+		if timeouts == 0 {
+			t.Errorf("no read timed out: the peer's message was not late")
+		}
+		echo(t, c, websocket.Text, []byte("after the timeouts"))
+		closeNormally(c)
 
 	case "close-peer":
 		c, _ := dial("close", newOpts())

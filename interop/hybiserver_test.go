@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type serverObs struct {
 	Pong        string // the payload of the Pong to our Ping (hybi-ping)
 	Ping        string // the payload of the first Ping the peer sent (ping)
 	Pongs       int    // Pongs received (heartbeat)
+	Timeouts    int    // reads that hit their deadline (read-timeout)
 	// Compressed frames (RSV1) received and sent (/echo-deflate).
 	CompressedIn, CompressedOut int64
 	Err                         error // anything else that went wrong on our side
@@ -36,6 +38,8 @@ type serverObs struct {
 //	/ping          Ping(HybiPing); once the Pong echoes it, send PongOK
 //	/fragments     Payload(text, FragmentedSize) in FragmentSize frames
 //	               written with WriteFrame, a Ping after the first
+//	/deadline      read with 100 ms deadlines until the peer's late message
+//	               arrives, then echo
 //	/reject        refused by hybi's origin policy: 403
 type hybiServer struct {
 	mu  sync.Mutex
@@ -197,6 +201,28 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 		}
 		o.End = <-end
 		return o
+
+	case "deadline":
+		// The seed problem: a read timeout must not kill the connection.
+		// Read with short deadlines until the peer's late message comes.
+		stop := time.Now().Add(peers.ScenarioTimeout)
+		for {
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			typ, msg, err := c.ReadMessage(nil)
+			if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(stop) {
+				o.Timeouts++
+				continue
+			}
+			c.SetReadDeadline(time.Time{})
+			if err != nil {
+				o.End = err
+				return o
+			}
+			if err := c.WriteMessage(typ, msg); err != nil {
+				o.Err = err
+			}
+			break
+		}
 
 	case "fragments":
 		if err := writeFragments(c, peers.Payload(false, peers.FragmentedSize)); err != nil {

@@ -100,6 +100,16 @@ function run(scenario) {
         on(connect('ping', scenario));
         expect(Buffer.from(C.pongOK), false, closeNormally);
         return;
+      case 'read-timeout':
+        // hybi reads with short deadlines; the message comes late.
+        on(connect('deadline', scenario));
+        ws.on('open', () => {
+          setTimeout(() => {
+            expect(Buffer.from(C.lateMessage), false, closeNormally);
+            ws.send(C.lateMessage);
+          }, C.lateDelayMs);
+        });
+        return;
       case 'heartbeat':
         // ws answers hybi's heartbeat Pings by itself.
         on(connect('heartbeat', scenario));

@@ -16,6 +16,8 @@ const C = {
   deflateSize: 64 << 10,
   sizes: [0, 125, 126, 64 << 10, 1 << 20],
   scenarioTimeoutMs: 20000,
+  lateMessage: 'late',
+  lateDelayMs: 300,
   // 2-, 3- and 4-byte code points, 9 bytes a unit: fragmentSize frames cut
   // code points in the middle.
   utf8Unit: 'é€😀',

@@ -51,6 +51,9 @@ function serve(ws, path, scenario) {
     case 'fragments':
       sendFragmented(ws, payload(false, C.fragmentedSize), false);
       break;
+    case 'deadline':
+      setTimeout(() => ws.send(C.lateMessage), C.lateDelayMs);
+      break;
   }
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 }

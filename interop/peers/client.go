@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // RunClient runs one scenario of Scenarios with lib as the client against
@@ -114,6 +115,20 @@ func RunClient(ctx context.Context, lib Lib, base, scenario string) (res Result)
 			return fail(fmt.Errorf("recv: %w", err))
 		}
 		if err := same(Message{Data: []byte(want)}, m); err != nil {
+			return fail(err)
+		}
+		res.OK = true
+		closeNormally(ctx, c)
+
+	case "read-timeout":
+		// hybi reads with short deadlines; the message comes late.
+		c, err := dial("deadline", DialOptions{})
+		if err != nil {
+			return fail(err)
+		}
+		defer c.Abort()
+		time.Sleep(LateDelay)
+		if err := echo(ctx, c, Message{Data: []byte(LateMessage)}, false); err != nil {
 			return fail(err)
 		}
 		res.OK = true

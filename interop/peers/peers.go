@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The constants of the scenario protocol, shared by every peer.
@@ -37,6 +38,11 @@ const (
 	// HeartbeatPongs Pongs.
 	HeartbeatOK    = "heartbeat-ok"
 	HeartbeatPongs = 5
+	// LateMessage is sent LateDelay after the connection opens on
+	// /deadline (read-timeout scenario), while the other side reads with
+	// short deadlines.
+	LateMessage = "late"
+	LateDelay   = 300 * time.Millisecond
 	// RejectBody is the body of the 403 answer on /reject.
 	RejectBody = "interop: rejected"
 	// PeerCloseCode and PeerCloseReason: the Close a peer starts.
@@ -97,7 +103,7 @@ func Scenarios() []string {
 	}
 	return append(s,
 		"send-fragmented", "recv-fragmented", "utf8-fragmented",
-		"ping", "hybi-ping", "heartbeat",
+		"ping", "hybi-ping", "heartbeat", "read-timeout",
 		"close-peer", "close-hybi",
 		"subprotocol",
 		"compression", "no-compression",

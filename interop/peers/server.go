@@ -17,6 +17,7 @@ const ScenarioTimeout = 20 * time.Second
 //	/close      send Close PeerCloseCode PeerCloseReason at once
 //	/ping       Ping with PeerPing; once the Pong echoes it, send PongOK
 //	/fragments  send Payload(text, FragmentedSize) in several frames
+//	/deadline   send LateMessage after LateDelay, then echo
 //	/reject     refuse the handshake: 403 with RejectBody
 //
 // report gets what the peer saw at the end of each connection, tagged with
@@ -53,6 +54,11 @@ func Server(lib Lib, report func(Event)) http.Handler {
 				report(Event{Scenario: s, Event: "pong", Detail: what})
 				c.Send(ctx, Message{Data: []byte(PongOK)})
 			}()
+		case "deadline":
+			time.Sleep(LateDelay)
+			if err := c.Send(ctx, Message{Data: []byte(LateMessage)}); err != nil {
+				report(Event{Scenario: s, Event: "error", Detail: "send: " + err.Error()})
+			}
 		case "fragments":
 			if err := c.SendFragmented(ctx, Message{Data: Payload(false, FragmentedSize)}); err != nil {
 				report(Event{Scenario: s, Event: "error", Detail: "send fragmented: " + err.Error()})

@@ -10,8 +10,9 @@ import urllib.parse
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateResponseAccept
 
-from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING,
-                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
+from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, LATE_DELAY, LATE_MESSAGE, MAX_SIZE,
+                    PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING, PONG_OK, SCENARIO_TIMEOUT,
+                    SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
 
 BASE = sys.argv[1]
 
@@ -48,6 +49,10 @@ class Client(WebSocketClientProtocol):
             self.sendPing(PEER_PING)
         elif s == "hybi-ping":
             self.expect = [(PONG_OK.encode(), False)]
+        elif s == "read-timeout":
+            # hybi reads with short deadlines; the message comes late.
+            self.expect = [(LATE_MESSAGE.encode(), False)]
+            asyncio.get_running_loop().call_later(LATE_DELAY, self.sendMessage, LATE_MESSAGE.encode())
         elif s == "heartbeat":
             self.expect = [(b"heartbeat-ok", False)]
         elif s == "close-peer":
@@ -100,7 +105,7 @@ class Client(WebSocketClientProtocol):
             self.done.set_result(r)
 
 
-PATHS = {"recv-fragmented": "fragments", "hybi-ping": "ping", "heartbeat": "heartbeat", "close-hybi": "close",
+PATHS = {"recv-fragmented": "fragments", "read-timeout": "deadline", "hybi-ping": "ping", "heartbeat": "heartbeat", "close-hybi": "close",
          "compression": "echo-deflate", "reject": "reject"}
 
 

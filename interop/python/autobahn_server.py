@@ -8,8 +8,9 @@ from autobahn.asyncio.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from autobahn.websocket.types import ConnectionDeny
 
-from common import (FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING, PONG_OK,
-                    REJECT_BODY, SUBPROTOCOL, chunks, emit, payload)
+from common import (FRAGMENTED_SIZE, LATE_DELAY, LATE_MESSAGE, MAX_SIZE, PEER_CLOSE_CODE,
+                    PEER_CLOSE_REASON, PEER_PING, PONG_OK, REJECT_BODY, SUBPROTOCOL, chunks, emit,
+                    payload)
 
 
 class Server(WebSocketServerProtocol):
@@ -25,6 +26,8 @@ class Server(WebSocketServerProtocol):
             self.sendClose(PEER_CLOSE_CODE, PEER_CLOSE_REASON)
         elif self.what == "ping":
             self.sendPing(PEER_PING)
+        elif self.what == "deadline":
+            asyncio.get_running_loop().call_later(LATE_DELAY, self.sendMessage, LATE_MESSAGE.encode())
         elif self.what == "fragments":
             # The frame-level API: one frame per beginMessageFrame, then
             # endMessage sends an empty final continuation frame.
@@ -41,7 +44,7 @@ class Server(WebSocketServerProtocol):
             self.sendMessage(PONG_OK.encode() if data == PEER_PING else b"pong-mismatch: " + data)
 
     def onMessage(self, data, isBinary):
-        if self.what in ("echo", "fragments"):
+        if self.what in ("echo", "fragments", "deadline"):
             self.sendMessage(data, isBinary)
 
     def onClose(self, wasClean, code, reason):

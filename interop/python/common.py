@@ -16,6 +16,7 @@ FRAGMENT_SIZE = 1000
 DEFLATE_SIZE = 64 << 10
 MAX_SIZE = 64 << 20
 SCENARIO_TIMEOUT = 20.0
+LATE_MESSAGE, LATE_DELAY = "late", 0.3
 # 2-, 3- and 4-byte code points, 9 bytes a unit: FRAGMENT_SIZE frames cut
 # code points in the middle.
 UTF8_TEXT = "é€😀" * 1111

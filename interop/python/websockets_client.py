@@ -7,8 +7,9 @@ import sys
 
 import websockets
 
-from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING,
-                    PONG_OK, SCENARIO_TIMEOUT, SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
+from common import (DEFLATE_SIZE, FRAGMENTED_SIZE, LATE_DELAY, LATE_MESSAGE, MAX_SIZE,
+                    PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING, PONG_OK, SCENARIO_TIMEOUT,
+                    SUBPROTOCOL, UTF8_TEXT, chunks, emit, parse_echo, payload)
 
 BASE = sys.argv[1]
 
@@ -55,6 +56,11 @@ async def run(scenario, res):
     elif scenario == "hybi-ping":
         async with connect("ping", scenario) as ws:
             await expect(ws, PONG_OK)
+    elif scenario == "read-timeout":
+        async with connect("deadline", scenario) as ws:
+            await asyncio.sleep(LATE_DELAY)  # hybi reads with short deadlines meanwhile
+            await ws.send(LATE_MESSAGE)
+            await expect(ws, LATE_MESSAGE)
     elif scenario == "heartbeat":
         async with connect("heartbeat", scenario) as ws:
             await expect(ws, "heartbeat-ok")

@@ -8,8 +8,9 @@ import urllib.parse
 
 import websockets
 
-from common import (FRAGMENTED_SIZE, MAX_SIZE, PEER_CLOSE_CODE, PEER_CLOSE_REASON, PEER_PING, PONG_OK,
-                    REJECT_BODY, SCENARIO_TIMEOUT, SUBPROTOCOL, chunks, emit, payload)
+from common import (FRAGMENTED_SIZE, LATE_DELAY, LATE_MESSAGE, MAX_SIZE, PEER_CLOSE_CODE,
+                    PEER_CLOSE_REASON, PEER_PING, PONG_OK, REJECT_BODY, SCENARIO_TIMEOUT,
+                    SUBPROTOCOL, chunks, emit, payload)
 
 
 def route(path):
@@ -36,8 +37,11 @@ async def handler(ws, path):
             await ws.send(PONG_OK)
         elif what == "fragments":
             await ws.send(chunks(payload(False, FRAGMENTED_SIZE)))
+        elif what == "deadline":
+            await asyncio.sleep(LATE_DELAY)
+            await ws.send(LATE_MESSAGE)
         async for msg in ws:
-            if what in ("echo", "fragments"):
+            if what in ("echo", "fragments", "deadline"):
                 await ws.send(msg)
     except websockets.ConnectionClosed:
         pass
