@@ -37,7 +37,9 @@ func newUpConn() *upConn {
 	return c
 }
 
-func (c *upConn) reset()                     { c.r.Reset([]byte(upgradeRequest)); c.written = 0 }
+var upgradeRequestBytes = []byte(upgradeRequest)
+
+func (c *upConn) reset()                     { c.r.Reset(upgradeRequestBytes); c.written = 0 }
 func (c *upConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 func (c *upConn) Write(p []byte) (int, error) {
 	c.written += len(p)
