@@ -395,9 +395,11 @@ func benchKernel(b *testing.B, fn func([]byte, uint32, int)) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			key := Key{0x37, 0xfa, 0x21, 0x3d}
+			stop := measureCPU(b, size)
 			for b.Loop() {
 				applyWith(fn, key, 1, buf)
 			}
+			stop()
 		})
 	}
 }
@@ -409,9 +411,11 @@ func BenchmarkApply(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			key := Key{0x37, 0xfa, 0x21, 0x3d}
+			stop := measureCPU(b, size)
 			for b.Loop() {
 				Apply(key, 1, buf)
 			}
+			stop()
 		})
 	}
 }
@@ -427,18 +431,22 @@ func BenchmarkCopy(b *testing.B) {
 			dst := make([]byte, size)
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
+			stop := measureCPU(b, size)
 			for b.Loop() {
 				copy(dst, src)
 			}
+			stop()
 		})
 	}
 }
 
 func BenchmarkNewKey(b *testing.B) {
 	b.ReportAllocs()
+	stop := measureCPU(b, 0)
 	for b.Loop() {
 		NewKey()
 	}
+	stop()
 }
 
 func BenchmarkNewKeyParallel(b *testing.B) {
@@ -453,7 +461,9 @@ func BenchmarkNewKeyParallel(b *testing.B) {
 func BenchmarkKeySource(b *testing.B) {
 	b.ReportAllocs()
 	var s KeySource
+	stop := measureCPU(b, 0)
 	for b.Loop() {
 		s.Next()
 	}
+	stop()
 }
