@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 if ! command -v benchstat >/dev/null && [ ! -x "$(go env GOPATH)/bin/benchstat" ]; then
 	go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 fi
-go run ./cmd/benchall -out ../docs/performance.md "$@"
+BENCH_VIA="bash bench/run.sh" go run ./cmd/benchall -out ../docs/performance.md "$@"
