@@ -630,11 +630,12 @@ const minDirect = 1 << 10
 // The caller holds the read side.
 func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 	for {
-		if c.opts.Trace != nil && c.tpos == c.tnext {
-			c.traceIn()
+		in := c.rbuf[c.r:c.w]
+		if c.opts.Trace != nil {
+			in = c.traceIn(in)
 		}
 		c.smu.Lock()
-		ev, n, err := c.cc.Next(c.rbuf[c.r:c.w])
+		ev, n, err := c.cc.Next(in)
 		var rem int64
 		if err == nil && n == 0 && ev.Kind == conn.EventNone {
 			rem = c.cc.PayloadRemaining()

@@ -5,15 +5,28 @@ import (
 	"github.com/hybi/websocket/mask"
 )
 
-// traceIn reports the header of the next received frame when it is in the
-// read buffer. The driver keeps its own count of the frame boundaries
-// (tnext), since the state machine reports messages, not frames. Called
-// only when Options.Trace is set, with the read side held.
-func (c *Conn) traceIn() {
-	in := c.rbuf[c.r:c.w]
+// traceIn reports the header of the next received frame once it is whole
+// in the read buffer, and returns the part of in that the state machine may
+// consume now. The driver keeps its own count of frame boundaries (tnext),
+// since the machine reports messages, not frames; so that no boundary is
+// passed unseen, the machine is never given bytes beyond the current frame,
+// and at a boundary it gets nothing until the whole header is there (a
+// frame made of many small compressed frames would otherwise be consumed
+// several frames at a time). Called only when Options.Trace is set, with
+// the read side held.
+func (c *Conn) traceIn(in []byte) []byte {
+	if c.tpos < c.tnext {
+		if rest := c.tnext - c.tpos; rest < int64(len(in)) {
+			in = in[:rest]
+		}
+		return in
+	}
 	h, n, err := frame.ParseHeader(in)
+	if err == frame.ErrIncomplete {
+		return nil // wait for the rest of the header
+	}
 	if err != nil {
-		return // incomplete (retried when more arrives) or invalid (the machine fails it)
+		return in // invalid: the machine fails the connection
 	}
 	c.tnext = c.tpos + int64(n) + h.Length
 	ev := TraceEvent{Direction: Received, Header: h}
@@ -25,6 +38,10 @@ func (c *Conn) traceIn() {
 		ev.Payload = c.tbufR
 	}
 	c.opts.Trace(ev)
+	if rest := int64(n) + h.Length; rest < int64(len(in)) {
+		in = in[:rest]
+	}
+	return in
 }
 
 // traceOut reports each whole frame in b (bytes about to be written),
