@@ -43,6 +43,7 @@ type config struct {
 	only       string
 	libs       string
 	sizes      string
+	timeout    time.Duration
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: micro,echo,deflate,upgrade,idle")
 	flag.StringVar(&c.libs, "libs", "", "only these libraries in the socket rows, comma-separated (for profiling)")
 	flag.StringVar(&c.sizes, "sizes", "", "only these echo sizes in bytes, comma-separated (for profiling)")
+	flag.DurationVar(&c.timeout, "timeout", 14*time.Minute, "give up (exit 1) when the whole run takes longer")
 	flag.Parse()
 	if c.quick {
 		c.rounds = 1
@@ -68,6 +70,8 @@ func main() {
 		c.handshakes = 20
 	}
 	log.SetFlags(log.Ltime)
+	// Bounded time: children exit when their standard input closes.
+	time.AfterFunc(c.timeout, func() { log.Fatalf("benchall: run exceeded -timeout %v", c.timeout) })
 	limit := run.RaiseFileLimit(1 << 17)
 	if c.profile != "" {
 		if err := os.MkdirAll(c.profile, 0o755); err != nil {
