@@ -283,6 +283,7 @@ func (r *report) write(w io.Writer) {
 	p("\nHow to read the tables: each cell is the **median** over the rounds; **±** is the spread, half of (max − min) / median; **×r** is the library's cost divided by hybi's (time, allocations, bytes; for rates, hybi's rate divided by the library's), so **r > 1 means hybi is better** and r < 1 means the library beats hybi.\n\n")
 
 	r.writeTargets(p)
+	r.writeSummary(p)
 	r.writeMicro(p)
 	r.writeEcho(p)
 	r.writeUpgrade(p)
@@ -620,4 +621,104 @@ func busy(load string) bool {
 	}
 	v, err := strconv.ParseFloat(f[0], 64)
 	return err == nil && v > float64(runtime.NumCPU())
+}
+
+// summaryRow is one line of the summary: hybi's median against the best
+// peer's; r > 1 means hybi is better.
+type summaryRow struct {
+	row, hybi, peer string
+	r               float64
+}
+
+// best picks, among the peers with data, the one whose cost is lowest
+// (cost: lower is better, as ns or bytes) and returns hybi's ratio.
+func bestCost(names []string, get func(string) stat, unit func(float64) string) (hybi, peer string, r float64, ok bool) {
+	h := get("hybi")
+	bn, bs := bestPeer(names, get, false)
+	if !h.ok || !bs.ok || h.med == 0 {
+		return "", "", 0, false
+	}
+	return unit(h.med), fmt.Sprintf("%s %s", bn, unit(bs.med)), bs.med / h.med, true
+}
+
+func (r *report) writeSummary(p printer) {
+	var rows []summaryRow
+	add := func(row, h, peer string, x float64, ok bool) {
+		if ok {
+			rows = append(rows, summaryRow{row, h, peer, x})
+		}
+	}
+	if r.microRes != nil {
+		for _, sz := range []string{"16B", "125B", "1KiB", "4KiB", "16KiB", "64KiB", "1MiB"} {
+			h, pe, x, ok := bestCost([]string{"hybi", "gobwas"}, func(n string) stat { return r.micros("BenchmarkMask/"+sz+"/lib="+n, nsop) }, fmtNs)
+			add("masking "+sz, h, pe, x, ok)
+		}
+		for _, op := range []string{"Encode", "Decode"} {
+			for _, hn := range []string{"len=125", "len=1000", "len=1MiB"} {
+				h, pe, x, ok := bestCost([]string{"hybi", "gobwas"}, func(n string) stat { return r.micros("BenchmarkHeader"+op+"/"+hn+"/lib="+n, nsop) }, fmtNs)
+				add("header "+strings.ToLower(op)+" "+hn, h, pe, x, ok)
+			}
+		}
+		for _, sz := range []string{"16KiB", "1MiB"} {
+			h, pe, x, ok := bestCost([]string{"hybi", "gorilla", "coder", "gobwas", "gws"}, func(n string) stat { return r.micros("BenchmarkMaskedWrite/"+sz+"/lib="+n, nsop) }, fmtNs)
+			add("masked write "+sz, h, pe, x, ok)
+		}
+		for _, path := range []string{"raw", "http"} {
+			h, pe, x, ok := bestCost(libNames(), func(n string) stat { return r.micros("BenchmarkUpgrade/"+path+"/lib="+n, nsop) }, fmtNs)
+			add("upgrade in memory, "+path+": time", h, pe, x, ok)
+			h, pe, x, ok = bestCost(libNames(), func(n string) stat { return r.micros("BenchmarkUpgrade/"+path+"/lib="+n, allocs) }, fmtCount)
+			add("upgrade in memory, "+path+": allocs", h, pe, x, ok)
+		}
+	}
+	for _, k := range []echoKey{{16, false}, {1 << 10, false}, {64 << 10, false}, {1 << 20, false}, {16 << 10, true}} {
+		if r.echoes[k] == nil {
+			continue
+		}
+		// msgs/s: higher is better, so compare the time per round trip.
+		h, pe, x, ok := bestCost(libNames(), func(n string) stat {
+			return r.echoStat(k, n, func(s run.EchoSample) float64 { return 1 / s.MsgsPerSec() })
+		}, func(v float64) string { return fmtRate(1/v) + " msg/s" })
+		name := "echo " + sizeName(k.size)
+		if k.deflate {
+			name = "deflate echo " + sizeName(k.size)
+		}
+		add(name, h, pe, x, ok)
+	}
+	for _, http := range []bool{false, true} {
+		path := "raw"
+		if http {
+			path = "net/http"
+		}
+		if r.upgrades == nil {
+			break
+		}
+		h, pe, x, ok := bestCost(libNames(), func(n string) stat {
+			return r.upStat(upKey{n, http}, func(s run.UpgradeSample) float64 { return float64(s.PerUpg) })
+		}, fmtNs)
+		add("upgrade over TCP, "+path+": time", h, pe, x, ok)
+		h, pe, x, ok = bestCost(libNames(), func(n string) stat {
+			return r.upStat(upKey{n, http}, func(s run.UpgradeSample) float64 { return s.Allocs })
+		}, func(v float64) string { return fmt.Sprintf("%.1f", v) })
+		add("upgrade over TCP, "+path+": allocs", h, pe, x, ok)
+	}
+	if r.idles != nil {
+		h, pe, x, ok := bestCost(libNames(), func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.HeapStack }) }, fmtBytes)
+		add("idle connection: heap + stacks", h, pe, x, ok)
+		h, pe, x, ok = bestCost(libNames(), func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.RSS }) }, fmtBytes)
+		add("idle connection: RSS", h, pe, x, ok)
+		h, pe, x, ok = bestCost(libNames(), func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.Broadcast) }) }, fmtNs)
+		add("broadcast 64 B to all", h, pe, x, ok)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("## Summary: hybi against the best peer on every row\n\n**r** is the best peer's cost divided by hybi's (for rates: hybi's rate divided by the best peer's); r ≥ 1 means hybi is at least as good as every peer on that row.\n\n| Row | hybi | best peer | r | |\n|---|---|---|---|---|\n")
+	for _, row := range rows {
+		mark := "hybi ahead"
+		if row.r < 1 {
+			mark = "**peer ahead**"
+		}
+		p("| %s | %s | %s | %.2f | %s |\n", row.row, row.hybi, row.peer, row.r, mark)
+	}
+	p("\n")
 }
