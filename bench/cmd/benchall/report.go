@@ -706,7 +706,9 @@ func (r *report) writeSummary(p printer) {
 		add("idle connection: heap + stacks", h, pe, x, ok)
 		h, pe, x, ok = bestCost(libNames(), func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.RSS }) }, fmtBytes)
 		add("idle connection: RSS", h, pe, x, ok)
-		h, pe, x, ok = bestCost(libNames(), func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.Broadcast) }) }, fmtNs)
+		h, pe, x, ok = bestCost(libNames(), func(n string) stat {
+			return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.Broadcast) })
+		}, fmtNs)
 		add("broadcast 64 B to all", h, pe, x, ok)
 	}
 	if len(rows) == 0 {
