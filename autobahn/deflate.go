@@ -230,7 +230,8 @@ type pmdSession struct {
 	buf  bytes.Buffer
 	w    *flate.Writer
 	r    io.ReadCloser
-	dict []byte // last 32 KiB of decompressed output (context takeover)
+	dict []byte       // last 32 KiB of decompressed output (context takeover)
+	out  bytes.Buffer // decompressed message, valid until the next call
 }
 
 func newPMD(p deflateParams) *pmdSession { return &pmdSession{p: p} }
@@ -263,7 +264,8 @@ var tail = []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
 
 var errInflateLimit = errors.New("decompressed message exceeds the limit")
 
-// decompress inflates one message, at most limit bytes.
+// decompress inflates one message, at most limit bytes. The result is
+// valid until the next call.
 func (m *pmdSession) decompress(data []byte, limit int) ([]byte, error) {
 	src := io.MultiReader(bytes.NewReader(data), bytes.NewReader(tail))
 	var dict []byte
@@ -275,19 +277,23 @@ func (m *pmdSession) decompress(data []byte, limit int) ([]byte, error) {
 	} else if err := m.r.(flate.Resetter).Reset(src, dict); err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(m.r, int64(limit)+1))
-	if err != nil {
+	m.out.Reset()
+	if _, err := m.out.ReadFrom(io.LimitReader(m.r, int64(limit)+1)); err != nil {
 		return nil, err
 	}
+	out := m.out.Bytes()
 	if len(out) > limit {
 		return nil, errInflateLimit
 	}
 	if !m.p.recvNoContext {
-		d := append(m.dict, out...)
-		if len(d) > 32768 {
-			d = append([]byte(nil), d[len(d)-32768:]...)
+		// Keep the last 32 KiB of output as the next message's dictionary.
+		if len(out) >= 32768 {
+			m.dict = append(m.dict[:0], out[len(out)-32768:]...)
+		} else {
+			keep := min(len(m.dict), 32768-len(out))
+			m.dict = append(m.dict[:0], m.dict[len(m.dict)-keep:]...)
+			m.dict = append(m.dict, out...)
 		}
-		m.dict = d
 	}
 	return out, nil
 }
