@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -85,6 +86,7 @@ type connSetup struct {
 	drain       int
 	readPayload bool
 	inflate     bool
+	takeover    bool // with inflate: the Decompressor keeps its window between messages
 }
 
 func setup(role conn.Role, mode byte) connSetup {
@@ -107,7 +109,7 @@ func setup(role conn.Role, mode byte) connSetup {
 	if mode>>4&3 == 3 && mode&0x40 == 0 {
 		s.cfg.AllowedRSV |= frame.RSV1
 		s.cfg.Inflater = deflate.NewDecompressor(mode&1 != 0)
-		s.inflate = true
+		s.inflate, s.takeover = true, mode&1 == 0
 	}
 	return s
 }
@@ -390,14 +392,30 @@ func checkVerdict(t *testing.T, o outcome) {
 }
 
 // refConn is an independent model of what a receiver must do with stream
-// (RFC 6455 §5, §7, §8.1 and the Config limits), for configurations
-// without an Inflater: the events, the open message and the verdict.
+// (RFC 6455 §5, §7, §8.1 and the Config limits): the events, the open
+// message and the verdict. With an Inflater (s.inflate), messages whose
+// first frame has RSV1 are decompressed at their end with compress/flate
+// (RFC 7692 §7.2.2, the window kept between messages when s.takeover);
+// openCompressed reports a compressed message cut off by the end of the
+// stream, whose problems the machine may find before the model does.
 func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
+	o, pings, _ = refConnInflate(s, stream)
+	return o, pings
+}
+
+// modelGaveUp marks a model run that stopped at a message inflating to more
+// than the 1 MiB it decompresses.
+const modelGaveUp = "model: message too large to inflate"
+
+func refConnInflate(s connSetup, stream []byte) (o outcome, pings []string, openCompressed bool) {
 	maxMsg, maxFrame, maxFrags := s.limits()
 	wantMasked := s.cfg.Role == conn.Server
 	var msgOp frame.Opcode
 	var text utf8Stream
 	frags := 0
+	compressed := false
+	var history []byte // decompressed output of earlier messages (context takeover)
+	defer func() { openCompressed = o.Open && compressed }()
 	// Processing stops at the peer's Close, so a failure always sends the
 	// first Close frame.
 	fail := func(code frame.CloseCode) {
@@ -475,10 +493,11 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 			}
 			o.Open, msgOp, o.Partial, frags = true, h.Opcode, nil, 0
 			text = utf8Stream{}
+			compressed = s.inflate && h.RSV1
 		}
 		frags++
 		switch {
-		case h.Length > maxFrame, frags > maxFrags, int64(len(o.Partial))+h.Length > maxMsg:
+		case h.Length > maxFrame, frags > maxFrags, !compressed && int64(len(o.Partial))+h.Length > maxMsg:
 			fail(frame.CloseMessageTooBig)
 			return
 		}
@@ -491,6 +510,76 @@ func refConn(s connSetup, stream []byte) (o outcome, pings []string) {
 			}
 		}
 		o.Partial = append(o.Partial, p...)
+		if compressed {
+			dict := history[max(0, len(history)-32<<10):]
+			limit := int(min(maxMsg+1, 1<<20))
+			if avail < h.Length || !h.Fin {
+				// The machine inflates as bytes arrive: corrupt data, too
+				// much output or bad UTF-8 fail the connection before the
+				// message ends (compress/flate also returns all it could
+				// decode before an error).
+				out, err := refInflateDict(o.Partial, dict, limit)
+				var corrupt flate.CorruptInputError
+				switch {
+				case len(out) >= limit && int64(limit) <= maxMsg:
+					o.Err = modelGaveUp
+					return
+				case int64(len(out)) > maxMsg:
+					fail(frame.CloseMessageTooBig)
+					return
+				case errors.As(err, &corrupt):
+					fail(frame.CloseInvalidPayload)
+					return
+				case msgOp == frame.OpText && failPos(out) >= 0:
+					fail(frame.CloseInvalidPayload)
+					return
+				}
+				if avail < h.Length {
+					break
+				}
+				continue
+			}
+			// RFC 7692 §7.2.2: append 00 00 ff ff and inflate; the
+			// message must end at a block boundary (see
+			// endsAtBlockBoundary: two different empty final blocks after
+			// the tail both decode cleanly to the same output).
+			msg := cat(o.Partial, deflate.Tail[:])
+			out, err := refInflateDict(cat(msg, []byte{0x03, 0x00}), dict, limit)
+			if out2, err2 := refInflateDict(cat(msg, []byte{0x01, 0x00, 0x00, 0xff, 0xff}), dict, limit); err == nil && (err2 != nil || !bytes.Equal(out, out2)) {
+				err = errors.New("model: message does not end at a block boundary")
+			}
+			if len(out) >= limit && int64(limit) <= maxMsg {
+				o.Err = modelGaveUp
+				return
+			}
+			if err != nil {
+				// The Inflater's documented leniency: an empty payload,
+				// and a payload ending with a final block without the
+				// 0x00 of RFC 7692 §7.2.3.4, are whole messages.
+				if len(o.Partial) == 0 {
+					out, err = nil, nil
+				} else if out2, err2 := refInflateDict(o.Partial, dict, limit); err2 == nil {
+					out, err = out2, nil
+				}
+			}
+			switch {
+			case int64(len(out)) > maxMsg:
+				fail(frame.CloseMessageTooBig)
+				return
+			case err != nil:
+				fail(frame.CloseInvalidPayload)
+				return
+			case msgOp == frame.OpText && !utf8.Valid(out):
+				fail(frame.CloseInvalidPayload)
+				return
+			}
+			if s.takeover {
+				history = append(history, out...)
+			}
+			o.Events = append(o.Events, normEvent{conn.EventData, msgOp, string(out), 0})
+			o.Open, o.Partial, compressed = false, nil, false
+			continue
+		}
 		if msgOp == frame.OpText && !text.add(p) {
 			fail(frame.CloseInvalidPayload)
 			return
@@ -566,8 +655,38 @@ func fuzzRole(f *testing.F, role conn.Role) {
 		if !s.inflate {
 			compareRef(t, s, stream, got)
 			checkNoAllocs(t, s, stream, splits)
+		} else {
+			compareRefInflate(t, s, stream, got)
 		}
 	})
+}
+
+// compareRefInflate checks a run with permessage-deflate against the model.
+// The machine inflates as the bytes arrive and may find a problem (corrupt
+// data, too big, bad UTF-8) before the end of the message, and a message
+// with several problems may be failed with either code; so: the same
+// completed messages and control events, an error exactly when the model
+// finds one (or the stream ends inside a compressed message), the same code
+// for failures outside compressed data.
+func compareRefInflate(t *testing.T, s connSetup, stream []byte, got outcome) {
+	t.Helper()
+	want, _, openCompressed := refConnInflate(s, stream)
+	if want.Err == modelGaveUp {
+		return
+	}
+	if diff := cmp.Diff(want.Events, got.Events); diff != "" {
+		t.Fatalf("events (-reference +machine):\n%s\nstream % x", diff, stream)
+	}
+	payloadCode := func(c frame.CloseCode) bool {
+		return c == frame.CloseInvalidPayload || c == frame.CloseMessageTooBig
+	}
+	switch {
+	case got.ErrCode == want.ErrCode:
+	case want.ErrCode == 0 && openCompressed && payloadCode(got.ErrCode):
+	case payloadCode(want.ErrCode) && payloadCode(got.ErrCode):
+	default:
+		t.Fatalf("verdict: close code %v (%s), reference %v\nstream % x", got.ErrCode, got.Err, want.ErrCode, stream)
+	}
 }
 
 // FuzzConnServer: the state machine as a server, fed arbitrary bytes in

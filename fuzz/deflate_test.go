@@ -272,10 +272,17 @@ func FuzzNegotiate(f *testing.F) {
 // bytes of output. The error is the last stream's (io.ErrUnexpectedEOF
 // when the message does not end with a final block, as after a sync flush).
 func refInflate(msg []byte, limit int) ([]byte, error) {
+	return refInflateDict(msg, nil, limit)
+}
+
+// refInflateDict is refInflate with the window of earlier messages (RFC
+// 7692 §7.2.3.2: context takeover) preset to dict.
+func refInflateDict(msg, dict []byte, limit int) ([]byte, error) {
 	r := bytes.NewReader(msg) // an io.ByteReader: flate reads no byte past a final block
 	var out []byte
 	for {
-		dict := out[max(0, len(out)-32<<10):]
+		window := append(bytes.Clone(dict), out...)
+		dict := window[max(0, len(window)-32<<10):]
 		fr := flate.NewReaderDict(r, dict)
 		got, err := io.ReadAll(io.LimitReader(fr, int64(limit-len(out))))
 		out = append(out, got...)
@@ -374,6 +381,11 @@ func checkInflate(t *testing.T, payload []byte, outSize uint16, splits []byte) {
 		if errors.As(rerr, &corrupt) && werr == nil && len(whole) < inflateLimit {
 			t.Fatalf("compress/flate says %v, the Inflater accepts", rerr)
 		}
+		// A message compress/flate decodes to the end, ending at a block
+		// boundary, is valid: the Inflater must accept it.
+		if clean, ok := endsAtBlockBoundary(payload); ok && len(clean) < inflateLimit && werr != nil {
+			t.Fatalf("the Inflater rejects a valid message (%q per compress/flate): %v", clean, werr)
+		}
 	}
 }
 
@@ -416,4 +428,18 @@ func checkInflateNoAllocs(t *testing.T, payload []byte, outN int) {
 	if total > inflateLimit {
 		t.Fatalf("%d bytes out with a limit of %d", total, inflateLimit)
 	}
+}
+
+// endsAtBlockBoundary reports whether payload plus the RFC 7692 tail is a
+// valid message for compress/flate that ends at a DEFLATE block boundary,
+// and its output. compress/flate cannot say where a stream without a final
+// block stops, so two different empty final blocks (fixed Huffman 03 00,
+// stored 01 00 00 ff ff) are appended in turn: at a block boundary both
+// decode cleanly to the same output; inside a block they are data, and
+// both decoding cleanly to the same bytes is next to impossible.
+func endsAtBlockBoundary(payload []byte) ([]byte, bool) {
+	msg := cat(payload, deflate.Tail[:])
+	a, errA := refInflate(cat(msg, []byte{0x03, 0x00}), inflateLimit)
+	b, errB := refInflate(cat(msg, []byte{0x01, 0x00, 0x00, 0xff, 0xff}), inflateLimit)
+	return a, errA == nil && errB == nil && bytes.Equal(a, b)
 }
