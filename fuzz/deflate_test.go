@@ -31,6 +31,8 @@ func init() {
 		seed{"rfc7692-bfinal", []any{[]byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}, uint16(4096), []byte{}}},
 		seed{"rfc7692-two-blocks", []any{[]byte{0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00}, uint16(2), []byte{1}}},
 		seed{"bomb-77k", []any{fixedHuffmanBomb(300), uint16(4096), []byte{}}},
+		seed{"bomb-77k-allocs", []any{fixedHuffmanBomb(300), uint16(0x8000 | 4095), []byte{}}},
+		seed{"rfc7692-hello-allocs", []any{[]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, uint16(0x8000 | 7), []byte{0}}},
 		seed{"empty", []any{[]byte{0x00}, uint16(4096), []byte{}}},
 		seed{"corrupt", []any{[]byte{0xff, 0xff, 0xff}, uint16(16), []byte{}}},
 	)
@@ -362,7 +364,9 @@ func checkInflate(t *testing.T, payload []byte, outSize uint16, splits []byte) {
 			t.Fatalf("with limit %d: %d bytes, not a prefix of the unlimited output", small, len(got))
 		}
 
-		checkInflateNoAllocs(t, payload, outN)
+		if outSize&0x8000 != 0 { // half the inputs: AllocsPerRun stops the world twice
+			checkInflateNoAllocs(t, payload, outN)
+		}
 
 		ref, rerr := refInflate(append(bytes.Clone(payload), deflate.Tail[:]...), inflateLimit)
 		n := min(len(ref), len(whole))
