@@ -32,9 +32,10 @@
 //   - other architectures, and any build with the purego tag: portable Go
 //     that XORs eight bytes at a time, 32 bytes per loop iteration.
 //
-// Every implementation handles the last partial block with one overlapping
-// word, loaded and masked before the loop and stored after it, so no
-// implementation has a byte loop except for runs shorter than four bytes.
+// Neither has a byte loop for runs of 4 bytes or more: the assembly masks
+// the last partial block in pieces of 16, 8, 4, 2 and 1 bytes, and the Go
+// version masks its last word with one overlapping store, loaded and masked
+// before the loop.
 // Tests check each one against a byte-at-a-time reference at every length
 // up to 300, every key position and every alignment.
 package mask
