@@ -169,7 +169,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	role := fs.String("role", "both", "which side of hybi to test: server, client or both")
 	report := fs.String("report", "", "write reports here (servers/ and clients/ with index.json, per-case JSON, index.md)")
 	parallel := fs.Int("parallel", 16, "cases of groups 1-7 and 10 to run at once")
-	bulk := fs.Int("bulk", runtime.NumCPU(), "cases of groups 9, 12 and 13 to run at once")
+	bulk := fs.Int("bulk", 2*runtime.NumCPU(), "cases of groups 9, 12 and 13 to run at once")
 	verbose := fs.Bool("v", false, "print each failing case as it finishes")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.Usage = func() {
