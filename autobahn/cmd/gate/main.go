@@ -5,24 +5,36 @@
 //
 // It reads reports/servers/index.json and reports/clients/index.json (as
 // the official testsuite and hybi's native runner write them) or an
-// index.json in the directory itself.
+// index.json in the directory itself. NON-STRICT, UNIMPLEMENTED, UNCLEAN,
+// WRONG CODE, FAILED BY CLIENT and FAILED all fail the gate.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/hybi/websocket/autobahn"
 )
 
-func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: gate [reports-dir ...]\n\nFails unless every case is OK or INFORMATIONAL (behavior and behaviorClose).\n")
-		flag.PrintDefaults()
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: gate [reports-dir ...]\n\nFails unless every case is OK or INFORMATIONAL (behavior and behaviorClose).\nReads DIR/servers/index.json, DIR/clients/index.json or DIR/index.json.\n")
+		fs.PrintDefaults()
 	}
-	flag.Parse()
-	dirs := flag.Args()
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	dirs := fs.Args()
 	if len(dirs) == 0 {
 		dirs = []string{"reports"}
 	}
@@ -30,10 +42,10 @@ func main() {
 	for _, d := range dirs {
 		bad, err := autobahn.Gate(d)
 		for _, b := range bad {
-			fmt.Println("FAIL", b)
+			fmt.Fprintln(stdout, "FAIL", b)
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "gate:", err)
+			fmt.Fprintln(stderr, "gate:", err)
 			failed = true
 		}
 		if len(bad) > 0 {
@@ -41,7 +53,8 @@ func main() {
 		}
 	}
 	if failed {
-		os.Exit(1)
+		return 1
 	}
-	fmt.Println("gate: every case OK or INFORMATIONAL")
+	fmt.Fprintln(stdout, "gate: every case OK or INFORMATIONAL")
+	return 0
 }
