@@ -33,6 +33,7 @@ func init() {
 		seed{"control-too-long", []any{op(frameOp, 9, 0, 4), []byte{}, byte(0)}},
 		seed{"close-then-write", []any{cat(op(closeOp, 0, 0, 1), op(frameOp, 1, 0, 1)), []byte{}, byte(0x08)}},
 		seed{"close-bad-code", []any{op(closeOp, 3, 0, 1), []byte{}, byte(0)}},
+		seed{"close-with-pong-pending", []any{cat(op(feedOp, 8, 0, 7), op(closeOp, 8, 0, 1)), clientFrame(0x89, []byte("ping")), byte(0)}},
 		seed{"compressed", []any{cat(op(frameOp, 1, rsv1|more, 1), op(frameOp, 0, rsv1, 1), op(frameOp, 0, 0, 1)), []byte{}, byte(0x01)}},
 		seed{"peer-ping-then-close", []any{cat(op(frameOp, 1, more, 1), op(feedOp, 0, 0, 7), op(frameOp, 0, 0, 1), op(feedOp, 0, 0, 7), op(frameOp, 10, 0, 0)),
 			cat(clientFrame(0x89, []byte("hi")), clientFrame(0x88, closePayload(1001, ""))), byte(0)}},
@@ -91,11 +92,12 @@ func errIn(err error, errs []error) bool {
 // FuzzConnWrite: the sending side of the state machine. ops is a program of
 // 2-byte instructions: the high nibble of the first byte picks the action
 // (0-9 AppendFrame, 10-11 AppendHeader plus the payload masked by the test,
-// 12 AppendClose, 13-14 feed the next chunk of the peer's stream to Next,
-// 15 Fail), its low nibble the opcode (or the close code / fail code
-// index); the second byte holds the flags (low 5 bits) and a payload size
-// index (high 3 bits). mode: bit 3 client role, bit 0 AllowedRSV RSV1, bit 1
-// RSV2|RSV3.
+// 12 AppendClose, 13-14 feed the next second-byte+1 bytes of the peer's
+// stream to Next, 15 Fail), its low nibble the opcode (or: close code
+// index, bit 3 set to call AppendClose before writing Pending; for a feed,
+// bit 3 set to leave Pending unwritten; fail code index); the second byte
+// holds the flags (low 5 bits) and a payload size index (high 3 bits).
+// mode: bit 3 client role, bit 0 AllowedRSV RSV1, bit 1 RSV2|RSV3.
 //
 // Every write is accepted or refused exactly as an independent statement of
 // the sending rules says; a refusal appends nothing and changes nothing; an
@@ -127,20 +129,22 @@ func FuzzConnWrite(f *testing.F) {
 			c.Advance(len(c.Pending()))
 		}
 		in := bytes.Clone(stream)
-		feed := func(n int) {
+		feed := func(n int, write bool) {
 			buf := in[:min(n, len(in))]
 			in = in[len(buf):]
 			for len(buf) > 0 {
 				ev, k, err := c.Next(buf)
 				buf = buf[k:]
-				flush()
+				if write {
+					flush()
+				}
 				if err != nil || (ev.Kind == conn.EventNone && k == 0) {
 					return
 				}
 			}
 		}
 		for len(ops) >= 2 && len(wire) < 1<<20 {
-			action, opc, flags, size := ops[0]>>4, frame.Opcode(ops[0]&15), frame.Flags(ops[1]&31), writeSizes[ops[1]>>5]
+			action, opc, flags, size, arg := ops[0]>>4, frame.Opcode(ops[0]&15), frame.Flags(ops[1]&31), writeSizes[ops[1]>>5], int(ops[1])
 			ops = ops[2:]
 			_, closeSent := c.CloseSent()
 			open := c.Sending()
@@ -198,9 +202,18 @@ func FuzzConnWrite(f *testing.F) {
 				}
 			case action == 12:
 				code, reason := closeCodes[opc&7], closeReason[size%4]
-				flush()
+				var cl []byte
+				if opc&8 == 0 {
+					flush()
+					cl, err = c.AppendClose(nil, code, reason)
+				} else {
+					// AppendClose with Pending not yet written: a Pong not
+					// started is dropped, the rest goes out before our Close.
+					cl, err = c.AppendClose(nil, code, reason)
+					flush()
+				}
 				before := len(wire)
-				wire, err = c.AppendClose(wire, code, reason)
+				wire = append(wire, cl...)
 				valid := code == frame.CloseNoStatus && reason == "" ||
 					code.IsValidOnWire() && len(reason) <= frame.MaxCloseReason && !strings.Contains(reason, "\xff")
 				if closeSent && !errors.Is(err, conn.ErrWriteCloseSent) || !closeSent && valid != (err == nil) {
@@ -230,7 +243,7 @@ func FuzzConnWrite(f *testing.F) {
 					t.Fatalf("CloseSent() = %v, %v", code, ok)
 				}
 			case action <= 14:
-				feed(int(ops0(ops)) + 1)
+				feed(arg+1, opc&8 == 0)
 			default:
 				if err := c.Fail(failCodes[opc&3], "fuzz"); err == nil {
 					t.Fatalf("Fail returned nil")
@@ -243,13 +256,6 @@ func FuzzConnWrite(f *testing.F) {
 		flush()
 		checkWireStream(t, role, allowed, wire)
 	})
-}
-
-func ops0(ops []byte) byte {
-	if len(ops) == 0 {
-		return 16
-	}
-	return ops[0]
 }
 
 // checkWireStream checks that what a Conn of role sent is a valid stream
