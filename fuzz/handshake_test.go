@@ -179,7 +179,7 @@ func checkServerRequest(t *testing.T, req, splits []byte) {
 		// RFC 6455 §4.2.1 item 1: the Request-URI "MUST match the
 		// /resource name/ defined in Section 3 (a relative URI) or be an
 		// absolute http/https URI"; §3: no fragment. A request that does not
-		// match gets 400 (§4.2.1), as net/http's server does.
+		// match gets 400 (§4.2.1).
 		head := req[:consumed]
 		line, _, _ := bytes.Cut(head, []byte("\n"))
 		if f := bytes.Fields(line); len(f) == 3 && !validRequestTarget(string(f[1])) {
