@@ -72,8 +72,15 @@ var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 1
 // messages (RFC 7692 context takeover); Reset forgets it. It is not safe for
 // concurrent use.
 type Inflater struct {
-	hold  uint64 // input bits not yet used, least significant first
-	nb    uint   // number of valid bits in hold
+	// hold is the bit buffer: input bits not yet used, least significant
+	// first. Invariant between calls: the bits of hold above nb are zero.
+	// need and the slow paths OR the next input byte in at bit nb, the
+	// stored-block copy reads bytes straight from the input once hold is
+	// empty, and EndMessage compares hold whole; all rely on it. fast is the
+	// only code that breaks it (its 8-byte refill), and it restores it on
+	// every exit.
+	hold  uint64
+	nb    uint // number of valid bits in hold
 	state int
 	final bool // the current block has BFINAL set
 
@@ -201,7 +208,8 @@ func (f *Inflater) EndMessage() error {
 }
 
 // need pulls input bytes into hold until it has n bits; false means in ran
-// out first.
+// out first. ORing a byte in at bit nb is right only because hold's bits
+// above nb are zero (the invariant documented on hold).
 func (f *Inflater) need(n uint, in []byte, ip *int) bool {
 	for f.nb < n {
 		if *ip == len(in) {
@@ -272,6 +280,9 @@ func (f *Inflater) run(in []byte, limit int) (int, error) {
 				f.drop(8)
 				f.storedLeft--
 			}
+			// hold is empty or we are out of room: copy straight from in,
+			// bypassing hold, which must then have nothing (not even
+			// stale bits above nb) left over for the next need.
 			k := copy(f.hist[f.wpos:limit], in[ip:min(len(in), ip+f.storedLeft)])
 			f.wpos += k
 			ip += k
@@ -531,6 +542,13 @@ func copyBack(hist []byte, dst, end, dist int) int {
 // fast decodes symbols while at least 8 bytes of input and maxMatch bytes of
 // room remain, refilling hold 8 bytes at a time: after a refill it holds at
 // least 56 bits, more than the 48 a length/distance pair can need.
+//
+// The refill ORs in 64 bits but counts only the whole bytes it consumed
+// (nb becomes 56-63), so hold's bits above nb are the low bits of in[ip],
+// not yet consumed. Inside fast that is harmless (the next refill ORs the
+// same bits there again), but the rest of the Inflater relies on those bits
+// being zero (see hold), so every exit stores hold masked to nb bits, and
+// does so before endBlock, which drops padding bits from f.hold.
 func (f *Inflater) fast(in []byte, ip, limit int) (int, error) {
 	hold, nb := f.hold, f.nb
 	wpos := f.wpos
@@ -571,8 +589,9 @@ func (f *Inflater) fast(in []byte, ip, limit int) (int, error) {
 			break
 		}
 		if op == opEnd {
+			f.hold, f.nb, f.wpos = hold&(1<<nb-1), nb, wpos
 			f.endBlock()
-			break
+			return ip, nil
 		}
 		length := int(e>>16) + int(hold&(1<<op-1))
 		hold >>= op
@@ -605,6 +624,6 @@ func (f *Inflater) fast(in []byte, ip, limit int) (int, error) {
 			wpos = copyBack(hist, wpos, wpos+length, d)
 		}
 	}
-	f.hold, f.nb, f.wpos = hold, nb, wpos
+	f.hold, f.nb, f.wpos = hold&(1<<nb-1), nb, wpos
 	return ip, err
 }

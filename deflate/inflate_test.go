@@ -367,6 +367,81 @@ func TestInflateFinalBlock(t *testing.T) {
 	}
 }
 
+// TestInflateBlocksAfterFastPathEndOfBlock: the block after one whose
+// end-of-block code the fast path decoded is read from the right bit,
+// whatever the output room (which decides whether the fast path runs) and
+// the chopping. It pins two bit-buffer bugs in Inflater.fast (fuzz finding
+// 2): the padding after a BFINAL block (RFC 7692 §7.2.1: "The next DEFLATE
+// block follows the padded data") was dropped from fields fast then
+// overwrote, and fast left input bits above nb in hold, which corrupted the
+// block after a stored block the buffered bits had covered. Each Huffman
+// block ends at every bit offset (9-bit literals shift its end), is final
+// or not, and is followed by a stored block and another Huffman block.
+func TestInflateBlocksAfterFastPathEndOfBlock(t *testing.T) {
+	type msg struct {
+		name    string
+		payload []byte
+		want    string
+	}
+	stored := "stored bytes, copied straight from the input"
+	storedBlock := func(header bool) []byte {
+		var b []byte
+		if header {
+			b = append(b, 0x00) // BFINAL 0, BTYPE 00, padding
+		}
+		n := len(stored)
+		b = append(b, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		return append(b, stored...)
+	}
+	var after []sym
+	for _, c := range []byte("and Huffman data after it") {
+		after = append(after, sym{lit: c})
+	}
+	// The RFC 7692 §7.2.3.3/§7.2.3.4 shapes as fuzzing found them: an
+	// empty final fixed block, then a stored block at the next byte.
+	msgs := []msg{{"empty final block, stored block", []byte{0x03, 0x00, 0x00, 0x05, 0x00, 0xfa, 0xff, 'H', 'e', 'l', 'l', 'o', 0x00}, "Hello"}}
+	for _, final := range []bool{true, false} {
+		for wide := range 8 {
+			var syms []sym
+			var want []byte
+			for i := range 40 {
+				c := byte('a' + i%26)
+				if i < wide {
+					c = 0xe0 + byte(i) // literals 144-255 have 9-bit codes
+				}
+				syms = append(syms, sym{lit: c})
+				want = append(want, c)
+			}
+			want = append(want, stored...)
+			want = append(want, "and Huffman data after it"...)
+			// A non-final fixedBlock already ends with the stored block's
+			// 3-bit header; a final one is padded, so the header is a byte.
+			p := fixedBlock(t, final, syms)
+			p = append(p, storedBlock(final)...)
+			p = append(p, fixedBlock(t, false, after)...)
+			msgs = append(msgs, msg{fmt.Sprintf("final=%v/ends at bit %d", final, (3+40*8+wide+7)%8), p, string(want)})
+		}
+	}
+	cs := append([]chopper(nil), choppers...)
+	for _, room := range []int{1, 2, 3, 5, 8, 257, 258, 259, 4096, 1 << 16} {
+		cs = append(cs, chopper{name: fmt.Sprintf("room%d", room), in: 1 << 30, out: room})
+	}
+	for _, m := range msgs {
+		for _, c := range cs {
+			t.Run(m.name+"/"+c.name, func(t *testing.T) {
+				var f Inflater
+				got, err := inflateMessage(&f, m.payload, c, rand.New(rand.NewPCG(20, 20)))
+				if err != nil {
+					t.Fatalf("payload % x: %v", m.payload, err)
+				}
+				if diff := cmp.Diff(m.want, string(got)); diff != "" {
+					t.Fatalf("payload % x (-want +got):\n%s", m.payload, diff)
+				}
+			})
+		}
+	}
+}
+
 // TestInflateEmptyMessage: the RFC 7692 §7.2.3.6 empty message (0x00), and
 // the lenient empty payload, both paths, between other messages.
 func TestInflateEmptyMessage(t *testing.T) {
