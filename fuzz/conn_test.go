@@ -768,7 +768,16 @@ func checkNoAllocs(t *testing.T, s connSetup, stream, splits []byte) {
 			}
 		}
 	}
-	if allocs := testing.AllocsPerRun(1, feed); allocs != 0 {
-		t.Fatalf("the machine allocated %v times on % x", allocs, stream)
+	if !allocFree(feed) {
+		t.Fatalf("the machine allocates on % x", stream)
 	}
+}
+
+// allocFree reports whether f allocates nothing. testing.AllocsPerRun counts
+// every allocation in the process, and a fuzzing worker has goroutines of
+// its own, so a nonzero count is confirmed over 20 runs (whose average is
+// truncated: a stray allocation or two in the process does not count, one
+// per run does) before it is believed.
+func allocFree(f func()) bool {
+	return testing.AllocsPerRun(1, f) == 0 || testing.AllocsPerRun(20, f) == 0
 }
