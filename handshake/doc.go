@@ -28,6 +28,11 @@
 // ServerOptions.Check sees the request target and header fields through a
 // RequestHead.
 //
+// Both server paths refuse (400, ErrBadRequestTarget) a request-target that
+// is not a §3 /resource name/ ("/" path [ "?" query ]) or an absolute http,
+// https, ws or wss URI with a host, in printable ASCII with valid %XX
+// escapes and no fragment (§4.2.1 item 1).
+//
 // # Client
 //
 // Dial(w, br, u, opts) writes the request for a ws:// or wss:// URL

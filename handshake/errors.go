@@ -43,6 +43,7 @@ var (
 	ErrMalformedRequest = &Error{http.StatusBadRequest, "malformed request line"}
 	ErrBadMethod        = &Error{http.StatusMethodNotAllowed, "method must be GET"}
 	ErrBadHTTPVersion   = &Error{http.StatusBadRequest, "HTTP version must be 1.1 or later"}
+	ErrBadRequestTarget = &Error{http.StatusBadRequest, "request-target is not a resource name or absolute URI"}
 	ErrMalformedHeader  = &Error{http.StatusBadRequest, "malformed header field"}
 	ErrHeadTooLarge     = &Error{http.StatusRequestHeaderFieldsTooLarge, "request head too large"}
 	ErrTooManyHeaders   = &Error{http.StatusRequestHeaderFieldsTooLarge, "too many header fields"}

@@ -82,6 +82,7 @@ const maxListLines = 8
 // or as slices of the raw head (no copies).
 type request[T text] struct {
 	method                T
+	target                T // request-target as sent (RFC 7230 §5.3)
 	major, minor          int
 	host                  T
 	nHost                 int
@@ -106,6 +107,15 @@ func (r *request[T]) check(o *ServerOptions) (Result, *Error) {
 	}
 	if r.major < 1 || r.major == 1 && r.minor < 1 {
 		return res, ErrBadHTTPVersion
+	}
+	// §4.2.1 item 1 goes on: "including a "Request-URI" [RFC2616] that
+	// should be interpreted as a /resource name/ defined in Section 3 (or an
+	// absolute HTTP/HTTPS URI containing the /resource name/)", and a
+	// handshake that does not match gets "an HTTP response with an
+	// appropriate error code (such as 400 Bad Request)".
+	authority, e := checkTarget(r.target)
+	if e != nil {
+		return res, e
 	}
 	// §4.2.1 item 2: "A |Host| header field containing the server's
 	// authority." RFC 7230 §5.4: 400 when missing or repeated.
@@ -147,7 +157,14 @@ func (r *request[T]) check(o *ServerOptions) (Result, *Error) {
 		return res, newError(ErrOriginNotAllowed, "repeated Origin header")
 	}
 	if r.nOrigin == 1 {
-		if e := checkOrigin(r.origin, r.host, o); e != nil {
+		// RFC 7230 §5.5: the authority of an absolute-form target, not
+		// the Host header, is the request's host (net/http does the same
+		// for CheckRequest's r.Host).
+		host := r.host
+		if len(authority) > 0 {
+			host = authority
+		}
+		if e := checkOrigin(r.origin, host, o); e != nil {
 			return res, e
 		}
 	}
@@ -158,6 +175,105 @@ func (r *request[T]) check(o *ServerOptions) (Result, *Error) {
 		return res, e
 	}
 	return res, nil
+}
+
+// checkTarget checks a request-target (RFC 7230 §5.3) against RFC 6455 §3
+// and §4.2.1 item 1. It accepts the origin-form of a /resource name/, "/"
+// path [ "?" query ], and the absolute-form of an http, https, ws or wss URI
+// with a non-empty host (and no userinfo: RFC 7230 §2.7.1), whose authority
+// it returns. Either way every byte is printable ASCII, every "%" starts a
+// valid %XX escape (RFC 3986 §2.1) and there is no fragment: §3 "Fragment
+// identifiers are meaningless in the context of WebSocket URIs and MUST NOT
+// be used on these URIs", and RFC 7230 §5.3 has none in a request-target
+// either. It allocates nothing unless it refuses.
+func checkTarget[T text](t T) (authority T, e *Error) {
+	rest := t
+	if len(t) == 0 || t[0] != '/' {
+		i := 0
+		for i < len(t) && t[i] != ':' && t[i] != '/' {
+			i++
+		}
+		scheme := t[:i]
+		if i+2 >= len(t) || t[i] != ':' || t[i+1] != '/' || t[i+2] != '/' ||
+			!equalFold(scheme, "http") && !equalFold(scheme, "https") &&
+				!equalFold(scheme, "ws") && !equalFold(scheme, "wss") {
+			return authority, newError(ErrBadRequestTarget, sanitizeQuote(clip(t))+` is neither a "/" path nor an http, https, ws or wss URI`)
+		}
+		rest = t[i+3:]
+		j := 0
+		for j < len(rest) && rest[j] != '/' && rest[j] != '?' {
+			j++
+		}
+		authority, rest = rest[:j], rest[j:]
+		if !validAuthority(authority) {
+			return authority, newError(ErrBadRequestTarget, "no valid host in "+sanitizeQuote(clip(t)))
+		}
+	}
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case c == '#':
+			return authority, newError(ErrBadRequestTarget, "fragment in "+sanitizeQuote(clip(t)))
+		case c == '%':
+			if i+2 >= len(rest) || !isHex(rest[i+1]) || !isHex(rest[i+2]) {
+				return authority, newError(ErrBadRequestTarget, "bad percent-encoding in "+sanitizeQuote(clip(t)))
+			}
+			i += 2
+		case c <= ' ' || c >= 0x7f:
+			return authority, newError(ErrBadRequestTarget, "byte that is not printable ASCII in "+sanitizeQuote(clip(t)))
+		}
+	}
+	return authority, nil
+}
+
+// validAuthority reports whether a is host [ ":" port ] (RFC 3986 §3.2.2,
+// §3.2.3) with a non-empty host that is an IP-literal in brackets or a
+// reg-name of unreserved and sub-delims characters (no percent-encoding),
+// and a port of digits only.
+func validAuthority[T text](a T) bool {
+	host, port := splitHostPort(a)
+	if len(host) == 0 {
+		return false
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	if host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		for i := 1; i < len(host)-1; i++ {
+			if c := host[i]; !isHex(c) && c != ':' && c != '.' {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		if !isRegNameChar(host[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isRegNameChar reports whether c is unreserved or a sub-delim (RFC 3986
+// §2.2, §2.3).
+func isRegNameChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=':
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func clip[T text](s T) T {

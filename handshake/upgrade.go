@@ -153,6 +153,7 @@ func parseRequest(head []byte, maxFields int, r *request[[]byte]) *Error {
 		return ErrMalformedRequest
 	}
 	r.method = line[:sp1]
+	r.target = line[sp1+1 : sp2]
 	if !isToken(r.method) {
 		return ErrMalformedRequest
 	}
@@ -246,6 +247,12 @@ func indexByte(b []byte, c byte) int {
 func CheckRequest(r *http.Request, o *ServerOptions) (res Result, accept string, err error) {
 	var q request[string]
 	q.method = r.Method
+	// net/http keeps the request-target as sent in RequestURI; a request
+	// built by hand has only URL.
+	q.target = r.RequestURI
+	if q.target == "" && r.URL != nil {
+		q.target = r.URL.RequestURI()
+	}
 	q.major, q.minor = r.ProtoMajor, r.ProtoMinor
 	if r.Host != "" {
 		q.host, q.nHost = r.Host, 1
