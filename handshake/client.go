@@ -56,7 +56,9 @@ func NewKey() string {
 // line with path and query, Host (with the port only when it is not the
 // scheme's default 80 or 443), Upgrade, Connection, Sec-WebSocket-Key,
 // Sec-WebSocket-Version: 13, then Origin, Sec-WebSocket-Protocol,
-// Sec-WebSocket-Extensions and the extra fields of o.
+// Sec-WebSocket-Extensions and the extra fields of o. It returns an error,
+// leaving dst unchanged, for a URL or options that would make a request a
+// server must refuse (see ClientOptions).
 func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte, error) {
 	if o == nil {
 		o = &ClientOptions{}
@@ -71,7 +73,12 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 		// §3: "ws" and "wss" are the only WebSocket URI schemes.
 		return dst, fmt.Errorf("handshake: URL scheme %q is not ws or wss", u.Scheme)
 	}
-	if u.Host == "" {
+	// §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ], and
+	// RFC 3986 §3.2.2: "If the URI scheme defines a default for host, then
+	// that default applies when the host subcomponent is undefined or when
+	// the registered name is empty". ws defines none: "ws://:80" has no
+	// host (u.Host is ":80").
+	if u.Hostname() == "" {
 		return dst, errors.New("handshake: URL has no host")
 	}
 	// §3: "Fragment identifiers ... MUST NOT be used on these URIs."

@@ -128,6 +128,35 @@ func TestAppendRequestErrors(t *testing.T) {
 	}
 }
 
+// appendRequestRefuses checks that AppendRequest fails with want and leaves
+// dst as it was.
+func appendRequestRefuses(t *testing.T, rawURL string, o *ClientOptions, want string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := []byte("prefix")
+	b, err := AppendRequest(dst, u, rfcKey, o)
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	if string(b) != "prefix" {
+		t.Errorf("AppendRequest appended %q before failing", b[len("prefix"):])
+	}
+}
+
+// TestAppendRequestRefusesEmptyHost: RFC 6455 §3 gives ws URIs no default
+// host, so a URL whose host name is empty (u.Host may still hold a port) is
+// refused instead of sending an empty Host (fuzz finding 5: "ws://:").
+func TestAppendRequestRefusesEmptyHost(t *testing.T) {
+	for _, raw := range []string{"ws://:", "ws://:80/chat", "wss://:443", "ws:///chat"} {
+		t.Run(raw, func(t *testing.T) {
+			appendRequestRefuses(t, raw, nil, "handshake: URL has no host")
+		})
+	}
+}
+
 // mkResponse builds a 101 response for rfcKey, modified like mkRequest.
 func mkResponse(mods ...string) string {
 	lines := []string{
