@@ -21,7 +21,8 @@ import (
 // extension.
 type ClientOptions struct {
 	// Origin, if set, is sent as the Origin header (RFC 6455 §4.1 item 8;
-	// browsers always send it, other clients MAY).
+	// browsers always send it, other clients MAY). A control character other
+	// than HTAB in it is an error (RFC 7230 §3.2).
 	Origin string
 	// Subprotocols are offered in this order (§4.1 item 10). Each must be a
 	// token.
@@ -32,8 +33,9 @@ type ClientOptions struct {
 	// Header holds extra request header fields. A Host field replaces the
 	// URL's host in the Host header; fields the handshake writes itself
 	// (Upgrade, Connection, Sec-WebSocket-*, and Origin when Origin is set)
-	// and names that are not tokens are skipped; CR and LF in values become
-	// spaces.
+	// are skipped. A name that is not a token, or a value with a control
+	// character other than HTAB (CR, LF and NUL included), is an error
+	// (RFC 7230 §3.2), reported before anything is written.
 	Header http.Header
 	// MaxHeadBytes bounds the response head; 0 means DefaultMaxHeadBytes.
 	MaxHeadBytes int
@@ -94,6 +96,26 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 	if hs := o.Header["Host"]; len(hs) > 0 {
 		host = hs[0]
 	}
+	// RFC 7230 §3.2: field-value = *( field-content / obs-fold ), whose
+	// characters are VCHAR, obs-text, SP and HTAB: no other control
+	// character. Refuse rather than rewrite, as for subprotocols below.
+	if hasCTL(host) {
+		return dst, fmt.Errorf("handshake: Host %q contains a control character", host)
+	}
+	if hasCTL(o.Origin) {
+		return dst, fmt.Errorf("handshake: Origin %q contains a control character", o.Origin)
+	}
+	for name, values := range o.Header {
+		// RFC 7230 §3.2: field-name = token.
+		if !isToken(name) {
+			return dst, fmt.Errorf("handshake: header name %q is not a token", name)
+		}
+		for _, v := range values {
+			if hasCTL(v) {
+				return dst, fmt.Errorf("handshake: header %s value %q contains a control character", name, v)
+			}
+		}
+	}
 	// §4.1 item 10: the elements "MUST be non-empty strings with characters
 	// in the range U+0021 to U+007E not including separator characters as
 	// defined in [RFC2616] and MUST all be unique strings."
@@ -146,6 +168,17 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 			o.Origin != "" && equalFold(name, "Origin")
 	})
 	return append(dst, "\r\n"...), nil
+}
+
+// hasCTL reports whether s holds a control character other than HTAB,
+// which a header field value must not contain (RFC 7230 §3.2).
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteRequest writes the opening handshake for u with a fresh key (NewKey)

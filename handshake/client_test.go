@@ -146,6 +146,49 @@ func appendRequestRefuses(t *testing.T, rawURL string, o *ClientOptions, want st
 	}
 }
 
+// TestAppendRequestRefusesBadFields: RFC 7230 §3.2, a field-name is a token
+// and a field-value has no control character but HTAB. AppendRequest
+// refuses such an Origin, Header value (Host included) or Header name
+// before writing anything (fuzz finding 4: Origin "\x11" was sent and our
+// server refused the request), and accepts HTAB and obs-text.
+func TestAppendRequestRefusesBadFields(t *testing.T) {
+	tests := []struct {
+		name string
+		opts *ClientOptions
+		want string
+	}{
+		{"Origin with DC1", &ClientOptions{Origin: "\x11"}, `handshake: Origin "\x11" contains a control character`},
+		{"Origin with CRLF", &ClientOptions{Origin: "http://a\r\nX: y"}, `handshake: Origin "http://a\r\nX: y" contains a control character`},
+		{"Origin with NUL", &ClientOptions{Origin: "http://a\x00"}, `handshake: Origin "http://a\x00" contains a control character`},
+		{"Origin with DEL", &ClientOptions{Origin: "http://a\x7f"}, `handshake: Origin "http://a\x7f" contains a control character`},
+		{"Header value with LF", &ClientOptions{Header: http.Header{"X-A": {"ok", "a\nb"}}}, `handshake: header X-A value "a\nb" contains a control character`},
+		{"Header value with ESC", &ClientOptions{Header: http.Header{"Authorization": {"\x1b[0m"}}}, `handshake: header Authorization value "\x1b[0m" contains a control character`},
+		{"Host value with CR", &ClientOptions{Header: http.Header{"Host": {"a\rb"}}}, `handshake: Host "a\rb" contains a control character`},
+		{"Header name with space", &ClientOptions{Header: http.Header{"X A": {"1"}}}, `handshake: header name "X A" is not a token`},
+		{"Header name with colon", &ClientOptions{Header: http.Header{"X:A": {"1"}}}, `handshake: header name "X:A" is not a token`},
+		{"Header name empty", &ClientOptions{Header: http.Header{"": {"1"}}}, `handshake: header name "" is not a token`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			appendRequestRefuses(t, "ws://h/", tt.opts, tt.want)
+		})
+	}
+	// HTAB and obs-text are allowed, and our server takes them.
+	o := &ClientOptions{Origin: "http://h\tb", Header: http.Header{"X-A": {"a\tb\x80\xff"}}}
+	b, err := AppendRequest(nil, &url.URL{Scheme: "ws", Host: "h", Path: "/"}, rfcKey, o)
+	if err != nil {
+		t.Fatalf("HTAB and obs-text: %v", err)
+	}
+	for _, line := range []string{"Origin: http://h\tb\r\n", "X-A: a\tb\x80\xff\r\n"} {
+		if !strings.Contains(string(b), line) {
+			t.Errorf("request %q lacks %q", b, line)
+		}
+	}
+	if _, err := Upgrade(bufio.NewReader(bytes.NewReader(b)), io.Discard, &ServerOptions{CheckOrigin: func(string, string) bool { return true }}); err != nil {
+		t.Errorf("Upgrade refused %q: %v", b, err)
+	}
+}
+
 // TestAppendRequestRefusesEmptyHost: RFC 6455 §3 gives ws URIs no default
 // host, so a URL whose host name is empty (u.Host may still hold a port) is
 // refused instead of sending an empty Host (fuzz finding 5: "ws://:").
