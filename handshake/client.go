@@ -87,6 +87,14 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 	if u.Fragment != "" {
 		return dst, errors.New("handshake: URL has a fragment")
 	}
+	// §4.1 item 2: the Request-URI "MUST match the /resource name/ defined
+	// in Section 3". u.RawQuery is not validated by url.Parse, so check the
+	// target as our server does (a bad %XX, a space, a byte outside
+	// printable ASCII).
+	target := u.RequestURI()
+	if _, problem := checkTarget(target); problem != "" {
+		return dst, errors.New("handshake: URL gives a bad request-target: " + problem)
+	}
 	host := u.Host
 	if p := u.Port(); p == def {
 		host = strings.TrimSuffix(host, ":"+p)
@@ -142,7 +150,7 @@ func AppendRequest(dst []byte, u *url.URL, key string, o *ClientOptions) ([]byte
 	// §4.1 item 2: "The method of the request MUST be GET, and the HTTP
 	// version MUST be at least 1.1."
 	dst = append(dst, "GET "...)
-	dst = append(dst, u.RequestURI()...)
+	dst = append(dst, target...)
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = appendHeaderValue(dst, host)
 	dst = append(dst, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)

@@ -200,6 +200,23 @@ func TestAppendRequestRefusesEmptyHost(t *testing.T) {
 	}
 }
 
+// TestAppendRequestRefusesBadTarget: the request-target AppendRequest
+// writes passes the server's §3 check; url.Parse leaves the query
+// unvalidated, so a bad %XX or a byte outside printable ASCII there is
+// refused rather than sent.
+func TestAppendRequestRefusesBadTarget(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"ws://h/chat?a=%zz", `handshake: URL gives a bad request-target: bad percent-encoding in "/chat?a=%zz"`},
+		{"ws://h/?a=%4", `handshake: URL gives a bad request-target: bad percent-encoding in "/?a=%4"`},
+		{"ws://h/?q=\u00e9", "handshake: URL gives a bad request-target: byte that is not printable ASCII in \"/?q=\u00e9\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			appendRequestRefuses(t, tt.url, nil, tt.want)
+		})
+	}
+}
+
 // mkResponse builds a 101 response for rfcKey, modified like mkRequest.
 func mkResponse(mods ...string) string {
 	lines := []string{

@@ -113,9 +113,9 @@ func (r *request[T]) check(o *ServerOptions) (Result, *Error) {
 	// absolute HTTP/HTTPS URI containing the /resource name/)", and a
 	// handshake that does not match gets "an HTTP response with an
 	// appropriate error code (such as 400 Bad Request)".
-	authority, e := checkTarget(r.target)
-	if e != nil {
-		return res, e
+	authority, problem := checkTarget(r.target)
+	if problem != "" {
+		return res, newError(ErrBadRequestTarget, problem)
 	}
 	// §4.2.1 item 2: "A |Host| header field containing the server's
 	// authority." RFC 7230 §5.4: 400 when missing or repeated.
@@ -185,8 +185,8 @@ func (r *request[T]) check(o *ServerOptions) (Result, *Error) {
 // valid %XX escape (RFC 3986 §2.1) and there is no fragment: §3 "Fragment
 // identifiers are meaningless in the context of WebSocket URIs and MUST NOT
 // be used on these URIs", and RFC 7230 §5.3 has none in a request-target
-// either. It allocates nothing unless it refuses.
-func checkTarget[T text](t T) (authority T, e *Error) {
+// either. It returns what is wrong, or "" and allocates nothing.
+func checkTarget[T text](t T) (authority T, problem string) {
 	rest := t
 	if len(t) == 0 || t[0] != '/' {
 		i := 0
@@ -197,7 +197,7 @@ func checkTarget[T text](t T) (authority T, e *Error) {
 		if i+2 >= len(t) || t[i] != ':' || t[i+1] != '/' || t[i+2] != '/' ||
 			!equalFold(scheme, "http") && !equalFold(scheme, "https") &&
 				!equalFold(scheme, "ws") && !equalFold(scheme, "wss") {
-			return authority, newError(ErrBadRequestTarget, sanitizeQuote(clip(t))+` is neither a "/" path nor an http, https, ws or wss URI`)
+			return authority, sanitizeQuote(clip(t)) + ` is neither a "/" path nor an http, https, ws or wss URI`
 		}
 		rest = t[i+3:]
 		j := 0
@@ -206,23 +206,23 @@ func checkTarget[T text](t T) (authority T, e *Error) {
 		}
 		authority, rest = rest[:j], rest[j:]
 		if !validAuthority(authority) {
-			return authority, newError(ErrBadRequestTarget, "no valid host in "+sanitizeQuote(clip(t)))
+			return authority, "no valid host in " + sanitizeQuote(clip(t))
 		}
 	}
 	for i := 0; i < len(rest); i++ {
 		switch c := rest[i]; {
 		case c == '#':
-			return authority, newError(ErrBadRequestTarget, "fragment in "+sanitizeQuote(clip(t)))
+			return authority, "fragment in " + sanitizeQuote(clip(t))
 		case c == '%':
 			if i+2 >= len(rest) || !isHex(rest[i+1]) || !isHex(rest[i+2]) {
-				return authority, newError(ErrBadRequestTarget, "bad percent-encoding in "+sanitizeQuote(clip(t)))
+				return authority, "bad percent-encoding in " + sanitizeQuote(clip(t))
 			}
 			i += 2
 		case c <= ' ' || c >= 0x7f:
-			return authority, newError(ErrBadRequestTarget, "byte that is not printable ASCII in "+sanitizeQuote(clip(t)))
+			return authority, "byte that is not printable ASCII in " + sanitizeQuote(clip(t))
 		}
 	}
-	return authority, nil
+	return authority, ""
 }
 
 // validAuthority reports whether a is host [ ":" port ] (RFC 3986 §3.2.2,
