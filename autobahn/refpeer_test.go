@@ -20,6 +20,7 @@ type peerConfig struct {
 	acceptOpcode bool // ignore reserved opcodes and RSV bits instead of failing
 	deflate      bool // negotiate permessage-deflate
 	noCloseReply bool // never answer a close frame
+	corrupt      bool // change the first byte of every echoed message
 }
 
 // echoPeer is a small, independent RFC 6455 echo endpoint for tests,
@@ -171,6 +172,10 @@ func (p *echoPeer) serve() {
 		} else if op == frame.OpText && !p.cfg.skipUTF8 && !v.complete() {
 			p.fail(1007)
 			return
+		}
+		if p.cfg.corrupt && len(msg) > 0 && msg[0] < 0x80 {
+			msg = append([]byte(nil), msg...)
+			msg[0] = '#' + msg[0]%2
 		}
 		if p.pmd != nil {
 			p.write(op, true, p.pmd.compress(msg))
