@@ -14,6 +14,7 @@ import (
 //
 //	GET /getCaseCount                 → one text message: the number of cases
 //	GET /runCase?case=N&agent=A       → plays case N (1-based) against the client
+//	GET /runCase?casetuple=7.1.1&agent=A → the same, by case id
 //	GET /updateReports?agent=A        → writes the reports to OutDir
 //	GET /getCaseInfo?case=N           → {"id": ..., "description": ...}
 //	GET /getCaseStatus?case=N&agent=A → {"behavior": ...} of a finished case
@@ -57,6 +58,14 @@ func (f *Server) WriteReports() error {
 }
 
 func (f *Server) caseParam(r *http.Request) *Case {
+	if id := r.URL.Query().Get("casetuple"); id != "" {
+		for _, c := range f.cases {
+			if c.ID == id {
+				return c
+			}
+		}
+		return nil
+	}
 	n, err := strconv.Atoi(r.URL.Query().Get("case"))
 	if err != nil || n < 1 || n > len(f.cases) {
 		return nil

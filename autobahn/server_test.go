@@ -82,6 +82,9 @@ func TestFuzzingServer(t *testing.T) {
 	base := "ws://" + strings.TrimPrefix(srv.URL, "http://")
 
 	driveClient(t, base, "good", peerConfig{deflate: true})
+	// A case can also be asked for by id.
+	p := dialPeer(t, base+"/runCase?casetuple=2.2&agent=byid", peerConfig{})
+	p.serve()
 	driveClient(t, base, "lax", peerConfig{skipUTF8: true})
 
 	bad, err := Gate(dir)
@@ -95,6 +98,10 @@ func TestFuzzingServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e := idx["byid"]["2.2"]; e.Behavior != OK || e.BehaviorClose != OK {
+		t.Errorf("casetuple=2.2: %+v", e)
+	}
+	delete(idx, "byid")
 	if len(idx["good"]) != len(cases) || len(idx["lax"]) != len(cases) {
 		t.Fatalf("index has %d and %d cases, want %d each", len(idx["good"]), len(idx["lax"]), len(cases))
 	}
