@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -48,7 +49,32 @@ type conformanceConfig struct {
 	parallel  int // light cases at once
 	bulk      int // heavy cases at once
 	reportDir string
-	progress  io.Writer
+	progress  io.Writer // failing cases as they finish (-v)
+	status    io.Writer // a progress line every statusEvery
+}
+
+const statusEvery = 30 * time.Second
+
+// ticker prints how many cases of a role are done every statusEvery until
+// stop is called.
+func ticker(w io.Writer, role string, total int, done *atomic.Int64) (stop func()) {
+	if w == nil {
+		return func() {}
+	}
+	t := time.NewTicker(statusEvery)
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-t.C:
+				fmt.Fprintf(w, "  role %s: %d/%d cases done\n", role, done.Load(), total)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(quit); <-exited }
 }
 
 func listen() (net.Listener, *http.Server, error) {
@@ -71,7 +97,10 @@ func testServerRole(ctx context.Context, cfg conformanceConfig) (*autobahn.Repor
 	url := "ws://" + ln.Addr().String() + "/"
 	light, bulk := split(cfg.cases)
 	rep := autobahn.NewReport()
+	var done atomic.Int64
+	defer ticker(cfg.status, "server", len(cfg.cases), &done)()
 	progress := func(r *autobahn.Result) {
+		done.Add(1)
 		if cfg.progress != nil && !r.Passed() {
 			fmt.Fprintf(cfg.progress, "server %s: %s/%s %s\n", r.ID, r.Behavior, r.BehaviorClose, r.Result)
 		}
@@ -126,7 +155,9 @@ func testClientRole(ctx context.Context, cfg conformanceConfig) (*autobahn.Repor
 		}
 		return []batch{light, bulk}
 	}
-	err = autobahnClient(ctx, "ws://"+ln.Addr().String(), "hybi", true, schedule, nil)
+	var done atomic.Int64
+	defer ticker(cfg.status, "client", len(cfg.cases), &done)()
+	err = autobahnClient(ctx, "ws://"+ln.Addr().String(), "hybi", true, schedule, func(int, int) { done.Add(1) })
 	return f.Report(), err
 }
 
@@ -209,7 +240,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := conformanceConfig{cases: cases, parallel: max(*parallel, 1), bulk: max(*bulk, 1), reportDir: *report}
+	cfg := conformanceConfig{cases: cases, parallel: max(*parallel, 1), bulk: max(*bulk, 1), reportDir: *report, status: stdout}
 	if *verbose {
 		cfg.progress = stderr
 	}
