@@ -654,7 +654,10 @@ func (s *Session) readLoop() {
 		if err != nil {
 			var pe *frame.ProtocolError
 			if errors.As(err, &pe) {
-				s.post(func() { s.protocolViolation(pe.Reason) })
+				s.post(func() {
+					s.tracef("PROTOCOL VIOLATION by peer: %s", pe.Reason)
+					s.failConnection(int(pe.Code), pe.Reason)
+				})
 				// The stream cannot be resynchronised after a malformed header:
 				// wait for the close handshake to time out.
 				<-s.done
