@@ -3,6 +3,8 @@ package autobahn
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -290,5 +292,34 @@ func TestHardTimeBound(t *testing.T) {
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("run took %v despite a 150ms bound", d)
+	}
+}
+
+// A peer that announces a 1 TiB frame must not make the runner allocate
+// it: the runner fails the connection with 1009 and the case ends.
+func TestHugeFrameFromPeer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _, err := serverHandshake(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.Write([]byte{0x82, 0x7f, 0, 0, 1, 0, 0, 0, 0, 0})
+		buf := make([]byte, 1024)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	rep, err := RunClient(context.Background(), "ws://"+strings.TrimPrefix(srv.URL, "http://"), "huge", Select([]string{"1.1.1"}, nil), Options{Margin: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results["huge"]["1.1.1"]
+	if r.LocalCloseCode == nil || *r.LocalCloseCode != 1009 || r.Behavior != Failed {
+		t.Errorf("result: behavior %s, local close code %v; want FAILED and 1009", r.Behavior, r.LocalCloseCode)
 	}
 }
