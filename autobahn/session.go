@@ -641,11 +641,6 @@ func joinInts(list []int) string {
 
 // ---- receiving ----
 
-type rxFrame struct {
-	h       frame.Header
-	payload []byte
-}
-
 // readLoop parses frames off the connection and hands them to the loop.
 // It applies no protocol rules beyond the wire format; the loop judges.
 func (s *Session) readLoop() {

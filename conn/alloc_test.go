@@ -102,8 +102,7 @@ func TestWriteNoAllocs(t *testing.T) {
 				if h.Masked {
 					mask.Apply(h.Key, 0, b[start:])
 				}
-				b, err = c.AppendClose(b, frame.CloseNormal, "bye")
-				if err != nil {
+				if _, err = c.AppendClose(b, frame.CloseNormal, "bye"); err != nil {
 					panic(err)
 				}
 				c.Reset()

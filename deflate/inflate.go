@@ -41,7 +41,6 @@ var (
 	errSymbol    error = corruptError("invalid literal/length code")
 	errDistSym   error = corruptError("invalid distance code")
 	errDistance  error = corruptError("distance too far back")
-	errTrailing  error = corruptError("data after the final block")
 	errTruncated error = corruptError("message ends inside a DEFLATE block")
 )
 

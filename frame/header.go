@@ -44,8 +44,6 @@ const (
 	// Compressed marks the first frame of a permessage-deflate message
 	// (RFC 7692 §6). It is RSV1 and leaves FIN alone.
 	Compressed = RSV1
-
-	rsvBits = RSV1 | RSV2 | RSV3
 )
 
 // NewHeader builds the header of a frame with the given opcode, flags and
