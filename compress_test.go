@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hybi/websocket/frame"
 )
 
@@ -101,5 +102,48 @@ func TestCompressionDeclined(t *testing.T) {
 			}
 			c.Close(frame.CloseNormal, "")
 		})
+	}
+}
+
+// TestCompressionOptOutPerMessage: on a connection with permessage-deflate,
+// WriteFrame(op, 0, p) sends one whole message uncompressed (the per-message
+// opt-out), and the compressed messages around it still decode with context
+// takeover (RFC 7692 §6: an uncompressed message does not touch the window).
+func TestCompressionOptOutPerMessage(t *testing.T) {
+	var mu sync.Mutex
+	var rsv []bool
+	serverOpts := &AcceptOptions{Options: Options{
+		Compression: true,
+		Trace: func(ev TraceEvent) {
+			if ev.Direction == Received && ev.Header.Opcode.IsData() {
+				mu.Lock()
+				rsv = append(rsv, ev.Header.RSV1)
+				mu.Unlock()
+			}
+		},
+	}}
+	url := serve(t, serverOpts, echo)
+	c := dial(t, url, &DialOptions{Options: Options{Compression: true}, Proxy: NoProxy})
+	big := strings.Repeat("opt out of compression for this one ", 100)
+	send := []func() error{
+		func() error { return c.WriteMessage(Text, []byte(big)) },
+		func() error { return c.WriteFrame(frame.OpText, 0, []byte(big)) },
+		func() error { return c.WriteMessage(Text, []byte(big)) },
+	}
+	for i, f := range send {
+		if err := f(); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if _, b, err := c.ReadMessage(nil); err != nil || string(b) != big {
+			t.Fatalf("message %d: %d bytes, %v", i, len(b), err)
+		}
+	}
+	if err := c.Close(frame.CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]bool{true, false, true}, rsv); diff != "" {
+		t.Errorf("RSV1 of the frames the server received (-want +got):\n%s", diff)
 	}
 }

@@ -68,7 +68,9 @@ type Options struct {
 	// messages are inflated (MaxMessageSize counts inflated bytes); sent
 	// messages are compressed when at least CompressionThreshold bytes
 	// (WriteMessage) or always (NextWriter). WriteFrame never compresses:
-	// with frame.Compressed the payload must already be compressed. Off
+	// with frame.Compressed the payload must already be compressed, and
+	// WriteFrame(op, 0, p) is the way to send one message uncompressed on
+	// a compressed connection (the window is untouched, RFC 7692 §6). Off
 	// by default. Compressed messages are not covered by the zero
 	// allocation guarantee.
 	Compression bool
