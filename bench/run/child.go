@@ -182,9 +182,7 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 // tcpServer is the floor: accept, read a request head, answer a fixed 101,
 // then hold the connection with a goroutine blocked in Read.
 type tcpServer struct {
-	ln    net.Listener
-	conns chan net.Conn
-	n     int64
+	ln net.Listener
 }
 
 var fixed101 = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
