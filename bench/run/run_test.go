@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,24 +145,29 @@ func TestDeflateNegotiated(t *testing.T) {
 
 // TestStatsAllocationFree checks that answering "stats" allocates nothing
 // in the child, so the counters between two of them are the server's own.
+// Background work in the child (package inits of the peers start
+// goroutines) may allocate now and then, so the check is that some
+// interval between consecutive answers is free of allocations: were the
+// answer itself to allocate, none would be.
 func TestStatsAllocationFree(t *testing.T) {
 	child, err := StartChild("tcp", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer child.Stop()
-	// Let the start-up settle: package init of the peers (nbio builds a
-	// default engine) may still be allocating in the background.
-	time.Sleep(200 * time.Millisecond)
+	var deltas []uint64
 	var last Stats
-	for i := range 5 {
+	for i := range 10 {
 		s, err := child.Stats()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i > 0 && s.Mallocs != last.Mallocs {
-			t.Errorf("stats %d: %d allocations since the previous one, want 0", i, s.Mallocs-last.Mallocs)
+		if i > 0 {
+			deltas = append(deltas, s.Mallocs-last.Mallocs)
 		}
 		last = s
+	}
+	if m := slices.Min(deltas); m != 0 {
+		t.Errorf("allocations between consecutive stats answers: %v, want some 0", deltas)
 	}
 }
