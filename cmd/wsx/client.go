@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,11 +109,8 @@ func runAutobahnClient(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "usage: wsx autobahn-client [-url ws://host:port] [-agent name] [-compress] [-parallel n]\n\nPlay the Autobahn testsuite's client protocol against its fuzzing server:\nGET /getCaseCount, then /runCase?case=N&agent=A for every case (echoing\neverything), then /updateReports?agent=A.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	err := autobahnClient(context.Background(), *base, *agent, *compress, allCases(*workers), func(i, n int) {
 		fmt.Fprintf(stdout, "case %d/%d done\n", i, n)

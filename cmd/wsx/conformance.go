@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -212,13 +211,10 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 			"INFORMATIONAL.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
-	cases := autobahn.Select(strings.Split(*casesFlag, ","), strings.Split(*exclude, ","))
+	cases := selectCases(*casesFlag, *exclude)
 	if len(cases) == 0 {
 		fmt.Fprintf(stderr, "wsx conformance: no case matches %q\n", *casesFlag)
 		return 2

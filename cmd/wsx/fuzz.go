@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 
 	"github.com/hybi/websocket/autobahn"
 )
@@ -34,13 +33,10 @@ func runFuzzingClient(args []string, stdout, stderr io.Writer) int {
 			"is OK or INFORMATIONAL.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
-	cases := autobahn.Select(strings.Split(*casesFlag, ","), strings.Split(*exclude, ","))
+	cases := selectCases(*casesFlag, *exclude)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := autobahn.RunClient(ctx, *u, *agent, cases, autobahn.Options{Concurrency: max(*parallel, 1), OutDir: filepath.Join(*report, "servers")})
@@ -70,13 +66,10 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) int {
 			"any WebSocket client can be tested. Reports go to DIR/clients.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
-	cases := autobahn.Select(strings.Split(*casesFlag, ","), strings.Split(*exclude, ","))
+	cases := selectCases(*casesFlag, *exclude)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "wsx fuzzingserver:", err)

@@ -12,9 +12,14 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/hybi/websocket/autobahn"
 )
 
 type command struct {
@@ -61,4 +66,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "wsx: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// parseFlags parses a subcommand's arguments. When done is true the
+// subcommand returns code at once: 0 after -h, 2 for a bad flag (the flag
+// package has already said why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		return 0, true
+	}
+	return 2, true
+}
+
+// selectCases picks the catalogue's cases from comma-separated patterns.
+func selectCases(patterns, exclude string) []*autobahn.Case {
+	return autobahn.Select(strings.Split(patterns, ","), strings.Split(exclude, ","))
 }

@@ -59,11 +59,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "usage: wsx serve [-addr host:port] [-compress]\n\nEcho every text and binary message back, the server the Autobahn testsuite's\nfuzzing client expects (see autobahn/config/fuzzingclient.json).\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
