@@ -3,6 +3,7 @@ package fuzz
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func init() {
 // FuzzHandshakeRoundTrip: whatever opening handshake our client writes
 // (AppendRequest, from a fuzzed URL, subprotocol list, Origin and
 // permessage-deflate offers) our server accepts (Upgrade, any origin
-// allowed), and our client accepts the server's 101 (ReadResponse); both
+// allowed) if it fits the server's head limit (else 431), and our client accepts the server's 101 (ReadResponse); both
 // ends agree on the subprotocol (the server's first preference the client
 // offered) and the extensions, and the permessage-deflate parameters both
 // ends derive are compatible.
@@ -52,6 +53,14 @@ func FuzzHandshakeRoundTrip(f *testing.F) {
 		}
 		var resp bytes.Buffer
 		sres, err := handshake.Upgrade(bufio.NewReader(bytes.NewReader(req)), &resp, sopts)
+		if len(req) > handshake.DefaultMaxHeadBytes {
+			// A head over the server's limit (a huge URL, say) gets the
+			// RFC answer, 431, and nothing else.
+			if !errors.Is(err, handshake.ErrHeadTooLarge) {
+				t.Fatalf("a %d-byte request head: %v, want ErrHeadTooLarge", len(req), err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("our server refuses our client's request %q: %v", req, err)
 		}
