@@ -2,12 +2,15 @@ package websocket
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 )
 
@@ -145,5 +148,57 @@ func TestCompressionOptOutPerMessage(t *testing.T) {
 	defer mu.Unlock()
 	if diff := cmp.Diff([]bool{true, false, true}, rsv); diff != "" {
 		t.Errorf("RSV1 of the frames the server received (-want +got):\n%s", diff)
+	}
+}
+
+// TestCompressionOptions: the client's offers (DialOptions.CompressionOffers)
+// and the server's policy (AcceptOptions.CompressionServer) reach the
+// handshake, and messages flow with what was agreed.
+func TestCompressionOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offers []deflate.Offer
+		server *deflate.Server
+		want   string // the agreed Sec-WebSocket-Extensions element
+	}{
+		{"defaults", nil, nil, "permessage-deflate"},
+		{"client asks for no context takeover both ways",
+			[]deflate.Offer{{ServerNoContextTakeover: true, ClientNoContextTakeover: true}}, nil,
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+		{"two offers: the first one is taken, with the stricter window",
+			[]deflate.Offer{{ServerMaxWindowBits: 8}, {}}, &deflate.Server{ServerMaxWindowBits: 9},
+			"permessage-deflate; server_max_window_bits=8"},
+		{"server limits its own window (Huffman-only compression)",
+			nil, &deflate.Server{ServerMaxWindowBits: 10},
+			"permessage-deflate; server_max_window_bits=10"},
+		{"server insists on its own context reset",
+			nil, &deflate.Server{ServerNoContextTakeover: true},
+			"permessage-deflate; server_no_context_takeover"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := serve(t, &AcceptOptions{Options: Options{Compression: true}, CompressionServer: tc.server}, echo)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, res, err := Dial(ctx, url, &DialOptions{Options: Options{Compression: true}, Proxy: NoProxy, CompressionOffers: tc.offers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			if len(res.Extensions) != 1 || res.Extensions[0].String() != tc.want {
+				t.Fatalf("agreed %v, want %q", res.Extensions, tc.want)
+			}
+			msg := strings.Repeat("negotiated ", 500)
+			for i := range 3 {
+				if err := c.WriteMessage(Text, []byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				if _, b, err := c.ReadMessage(nil); err != nil || string(b) != msg {
+					t.Fatalf("message %d: %d bytes, %v", i, len(b), err)
+				}
+			}
+			if err := c.Close(frame.CloseNormal, ""); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

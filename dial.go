@@ -76,7 +76,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handsha
 	}
 	var dc *deflate.Client
 	if opts.Compression {
-		dc = deflate.NewClient()
+		dc = deflate.NewClient(opts.CompressionOffers...)
 		co.Extensions = []handshake.ClientExtension{dc}
 	}
 	res, err := handshake.Dial(nc, br, u, co)

@@ -165,6 +165,11 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 	// NetDial dials TCP; nil means a net.Dialer. It must honour ctx.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// CompressionOffers are the permessage-deflate offers Dial sends when
+	// Compression is set, in order of preference, so that a later one is
+	// the fallback for a server that declines an earlier one (RFC 7692
+	// §5); nil means deflate.DefaultOffers, the most permissive offer.
+	CompressionOffers []deflate.Offer
 }
 
 // NoProxy is a DialOptions.Proxy that never uses a proxy.
@@ -191,12 +196,20 @@ type AcceptOptions struct {
 	// bound (set a deadline on the net.Conn yourself). Accept relies on
 	// the http.Server's timeouts instead.
 	HandshakeTimeout time.Duration
+	// CompressionServer is the server's permessage-deflate policy when
+	// Compression is set (which parameters it insists on, RFC 7692 §7.1);
+	// nil accepts the first acceptable offer as the client made it.
+	CompressionServer *deflate.Server
 }
 
 func (o *AcceptOptions) server() *handshake.ServerOptions {
 	var exts []handshake.ServerExtension
 	if o.Compression {
-		exts = []handshake.ServerExtension{deflateServer}
+		srv := deflateServer
+		if o.CompressionServer != nil {
+			srv = o.CompressionServer
+		}
+		exts = []handshake.ServerExtension{srv}
 	}
 	return &handshake.ServerOptions{
 		Extensions:     exts,
