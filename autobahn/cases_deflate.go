@@ -118,17 +118,11 @@ func compressionCase(id, key string, n, count int, wait time.Duration, frag int,
 				}
 				switch {
 				case fail != "":
-					s.Behavior = Failed
-					s.Result = fail
-					s.EnableTrace(true)
-					s.SendClose(1000, "")
+					s.conclude(Failed, fail)
 				case sent < count:
 					sendOne()
 				default:
-					s.Behavior = OK
-					s.Result = "Ok, received all echo'ed messages in time."
-					s.EnableTrace(true)
-					s.SendClose(1000, "")
+					s.conclude(OK, "Ok, received all echo'ed messages in time.")
 				}
 			}
 			sendOne()

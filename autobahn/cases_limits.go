@@ -155,17 +155,11 @@ func roundTrips(id string, binary bool, n, count int, wait time.Duration) *Case 
 			s.OnMessage = func(msg []byte, bin bool) {
 				switch {
 				case bin != binary || len(msg) != n:
-					s.Behavior = Failed
-					s.Result = fmt.Sprintf("Echo'ed message type or length differs from what I sent (got binary = %v, payload length = %d).", bin, len(msg))
-					s.EnableTrace(true)
-					s.SendClose(1000, "")
+					s.conclude(Failed, fmt.Sprintf("Echo'ed message type or length differs from what I sent (got binary = %v, payload length = %d).", bin, len(msg)))
 				case sent < count:
 					sendOne()
 				default:
-					s.Behavior = OK
-					s.Result = "Ok, received all echo'ed messages in time."
-					s.EnableTrace(true)
-					s.SendClose(1000, "")
+					s.conclude(OK, "Ok, received all echo'ed messages in time.")
 				}
 			}
 			sendOne()

@@ -210,6 +210,15 @@ func (s *Session) tracef(format string, args ...any) {
 // EnableTrace switches the wire trace on or off (off for bulk traffic).
 func (s *Session) EnableTrace(on bool) { s.traceOn = on }
 
+// conclude records a bulk case's verdict once its last echo is judged,
+// traces the closing handshake and starts it with 1000.
+func (s *Session) conclude(b Verdict, result string) {
+	s.Behavior = b
+	s.Result = result
+	s.EnableTrace(true)
+	s.SendClose(1000, "")
+}
+
 // run drives the case until the connection is lost or the hard bound
 // expires, then returns with the verdicts computed.
 func (s *Session) run(ctx context.Context, bound time.Duration) {
