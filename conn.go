@@ -1102,12 +1102,21 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		}
 	}
 	if !h.Masked {
-		// Header and payload in one writev, no copy.
-		c.iov = append(c.iovArr[:0], b, p)
+		// Header and payload with writev, no copy, in writes of at most
+		// maxWrite bytes.
+		k := min(len(p), maxWrite-len(b))
+		c.iov = append(c.iovArr[:0], b, p[:k])
 		n, err := c.iov.WriteTo(c.nc)
 		c.iovArr = [2][]byte{}
+		off := int(n) - len(b)
+		if err == nil {
+			for off < len(p) && err == nil {
+				var m int
+				m, err = c.nc.Write(p[off:min(len(p), off+maxWrite)])
+				off += m
+			}
+		}
 		if err != nil {
-			off := int(n) - len(b)
 			if off < 0 {
 				c.owed = append(c.owed, b[n:]...)
 				off = 0
@@ -1117,13 +1126,20 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		}
 		return nil
 	}
-	// Client: mask while copying into the chunk; the chunk's first write
-	// also carries the header.
+	// Client: mask while copying into a pooled buffer sized for the
+	// payload (at most maxWrite bytes); its first write also carries the
+	// header.
+	wb := buf
+	if hl := len(b); hl+len(p) > chunkSize {
+		wb = getWriteBuf(hl + len(p))
+		defer putWriteBuf(wb)
+		copy(*wb, b)
+	}
 	pos := 0
 	hl := len(b)
 	for off := 0; off < len(p); {
-		k := copy((*buf)[hl:chunkSize], p[off:])
-		seg := (*buf)[:hl+k]
+		k := copy((*wb)[hl:], p[off:])
+		seg := (*wb)[:hl+k]
 		pos = mask.Apply(h.Key, pos, seg[hl:])
 		n, err := c.nc.Write(seg)
 		off += k

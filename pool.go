@@ -25,6 +25,48 @@ func getChunk() *[]byte {
 
 func putChunk(b *[]byte) { chunkPool.Put(b) }
 
+// maxWrite bounds the bytes handed to the kernel in one write of a large
+// frame. On Linux loopback (kernel 6.18, default tcp_wmem) a single write
+// of 1 MiB or more halves the throughput of a blocking echo (the writer
+// fills the socket and parks until the reader drains it), while writes
+// just under 1 MiB run at the copy limit: a raw TCP echo of 1 MiB
+// messages (no WebSocket) made 2.1k round trips/s with one write per
+// message and 4.3k with pieces of 1 MiB − 4 KiB, smaller pieces (256 and
+// 512 KiB) 2.6-2.9k; docs/performance.md has the sweep.
+const maxWrite = 1<<20 - 4<<10
+
+// writeBufPools hold the buffers a client masks large payloads into, in
+// size classes so that a 20 KiB message does not pin a 1 MiB buffer; the
+// largest class is maxWrite, and longer payloads are masked and written
+// through it piece by piece. Idle connections hold none of them.
+var writeBufSizes = [...]int{64<<10 + frame.MaxHeaderSize, 256<<10 + frame.MaxHeaderSize, maxWrite}
+
+var writeBufPools [len(writeBufSizes)]sync.Pool
+
+// getWriteBuf returns a pooled buffer of the smallest class that holds n
+// bytes, or of the largest class.
+func getWriteBuf(n int) *[]byte {
+	i := 0
+	for i < len(writeBufSizes)-1 && writeBufSizes[i] < n {
+		i++
+	}
+	if b, ok := writeBufPools[i].Get().(*[]byte); ok {
+		*b = (*b)[:writeBufSizes[i]]
+		return b
+	}
+	b := make([]byte, writeBufSizes[i])
+	return &b
+}
+
+func putWriteBuf(b *[]byte) {
+	for i, size := range writeBufSizes {
+		if cap(*b) == size {
+			writeBufPools[i].Put(b)
+			return
+		}
+	}
+}
+
 // fragPool holds NextWriter buffers of the default fragment size; other
 // sizes are allocated per writer.
 var fragPool = sync.Pool{New: func() any {

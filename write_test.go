@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
 )
 
 // A frame with More (FIN clear) leaves a message open: a new data message
@@ -269,4 +271,105 @@ func deflatePair(t *testing.T) (client, server *Conn) {
 	}
 	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
 	return client, server
+}
+
+// pieceConn is a net.Conn that records every write and accepts budget
+// bytes in all before failing writes with a timeout, as a socket with a
+// write deadline does when the peer stops reading.
+type pieceConn struct {
+	net.Conn // nil: only Write and Close are used
+	out      bytes.Buffer
+	sizes    []int
+	budget   int
+}
+
+type pieceTimeout struct{}
+
+func (pieceTimeout) Error() string   { return "i/o timeout" }
+func (pieceTimeout) Timeout() bool   { return true }
+func (pieceTimeout) Temporary() bool { return true }
+
+func (pc *pieceConn) Write(p []byte) (int, error) {
+	pc.sizes = append(pc.sizes, len(p))
+	n := min(len(p), pc.budget)
+	pc.budget -= n
+	pc.out.Write(p[:n])
+	if n < len(p) {
+		return n, pieceTimeout{}
+	}
+	return n, nil
+}
+
+func (pc *pieceConn) Close() error { return nil }
+
+// decodeFrame parses one frame from b and returns its unmasked payload.
+func decodeFrame(t *testing.T, b []byte) (frame.Header, []byte) {
+	t.Helper()
+	h, n, err := frame.ParseHeader(b)
+	if err != nil {
+		t.Fatalf("parse header: %v", err)
+	}
+	if int64(len(b)-n) != h.Length {
+		t.Fatalf("frame announces %d payload bytes, stream has %d", h.Length, len(b)-n)
+	}
+	p := b[n:]
+	if h.Masked {
+		mask.Apply(h.Key, 0, p)
+	}
+	return h, p
+}
+
+// Large frames reach the kernel in writes of at most maxWrite bytes, in
+// both roles, and a write that times out after any number of bytes leaves
+// the rest queued so that the stream still carries the exact frame.
+func TestLargeFramePieces(t *testing.T) {
+	msg := make([]byte, 3*maxWrite+12345)
+	rand.NewChaCha8([32]byte{2}).Read(msg)
+	total := func(client bool) int {
+		hl := 10
+		if client {
+			hl = 14
+		}
+		return hl + len(msg)
+	}
+	for _, client := range []bool{true, false} {
+		n := total(client)
+		cuts := []int{n} // n: no timeout
+		for _, k := range []int{0, 1, 9, 10, 14, 15, maxWrite - 1, maxWrite, maxWrite + 1, 2 * maxWrite, 3*maxWrite + 7, n - 1} {
+			cuts = append(cuts, k)
+		}
+		for _, cut := range cuts {
+			t.Run(fmt.Sprintf("client=%v/cut=%d", client, cut), func(t *testing.T) {
+				pc := &pieceConn{budget: cut}
+				c, err := newConn(pc, client, nil, &Options{}, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = c.WriteMessage(Binary, msg)
+				if cut < n {
+					if !errors.Is(err, ErrWriteQueued) {
+						t.Fatalf("WriteMessage = %v, want ErrWriteQueued", err)
+					}
+					pc.budget = 1 << 30
+					if err := c.Flush(); err != nil {
+						t.Fatalf("Flush: %v", err)
+					}
+				} else if err != nil {
+					t.Fatalf("WriteMessage: %v", err)
+				}
+				for i, s := range pc.sizes {
+					if s > maxWrite && i < len(pc.sizes)-1 || s > maxWrite && cut == n {
+						t.Errorf("write %d has %d bytes, more than maxWrite (%d)", i, s, maxWrite)
+					}
+				}
+				h, p := decodeFrame(t, pc.out.Bytes())
+				if h.Masked != client || !h.Fin || h.Opcode != frame.OpBinary {
+					t.Errorf("header %+v", h)
+				}
+				if !bytes.Equal(p, msg) {
+					t.Errorf("payload differs from the message")
+				}
+			})
+		}
+	}
 }
