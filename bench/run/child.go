@@ -3,6 +3,7 @@ package run
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,9 @@ import (
 
 // childEnv selects child mode: "lib,http|raw,deflate|plain". The library
 // "tcp" is a bare TCP server that answers any request head with a fixed 101
-// response: the floor of the upgrade and idle rows.
+// response: the floor of the upgrade and idle rows. "tcp,raw,echo" is the
+// floor of the echo rows instead: a plain TCP echo with no WebSocket code
+// (see serveTCPEcho).
 const childEnv = "HYBI_BENCH_CHILD"
 
 // profileEnv, when set to a directory, makes every child write a CPU
@@ -118,9 +121,12 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	if parts[0] == "tcp" {
+	switch {
+	case parts[0] == "tcp" && parts[2] == "echo":
+		srv = serveTCPEcho(ln)
+	case parts[0] == "tcp":
 		srv = serveTCP(ln, parts[1] == "http")
-	} else {
+	default:
 		l, ok := lib.ByName(parts[0])
 		if !ok {
 			return fmt.Errorf("unknown library %q", parts[0])
@@ -219,6 +225,47 @@ func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 	return s
 }
 
+// maxTCPEcho bounds the message size a tcp echo client may announce: the
+// buffer is allocated up front from a length taken from input.
+const maxTCPEcho = 64 << 20
+
+// serveTCPEcho is the floor of the echo rows: on each accepted connection,
+// read an 8-byte big-endian message size n once, then for ever read exactly
+// n bytes with io.ReadFull and write them back with one Write. No framing,
+// no masking, no WebSocket code: what loopback TCP allows for a blocking
+// echo of n bytes.
+func serveTCPEcho(ln net.Listener) *tcpServer {
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				var hdr [8]byte
+				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+					return
+				}
+				n := binary.BigEndian.Uint64(hdr[:])
+				if n == 0 || n > maxTCPEcho {
+					return
+				}
+				buf := make([]byte, n)
+				for {
+					if _, err := io.ReadFull(nc, buf); err != nil {
+						return
+					}
+					if _, err := nc.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return &tcpServer{ln: ln}
+}
+
 func (s *tcpServer) Broadcast([]byte) error { return errors.New("tcp: no broadcast") }
 func (s *tcpServer) Conns() int             { return 0 }
 func (s *tcpServer) Close() error           { return s.ln.Close() }
@@ -253,16 +300,21 @@ type Child struct {
 // StartChild starts a child serving library name ("tcp" for the floor).
 // It returns lib.ErrUnsupported when the library lacks that configuration.
 func StartChild(name string, http, deflate bool) (*Child, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	spec := name + ",raw,plain"
 	if http {
 		spec = name + ",http,plain"
 	}
 	if deflate {
 		spec = strings.Replace(spec, "plain", "deflate", 1)
+	}
+	return startChild(spec)
+}
+
+// startChild starts a child with spec (see childEnv).
+func startChild(spec string) (*Child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"="+spec)

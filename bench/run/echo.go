@@ -2,7 +2,10 @@ package run
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"runtime"
 	"time"
 
@@ -58,6 +61,57 @@ func OpenEcho(l lib.Lib, deflate bool, size int) (*Echo, error) {
 	}
 	return e, nil
 }
+
+// OpenTCPEcho starts the echo floor in a child (serveTCPEcho) and connects
+// a plain TCP client that announces size once in an 8-byte big-endian
+// prefix; each round trip is then one Write of size bytes and an
+// io.ReadFull of size bytes, with no framing and no masking.
+func OpenTCPEcho(size int) (*Echo, error) {
+	if size <= 0 || size > maxTCPEcho {
+		return nil, fmt.Errorf("tcp echo: size %d out of range", size)
+	}
+	child, err := startChild("tcp,raw,echo")
+	if err != nil {
+		return nil, err
+	}
+	nc, err := net.DialTimeout("tcp", child.Addr, 10*time.Second)
+	if err != nil {
+		child.Stop()
+		return nil, err
+	}
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], uint64(size))
+	if _, err := nc.Write(hdr[:]); err != nil {
+		nc.Close()
+		child.Stop()
+		return nil, err
+	}
+	c := &tcpClient{nc: nc, buf: make([]byte, size)}
+	return &Echo{child: child, client: c, ps: [][]byte{Payload(size, false)}}, nil
+}
+
+// tcpClient is the client side of the echo floor.
+type tcpClient struct {
+	nc  net.Conn
+	buf []byte // the echo, reused
+}
+
+// RoundTrip writes p, which must be as long as the size announced, with
+// one Write and reads the echo with io.ReadFull.
+func (c *tcpClient) RoundTrip(p []byte) ([]byte, error) {
+	if len(p) != len(c.buf) {
+		return nil, fmt.Errorf("tcp echo: %d bytes, announced %d", len(p), len(c.buf))
+	}
+	if _, err := c.nc.Write(p); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(c.nc, c.buf); err != nil {
+		return nil, err
+	}
+	return c.buf, nil
+}
+
+func (c *tcpClient) Close() error { return c.nc.Close() }
 
 // Text returns size bytes of English-like text that compresses well; seed
 // picks the word sequence.

@@ -58,6 +58,51 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// TestTCPEcho checks the echo floor byte for byte at every size the
+// benchmark uses, that a short measured run reports round trips, and that
+// its round trips allocate nothing on the client side.
+func TestTCPEcho(t *testing.T) {
+	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+		t.Run(itoa(size), func(t *testing.T) {
+			e, err := OpenTCPEcho(size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			for range 3 {
+				if err := e.Check(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := e.Run(time.Millisecond, 16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.RoundTrips < 16 {
+				t.Errorf("RoundTrips = %d, want at least 16", s.RoundTrips)
+			}
+			if a := testing.AllocsPerRun(20, func() {
+				if err := e.once(); err != nil {
+					t.Fatal(err)
+				}
+			}); a != 0 {
+				t.Errorf("client allocations per round trip = %v, want 0", a)
+			}
+		})
+	}
+}
+
+// TestTCPEchoSizeRange checks that the floor refuses sizes its server would
+// not accept instead of hanging.
+func TestTCPEchoSizeRange(t *testing.T) {
+	for _, size := range []int{0, -1, maxTCPEcho + 1} {
+		if e, err := OpenTCPEcho(size); err == nil {
+			e.Close()
+			t.Errorf("OpenTCPEcho(%d): no error", size)
+		}
+	}
+}
+
 // TestUpgrade runs a few handshakes on both server paths of every library.
 func TestUpgrade(t *testing.T) {
 	for _, name := range append(names(), "tcp") {

@@ -58,7 +58,7 @@ func main() {
 	flag.IntVar(&c.handshakes, "handshakes", 1000, "handshakes per upgrade sample")
 	flag.StringVar(&c.profile, "profile", "", "write CPU profiles of this process and of every child server into this directory")
 	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: micro,echo,deflate,upgrade,idle")
-	flag.StringVar(&c.libs, "libs", "", "only these libraries in the socket rows, comma-separated (for profiling)")
+	flag.StringVar(&c.libs, "libs", "", "only these libraries in the socket rows, comma-separated (for profiling); the echo rows' tcp floor is kept only when tcp is listed")
 	flag.StringVar(&c.sizes, "sizes", "", "only these echo sizes in bytes, comma-separated (for profiling)")
 	flag.DurationVar(&c.timeout, "timeout", 14*time.Minute, "give up (exit 1) when the whole run takes longer")
 	flag.Parse()
@@ -219,36 +219,36 @@ func (r *report) echo(deflate bool) error {
 	if deflate {
 		sizes = []int{16 << 10}
 	}
-	libs := r.libs()
+	names := r.echoNames(deflate)
 	for _, size := range sizes {
-		echos := make([]*run.Echo, len(libs))
-		for i, l := range libs {
-			e, err := run.OpenEcho(l, deflate, size)
+		echos := make([]*run.Echo, len(names))
+		for i, name := range names {
+			e, err := openEcho(name, deflate, size)
 			if errors.Is(err, lib.ErrUnsupported) {
-				r.note(l.Name, deflate, "not supported")
+				r.note(name, deflate, "not supported")
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("%s %d: %w", l.Name, size, err)
+				return fmt.Errorf("%s %d: %w", name, size, err)
 			}
 			if err := e.Check(); err != nil {
 				e.Close()
-				return fmt.Errorf("%s %d: %w", l.Name, size, err)
+				return fmt.Errorf("%s %d: %w", name, size, err)
 			}
 			echos[i] = e
 		}
 		key := echoKey{size, deflate}
 		for round := range r.cfg.rounds {
-			for j := range libs {
-				i := (j + round) % len(libs)
+			for j := range names {
+				i := (j + round) % len(names)
 				if echos[i] == nil {
 					continue
 				}
 				s, err := echos[i].Run(r.cfg.echoTime, 16)
 				if err != nil {
-					return fmt.Errorf("%s %d: %w", libs[i].Name, size, err)
+					return fmt.Errorf("%s %d: %w", names[i], size, err)
 				}
-				r.addEcho(key, libs[i].Name, s)
+				r.addEcho(key, names[i], s)
 			}
 		}
 		for _, e := range echos {
@@ -259,6 +259,36 @@ func (r *report) echo(deflate bool) error {
 		log.Printf("  echo %d B deflate=%v done", size, deflate)
 	}
 	return nil
+}
+
+// echoNames returns the rows of an echo table, in the order of the first
+// round: the tcp floor first (plain echo only: there is no deflate without
+// WebSocket), unless -libs leaves it out, then the libraries -libs selects.
+func (r *report) echoNames(deflate bool) []string {
+	var n []string
+	if !deflate && (r.cfg.libs == "" || slices.Contains(strings.Split(r.cfg.libs, ","), "tcp")) {
+		n = append(n, "tcp")
+	}
+	for _, l := range r.libs() {
+		n = append(n, l.Name)
+	}
+	return n
+}
+
+// openEcho opens an echo connection to name: a library, or "tcp" for the
+// floor.
+func openEcho(name string, deflate bool, size int) (*run.Echo, error) {
+	if name == "tcp" {
+		if deflate {
+			return nil, lib.ErrUnsupported
+		}
+		return run.OpenTCPEcho(size)
+	}
+	l, ok := lib.ByName(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown library %q", name)
+	}
+	return run.OpenEcho(l, deflate, size)
 }
 
 // libs returns the libraries selected by -libs.

@@ -450,7 +450,7 @@ func (r *report) writeEcho(p printer) {
 	if r.echoes == nil {
 		return
 	}
-	p("## Echo round trips over loopback TCP\n\nOne client connection sends a binary message and waits for the echo, as fast as it can, for %v per sample; the server runs in a child process (raw path where the library has one, else net/http). msgs/s counts round trips; MB/s is payload bytes one way. Allocations and bytes are per round trip on each side: the client (this process) and the server (the child), from `runtime.MemStats`.\n\n", r.cfg.echoTime)
+	p("## Echo round trips over loopback TCP\n\nOne client connection sends a binary message and waits for the echo, as fast as it can, for %v per sample; the server runs in a child process (raw path where the library has one, else net/http). msgs/s counts round trips; MB/s is payload bytes one way. Allocations and bytes are per round trip on each side: the client (this process) and the server (the child), from `runtime.MemStats`. The **tcp** row is the floor: the same round trip over a plain TCP connection with no WebSocket framing or masking, one write and io.ReadFull per direction (the server child learns the size once, from an 8-byte prefix when the client connects).\n\n", r.cfg.echoTime)
 	for _, deflate := range []bool{false, true} {
 		sizes := echoSizes
 		if deflate {
@@ -464,14 +464,20 @@ func (r *report) writeEcho(p printer) {
 			}
 			p("### %s\n\n| Library | msgs/s | MB/s | client allocs | client bytes | server allocs | server bytes |\n|---|---|---|---|---|---|---|\n", sizeName(size))
 			h := r.echoStat(k, "hybi", msgs)
-			for _, name := range libNames() {
+			rows := libNames()
+			if !deflate {
+				rows = append([]string{"tcp"}, rows...)
+			}
+			for _, name := range rows {
 				s := r.echoStat(k, name, msgs)
 				if !s.ok {
-					p("| %s | %s | | | | | |\n", name, r.absent(name, deflate))
+					if name != "tcp" {
+						p("| %s | %s | | | | | |\n", name, r.absent(name, deflate))
+					}
 					continue
 				}
 				rs := ""
-				if name != "hybi" && h.ok {
+				if name != "hybi" && name != "tcp" && h.ok {
 					rs = " " + ratio(h.med/s.med)
 				}
 				ca := r.echoStat(k, name, func(s run.EchoSample) float64 { return s.ClientAllocs })
