@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hybi/websocket/deflate"
@@ -69,7 +70,14 @@ func Upgrade(nc net.Conn, br *bufio.Reader, opts *AcceptOptions) (*Conn, error) 
 		opts = &AcceptOptions{}
 	}
 	if br == nil {
-		br = bufio.NewReaderSize(nc, 1024)
+		// A pooled reader: the Conn copies what follows the head and
+		// keeps no reference to it.
+		br = headReaders.Get().(*bufio.Reader)
+		br.Reset(nc)
+		defer func() {
+			br.Reset(nil)
+			headReaders.Put(br)
+		}()
 	}
 	res, err := handshake.Upgrade(br, nc, opts.server())
 	if err != nil {
@@ -82,3 +90,8 @@ func Upgrade(nc net.Conn, br *bufio.Reader, opts *AcceptOptions) (*Conn, error) 
 	buffered, _ := br.Peek(br.Buffered())
 	return newConn(nc, false, buffered, &opts.Options, res.Subprotocol, params)
 }
+
+// headReaders hold the readers Upgrade reads request heads with when the
+// caller passes none. 1 KiB holds a typical browser request; a larger head
+// still works (package handshake then copies it).
+var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}

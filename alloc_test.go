@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"io"
+	"net"
 	"strconv"
 	"testing"
 )
@@ -96,5 +97,41 @@ func TestZeroAllocs(t *testing.T) {
 				return nil
 			})
 		}
+	}
+}
+
+// memConn serves a fixed request and discards what is written.
+type memConn struct {
+	net.Conn // nil: only Read, Write and Close are used
+	r        bytes.Reader
+}
+
+func (m *memConn) Read(p []byte) (int, error)  { return m.r.Read(p) }
+func (m *memConn) Write(p []byte) (int, error) { return len(p), nil }
+func (m *memConn) Close() error                { return nil }
+
+// Upgrade on a raw connection allocates the Conn and nothing else: the
+// request head is read with a pooled reader, the locks live in the Conn,
+// and no read buffer exists until bytes arrive.
+func TestUpgradeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	req := []byte("GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	mc := &memConn{}
+	upgrade := func() {
+		mc.r.Reset(req)
+		c, err := Upgrade(mc, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.rbuf != nil {
+			t.Fatal("a new Conn holds a read buffer")
+		}
+	}
+	upgrade()
+	if got := testing.AllocsPerRun(100, upgrade); got != 1 {
+		t.Errorf("Upgrade makes %v allocations, want 1 (the Conn)", got)
 	}
 }

@@ -94,10 +94,17 @@ type Conn struct {
 	smu sync.Mutex
 	cc  conn.Conn
 
-	// Read side, guarded by rmu (a channel so that Close can wait for it
-	// with a timeout).
-	rmu      chan struct{}
-	rbuf     []byte
+	// g holds the locks: the read side (lockR), the write side (lockW),
+	// and a whole data message (lockMsg).
+	g gate
+
+	// Read side, guarded by lockR.
+	rbuf     []byte // c.inl[:], a pooled buffer (rbufp) or own; see fill
+	rsrc     uint8  // where rbuf points: rbufNone, rbufInline, ...
+	hot      bool   // the last read filled inlineRead bytes or more
+	rbufp    *[]byte
+	own      []byte
+	inl      [inlineRead]byte
 	r, w     int
 	chunk    []byte // undelivered bytes of the current data event
 	msgFinal bool   // the current message's final chunk was parsed
@@ -117,10 +124,8 @@ type Conn struct {
 	msgBytes  int64        // bytes of the current message delivered so far
 	inMsg     bool         // a message has started and not ended
 
-	// Write side, guarded by wmu. msgMu is held for a whole data message
-	// (WriteMessage, or a NextWriter until it is closed).
-	wmu         chan struct{}
-	msgMu       chan struct{}
+	// Write side, guarded by lockW; lockMsg is held for a whole data
+	// message (WriteMessage, or a NextWriter until it is closed).
 	owed        []byte // committed bytes not yet written (after a timeout)
 	ctrlPending atomic.Bool
 	closeOnWire atomic.Bool
@@ -129,13 +134,12 @@ type Conn struct {
 	iov         net.Buffers
 	mw          messageWriter
 	tbufW       []byte
-	comp        *deflate.Compressor // permessage-deflate, guarded by msgMu
-	zbuf        []byte              // compressed message, guarded by msgMu
+	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
+	zbuf        []byte              // compressed message, guarded by lockMsg
 
-	// Lifecycle.
+	// Lifecycle. mu guards the heartbeat state.
 	mu          sync.Mutex
-	closeErr    *CloseError
-	done        chan struct{}
+	closeErr    atomic.Pointer[CloseError] // set once, when the connection ends
 	closeCalled atomic.Bool
 	closeReason string // reason of our Close frame, for the CloseError
 
@@ -156,10 +160,6 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 		client:   client,
 		opts:     *o,
 		protocol: protocol,
-		rmu:      make(chan struct{}, 1),
-		wmu:      make(chan struct{}, 1),
-		msgMu:    make(chan struct{}, 1),
-		done:     make(chan struct{}),
 	}
 	role := conn.Server
 	if client {
@@ -178,8 +178,17 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	if err := c.cc.Init(cfg); err != nil {
 		return nil, err
 	}
-	if len(buffered) > 0 {
-		c.rbuf = make([]byte, max(len(buffered), o.readBufferSize()))
+	switch {
+	case len(buffered) == 0:
+	case len(buffered) <= inlineRead:
+		c.rbuf, c.rsrc = c.inl[:], rbufInline
+		c.w = copy(c.rbuf, buffered)
+	case len(buffered) <= o.readBufferSize():
+		c.getReadBuf()
+		c.w = copy(c.rbuf, buffered)
+	default:
+		c.own = make([]byte, len(buffered))
+		c.rbuf, c.rsrc = c.own, rbufOwned
 		c.w = copy(c.rbuf, buffered)
 	}
 	c.mr.c = c
@@ -250,27 +259,17 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // closed returns the final error once the connection ended, else nil.
 func (c *Conn) closed() *CloseError {
-	select {
-	case <-c.done:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.closeErr
-	default:
-		return nil
-	}
+	return c.closeErr.Load()
 }
 
 // finish records how the connection ended (the first call wins), closes
 // the socket and stops the heartbeat. It returns the recorded error.
 func (c *Conn) finish(ce *CloseError) *CloseError {
-	c.mu.Lock()
-	if c.closeErr != nil {
-		ce = c.closeErr
-		c.mu.Unlock()
-		return ce
+	if !c.closeErr.CompareAndSwap(nil, ce) {
+		return c.closeErr.Load()
 	}
-	c.closeErr = ce
-	close(c.done)
+	c.g.end()
+	c.mu.Lock()
 	if c.hb != nil {
 		c.hb.Stop()
 	}
@@ -369,12 +368,10 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 
 	// 1. Send our Close frame (unless one went out already: a reply to
 	// the peer's Close, or a failure).
-	select {
-	case c.wmu <- struct{}{}:
-	case <-c.done:
-		return c.closeResult()
-	case <-timer.C:
-		c.finish(c.stateError(ErrCloseTimeout))
+	if !c.g.acquire(lockW, timer.C) {
+		if c.closed() == nil {
+			c.finish(c.stateError(ErrCloseTimeout))
+		}
 		return c.closeResult()
 	}
 	c.nc.SetWriteDeadline(deadline)
@@ -406,25 +403,23 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	// 2. Wait for the peer's Close frame: either the active reader gets
 	// it, or we read ourselves.
 	for {
-		select {
-		case <-c.done:
-			return c.closeResult()
-		case <-timer.C:
-			c.finish(c.stateError(ErrCloseTimeout))
-			return c.closeResult()
-		case c.rmu <- struct{}{}:
-			c.nc.SetReadDeadline(deadline)
-			for {
-				if _, _, err := c.readEvent(nil, false); err != nil {
-					if isTimeout(err) {
-						c.finish(c.stateError(ErrCloseTimeout))
-					}
-					break
-				}
-				c.chunk = nil // discard data
+		if !c.g.acquire(lockR, timer.C) {
+			if c.closed() == nil {
+				c.finish(c.stateError(ErrCloseTimeout))
 			}
-			<-c.rmu
+			return c.closeResult()
 		}
+		c.nc.SetReadDeadline(deadline)
+		for {
+			if _, _, err := c.readEvent(nil, false); err != nil {
+				if isTimeout(err) {
+					c.finish(c.stateError(ErrCloseTimeout))
+				}
+				break
+			}
+			c.chunk = nil // discard data
+		}
+		c.g.release(lockR)
 	}
 }
 
@@ -440,56 +435,41 @@ func (c *Conn) closeResult() error {
 
 // lockRead takes the read side or returns the final error.
 func (c *Conn) lockRead() error {
-	select {
-	case c.rmu <- struct{}{}:
-	case <-c.done:
+	if !c.g.acquire(lockR, nil) {
 		return c.closed()
 	}
 	if ce := c.closed(); ce != nil {
-		<-c.rmu
+		c.g.release(lockR)
 		return ce
 	}
 	return nil
 }
 
-func (c *Conn) unlockRead() { <-c.rmu }
+func (c *Conn) unlockRead() { c.g.release(lockR) }
 
 // lockWrite takes the write side or returns the final error.
 func (c *Conn) lockWrite() error {
-	select {
-	case c.wmu <- struct{}{}:
-	default:
-		select {
-		case c.wmu <- struct{}{}:
-		case <-c.done:
-			return c.closed()
-		}
+	if !c.g.acquire(lockW, nil) {
+		return c.closed()
 	}
 	if ce := c.closed(); ce != nil {
-		<-c.wmu
+		c.g.release(lockW)
 		return ce
 	}
 	return nil
 }
 
-func (c *Conn) tryLockWrite() bool {
-	select {
-	case c.wmu <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) tryLockWrite() bool { return c.g.tryAcquire(lockW) }
 
 // unlockWrite releases the write side, and flushes control frames the
 // reader queued while it was held (the reader never waits for a writer,
 // so that two peers writing large messages at each other cannot deadlock
 // on their Pongs).
 func (c *Conn) unlockWrite() {
-	<-c.wmu
+	c.g.release(lockW)
 	for c.ctrlPending.Load() && c.tryLockWrite() {
 		err := c.flushLocked()
-		<-c.wmu
+		c.g.release(lockW)
 		if err != nil {
 			return // the writer that meets the error next reports it
 		}
@@ -498,18 +478,13 @@ func (c *Conn) unlockWrite() {
 
 // lockMessage takes the message lock for a whole data message.
 func (c *Conn) lockMessage() error {
-	select {
-	case c.msgMu <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case c.msgMu <- struct{}{}:
-		return nil
-	case <-c.done:
+	if !c.g.acquire(lockMsg, nil) {
 		return c.closed()
 	}
+	return nil
 }
+
+func (c *Conn) unlockMessage() { c.g.release(lockMsg) }
 
 // ---- heartbeat ----
 
@@ -585,21 +560,40 @@ func (c *Conn) readError(err error) error {
 }
 
 // fill reads more bytes from the socket into rbuf.
+//
+// Where it reads depends on the traffic. A quiet connection (its last read
+// returned less than inlineRead bytes) waits on inl, inside the Conn, and
+// gives its read buffer back to the pool first: an idle connection holds
+// no read buffer. A busy one (its last read filled inlineRead bytes or
+// more) keeps a read buffer, so a stream of messages costs one system call
+// per buffer, not per inlineRead bytes.
 func (c *Conn) fill() error {
-	if c.rbuf == nil {
-		c.rbuf = make([]byte, c.opts.readBufferSize())
-	}
 	if c.r == c.w {
 		c.r, c.w = 0, 0
+		if !c.hot {
+			c.releaseReadBuf()
+			c.rbuf, c.rsrc = c.inl[:], rbufInline
+		} else if c.rsrc == rbufNone || c.rsrc == rbufInline {
+			c.getReadBuf()
+		}
 	} else if c.w == len(c.rbuf) {
-		if c.r == 0 {
+		switch {
+		case c.rsrc == rbufInline:
+			// A frame longer than the inline buffer: move to a read
+			// buffer.
+			var part [inlineRead]byte
+			k := copy(part[:], c.rbuf[c.r:c.w])
+			c.getReadBuf()
+			c.r, c.w = 0, copy(c.rbuf, part[:k])
+		case c.r == 0:
 			// Cannot happen with a buffer ≥ 139 bytes (the state machine
 			// consumes payload as it comes and buffers control frames
 			// itself), but never spin: grow.
 			nb := make([]byte, 2*len(c.rbuf))
 			c.w = copy(nb, c.rbuf[c.r:c.w])
-			c.r, c.rbuf = 0, nb
-		} else {
+			c.releaseReadBuf()
+			c.r, c.rbuf, c.own, c.rsrc = 0, nb, nb, rbufOwned
+		default:
 			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
 			c.r = 0
 		}
@@ -607,6 +601,7 @@ func (c *Conn) fill() error {
 	n, err := c.nc.Read(c.rbuf[c.w:])
 	if n > 0 {
 		c.w += n
+		c.hot = n >= inlineRead
 		if c.hb != nil {
 			c.lastRecv.Store(c.since())
 		}
@@ -616,6 +611,48 @@ func (c *Conn) fill() error {
 		return nil
 	}
 	return c.readError(err)
+}
+
+// inlineRead is the size of the buffer inside every Conn that a quiet
+// connection waits on (see fill). It holds a small message whole.
+const inlineRead = 256
+
+// Where rbuf points.
+const (
+	rbufNone   = iota
+	rbufInline // c.inl
+	rbufPooled // c.rbufp, from readBufs
+	rbufOwned  // c.own: a custom ReadBufferSize, or grown
+)
+
+// readBufs hold the read buffers of the default size.
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, DefaultReadBufferSize)
+	return &b
+}}
+
+// getReadBuf points rbuf at a read buffer: a pooled one of the default
+// size, or the Conn's own for other sizes (allocated once).
+func (c *Conn) getReadBuf() {
+	if size := c.opts.readBufferSize(); size != DefaultReadBufferSize || c.own != nil {
+		if c.own == nil {
+			c.own = make([]byte, size)
+		}
+		c.rbuf, c.rsrc = c.own, rbufOwned
+		return
+	}
+	c.rbufp = readBufs.Get().(*[]byte)
+	c.rbuf, c.rsrc = *c.rbufp, rbufPooled
+}
+
+// releaseReadBuf gives a pooled read buffer back. The caller makes sure
+// nothing refers to its bytes any more.
+func (c *Conn) releaseReadBuf() {
+	if c.rsrc == rbufPooled {
+		readBufs.Put(c.rbufp)
+		c.rbufp = nil
+	}
+	c.rbuf, c.rsrc = nil, rbufNone
 }
 
 // minDirect is the smallest read worth doing straight into the caller's
@@ -697,6 +734,7 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 				p := b[len(b) : len(b)+k]
 				nr, rerr := c.nc.Read(p)
 				if nr > 0 {
+					c.hot = nr >= inlineRead
 					if c.hb != nil {
 						c.lastRecv.Store(c.since())
 					}
@@ -776,16 +814,12 @@ func (c *Conn) sendControlNow(deadline time.Time) {
 	c.ctrlPending.Store(true)
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	select {
-	case c.wmu <- struct{}{}:
-	case <-t.C:
-		return
-	case <-c.done:
+	if !c.g.acquire(lockW, t.C) {
 		return
 	}
 	c.nc.SetWriteDeadline(deadline)
 	c.flushLocked()
-	<-c.wmu
+	c.g.release(lockW)
 }
 
 // failed handles an error from the state machine: the peer broke the
@@ -812,11 +846,8 @@ func (c *Conn) peerClosed(ev conn.Event) error {
 	if c.client {
 		// Wait for the server's FIN; data after a Close is ignored.
 		c.nc.SetReadDeadline(deadline)
-		if c.rbuf == nil {
-			c.rbuf = make([]byte, 512)
-		}
 		for {
-			if _, err := c.nc.Read(c.rbuf); err != nil {
+			if _, err := c.nc.Read(c.inl[:]); err != nil {
 				break
 			}
 		}
@@ -1195,7 +1226,7 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	if err := c.lockMessage(); err != nil {
 		return err
 	}
-	defer func() { <-c.msgMu }()
+	defer c.unlockMessage()
 	flags := frame.Flags(0)
 	if c.comp != nil && len(p) >= c.opts.compressionThreshold() {
 		if err := c.writable(); err != nil {
@@ -1265,7 +1296,7 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 		return nil, err
 	}
 	if ce := c.closed(); ce != nil {
-		<-c.msgMu
+		c.unlockMessage()
 		return nil, ce
 	}
 	mw := &c.mw
@@ -1387,6 +1418,6 @@ func (mw *messageWriter) Close() error {
 		mw.buf = nil
 	}
 	mw.open = false
-	<-c.msgMu
+	c.unlockMessage()
 	return err
 }

@@ -1,0 +1,87 @@
+package websocket
+
+import (
+	"sync"
+	"time"
+)
+
+// The three locks of a Conn, as bits of gate.held.
+const (
+	lockR   = 1 << iota // the read side
+	lockW               // the write side (one frame or control burst)
+	lockMsg             // a whole data message (WriteMessage, NextWriter)
+)
+
+// gate holds a Conn's locks. Unlike sync.Mutex, a waiter gives up when the
+// connection ends (so that a goroutine blocked behind an abandoned
+// NextWriter or a stuck write returns the close error) or when a timer
+// fires (Close's bounded wait). It lives inside the Conn and allocates
+// nothing unless goroutines actually contend: then one channel per round
+// of waiting, closed to wake every waiter.
+type gate struct {
+	mu    sync.Mutex
+	held  uint8
+	ended bool
+	wake  chan struct{} // nil until somebody waits
+}
+
+// acquire takes lock bit. It returns false, without the lock, once the
+// connection has ended or when timeout (which may be nil) fires.
+func (g *gate) acquire(bit uint8, timeout <-chan time.Time) bool {
+	g.mu.Lock()
+	for !g.ended && g.held&bit != 0 {
+		if g.wake == nil {
+			g.wake = make(chan struct{})
+		}
+		wake := g.wake
+		g.mu.Unlock()
+		select {
+		case <-wake:
+		case <-timeout:
+			return false
+		}
+		g.mu.Lock()
+	}
+	if g.ended {
+		g.mu.Unlock()
+		return false
+	}
+	g.held |= bit
+	g.mu.Unlock()
+	return true
+}
+
+// tryAcquire takes lock bit if it is free, even after the connection
+// ended (the caller checks).
+func (g *gate) tryAcquire(bit uint8) bool {
+	g.mu.Lock()
+	ok := g.held&bit == 0
+	if ok {
+		g.held |= bit
+	}
+	g.mu.Unlock()
+	return ok
+}
+
+// release frees lock bit and wakes the waiters.
+func (g *gate) release(bit uint8) {
+	g.mu.Lock()
+	g.held &^= bit
+	if g.wake != nil {
+		close(g.wake)
+		g.wake = nil
+	}
+	g.mu.Unlock()
+}
+
+// end marks the connection ended: every waiter returns false, now and
+// later. Holders keep their locks until they release them.
+func (g *gate) end() {
+	g.mu.Lock()
+	g.ended = true
+	if g.wake != nil {
+		close(g.wake)
+		g.wake = nil
+	}
+	g.mu.Unlock()
+}
