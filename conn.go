@@ -137,6 +137,9 @@ type Conn struct {
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
 
+	// lc is set when a Loop serves the connection (Loop.Add).
+	lc atomic.Pointer[loopConn]
+
 	// Lifecycle. mu guards the heartbeat state.
 	mu          sync.Mutex
 	closeErr    atomic.Pointer[CloseError] // set once, when the connection ends
@@ -274,7 +277,13 @@ func (c *Conn) finish(ce *CloseError) *CloseError {
 		c.hb.Stop()
 	}
 	c.mu.Unlock()
-	c.nc.Close()
+	lc := c.lc.Load()
+	if lc == nil || lc.detach(c) {
+		c.nc.Close()
+	}
+	if lc != nil && lc.l.opts.OnClose != nil {
+		lc.l.opts.OnClose(c, ce)
+	}
 	return ce
 }
 
@@ -598,7 +607,7 @@ func (c *Conn) fill() error {
 			c.r = 0
 		}
 	}
-	n, err := c.nc.Read(c.rbuf[c.w:])
+	n, err := c.read(c.rbuf[c.w:])
 	if n > 0 {
 		c.w += n
 		c.hot = n >= inlineRead
@@ -611,6 +620,26 @@ func (c *Conn) fill() error {
 		return nil
 	}
 	return c.readError(err)
+}
+
+// read reads from the socket: a blocking read, or a non-blocking one while
+// a Loop's poller serves the connection.
+func (c *Conn) read(p []byte) (int, error) {
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		return lc.read(p)
+	}
+	return c.nc.Read(p)
+}
+
+// write writes b whole to the socket, or returns an error with the number
+// of bytes written: a blocking write, or a non-blocking one while a Loop's
+// poller flushes control frames (then errWouldBlock when the socket is
+// full).
+func (c *Conn) write(b []byte) (int, error) {
+	if lc := c.lc.Load(); lc != nil && lc.wnb {
+		return rawWrite(lc.fd, b)
+	}
+	return c.nc.Write(b)
 }
 
 // inlineRead is the size of the buffer inside every Conn that a quiet
@@ -646,13 +675,13 @@ func (c *Conn) getReadBuf() {
 }
 
 // releaseReadBuf gives a pooled read buffer back. The caller makes sure
-// nothing refers to its bytes any more.
+// that all its bytes were consumed (r == w) and nothing refers to them.
 func (c *Conn) releaseReadBuf() {
 	if c.rsrc == rbufPooled {
 		readBufs.Put(c.rbufp)
 		c.rbufp = nil
 	}
-	c.rbuf, c.rsrc = nil, rbufNone
+	c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
 }
 
 // minDirect is the smallest read worth doing straight into the caller's
@@ -732,7 +761,7 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			}
 			if k := int(min(int64(spare), rem)); k >= minDirect || int64(k) == rem && k > 0 {
 				p := b[len(b) : len(b)+k]
-				nr, rerr := c.nc.Read(p)
+				nr, rerr := c.read(p)
 				if nr > 0 {
 					c.hot = nr >= inlineRead
 					if c.hb != nil {
@@ -802,9 +831,23 @@ func (c *Conn) SetReadLimit(n int64) {
 // releases the write side.
 func (c *Conn) queueControl() {
 	c.ctrlPending.Store(true)
-	if c.tryLockWrite() {
+	if !c.tryLockWrite() {
+		return
+	}
+	lc := c.lc.Load()
+	if lc == nil || !lc.nonblock {
 		c.flushLocked()
 		c.unlockWrite()
+		return
+	}
+	// A Loop's poller never blocks on one connection: what the socket
+	// does not take now is written by another goroutine.
+	lc.wnb = true
+	err := c.flushLocked()
+	lc.wnb = false
+	c.unlockWrite()
+	if errors.Is(err, ErrWriteQueued) {
+		go c.Flush()
 	}
 }
 
@@ -829,6 +872,15 @@ func (c *Conn) failed(err error) error {
 	if ce := c.closed(); ce != nil {
 		return ce
 	}
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		// A Loop's poller does not wait for the Close frame to go out.
+		lc.closing.Store(true)
+		go func() {
+			c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+			c.finish(c.stateError(err))
+		}()
+		return err
+	}
 	c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
 	return c.finish(c.stateError(err))
 }
@@ -840,6 +892,19 @@ func (c *Conn) peerClosed(ev conn.Event) error {
 	if c.opts.OnClose != nil {
 		c.opts.OnClose(ev.Code, string(ev.Data))
 	}
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		// A Loop's poller does not wait for the reply to go out or, as a
+		// client, for the server to close.
+		lc.closing.Store(true)
+		go c.closeReply()
+		return errLoopClosing
+	}
+	return c.closeReply()
+}
+
+// closeReply sends the reply to the peer's Close, waits for the server's
+// FIN as a client, and ends the connection.
+func (c *Conn) closeReply() error {
 	deadline := time.Now().Add(c.opts.closeTimeout())
 	c.sendControlNow(deadline)
 	ce := c.stateError(nil)
@@ -867,6 +932,13 @@ func (c *Conn) peerClosed(ev conn.Event) error {
 // the part of a message read so far is kept and the next call returns the
 // whole message. When the connection ends it returns a *CloseError.
 func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
+	if c.lc.Load() != nil {
+		return 0, dst[:0], errLoopOwned
+	}
+	return c.readMessage(dst)
+}
+
+func (c *Conn) readMessage(dst []byte) (MessageType, []byte, error) {
 	b := dst[:0]
 	if err := c.lockRead(); err != nil {
 		return 0, b, err
@@ -929,6 +1001,9 @@ func (c *Conn) discardMessage() error {
 // called again (the rest of an unfinished message is then discarded).
 // Timeouts behave as in ReadMessage: the next Read resumes.
 func (c *Conn) NextReader() (MessageType, io.Reader, error) {
+	if c.lc.Load() != nil {
+		return 0, nil, errLoopOwned
+	}
 	if err := c.lockRead(); err != nil {
 		return 0, nil, err
 	}
@@ -1037,7 +1112,7 @@ func (c *Conn) writeError(err error, queued int) error {
 func (c *Conn) flushLocked() error {
 	c.ctrlPending.Store(false)
 	if len(c.owed) > 0 {
-		n, err := c.nc.Write(c.owed)
+		n, err := c.write(c.owed)
 		c.owed = c.owed[n:]
 		if err != nil {
 			return c.writeError(err, len(c.owed))
@@ -1058,7 +1133,7 @@ func (c *Conn) flushLocked() error {
 	if c.opts.Trace != nil {
 		c.traceOut(b, &c.tbufW)
 	}
-	n, err := c.nc.Write(b)
+	n, err := c.write(b)
 	if err != nil {
 		c.owed = append(c.owed, b[n:]...)
 		putChunk(buf)

@@ -1,0 +1,426 @@
+package websocket
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hybi/websocket/internal/netpoll"
+)
+
+// Loop serves the reading side of many connections from a few goroutines,
+// instead of one goroutine blocked in ReadMessage per connection. An idle
+// connection served by a Loop costs its socket and its Conn (about 3.5 KB
+// in all on linux/amd64), no goroutine stack and no read buffer; see
+// docs/performance.md.
+//
+// Hand a Conn to the loop with Add after the handshake (Upgrade, Accept or
+// Dial). From then on the loop reads it: every data message arrives through
+// LoopOptions.OnMessage, the end of the connection through
+// LoopOptions.OnClose, and ReadMessage and NextReader return an error.
+// Everything else works as usual, from any goroutine: WriteMessage,
+// NextWriter, Ping, Close, CloseNow, deadlines and the heartbeat. Pings
+// are answered, a peer's Close is answered and the connection closed, and
+// protocol violations fail the connection, exactly as for a blocking
+// reader.
+//
+// On Linux (amd64 and arm64) a Loop waits with epoll on a few poller
+// goroutines and reads each connection without blocking when bytes arrive.
+// Elsewhere, and for connections without a file descriptor (TLS), it falls
+// back to a goroutine per connection with the same callbacks.
+type Loop struct {
+	opts    LoopOptions
+	pollers []*poller
+	next    atomic.Uint32
+	closed  atomic.Bool
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{} // every connection served, for Close
+}
+
+// LoopOptions configure a Loop.
+type LoopOptions struct {
+	// OnMessage is called for every data message, with its type and
+	// payload; p is valid only until OnMessage returns. It runs on a
+	// poller goroutine shared by many connections: a call that blocks (a
+	// WriteMessage to a peer that does not read, a slow computation)
+	// delays the other connections of that poller, so hand long work to
+	// another goroutine. Required.
+	OnMessage func(c *Conn, typ MessageType, p []byte)
+	// OnClose, when set, is called once when a connection served by the
+	// loop ends, with the connection's *CloseError (see Conn.CloseNow and
+	// CloseError for what it tells). It runs on the goroutine that ended
+	// the connection: a poller, a writer, a timer or the caller of Close.
+	OnClose func(c *Conn, err error)
+	// Pollers is the number of poller goroutines; 0 means GOMAXPROCS.
+	Pollers int
+}
+
+var (
+	errLoopOwned  = errors.New("websocket: the connection is read by a Loop; its messages arrive through LoopOptions.OnMessage")
+	errLoopAdded  = errors.New("websocket: the connection is already served by a Loop")
+	errLoopClosed = errors.New("websocket: the Loop is closed")
+	// errLoopClosing stops a poller's serve when the peer's Close is
+	// being answered on another goroutine.
+	errLoopClosing = errors.New("websocket: closing")
+)
+
+// NewLoop starts a Loop's poller goroutines.
+func NewLoop(opts *LoopOptions) (*Loop, error) {
+	if opts == nil || opts.OnMessage == nil {
+		return nil, errors.New("websocket: NewLoop needs LoopOptions.OnMessage")
+	}
+	l := &Loop{opts: *opts, conns: make(map[*Conn]struct{})}
+	if netpoll.Supported {
+		n := opts.Pollers
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		for range n {
+			p, err := newPoller(l)
+			if err != nil {
+				l.Close()
+				return nil, err
+			}
+			l.pollers = append(l.pollers, p)
+		}
+	}
+	return l, nil
+}
+
+// Add makes the loop read c from now on. c must have no read in progress
+// (Add waits for one to return). Bytes that arrived with the handshake are
+// delivered at once, on the calling goroutine.
+func (l *Loop) Add(c *Conn) error {
+	if l.closed.Load() {
+		return errLoopClosed
+	}
+	if err := c.lockRead(); err != nil {
+		return err
+	}
+	if c.lc.Load() != nil {
+		c.unlockRead()
+		return errLoopAdded
+	}
+	lc := &loopConn{l: l}
+	fd, ok := connFD(c.nc)
+	if ok && len(l.pollers) > 0 {
+		lc.p = l.pollers[int(l.next.Add(1))%len(l.pollers)]
+		lc.fd = fd
+	}
+	c.lc.Store(lc)
+	buffered := c.r < c.w
+	c.unlockRead()
+
+	l.mu.Lock()
+	if l.closed.Load() {
+		l.mu.Unlock()
+		c.CloseNow()
+		return errLoopClosed
+	}
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	if c.closed() != nil {
+		// It ended meanwhile; finish did not see it registered.
+		l.forget(c)
+		return c.closed()
+	}
+
+	if lc.p == nil {
+		go l.readLoop(c)
+		return nil
+	}
+	// Under lc.mu, so that a finish on another goroutine either sees the
+	// registration (and removes it) or happened before (then c.closed()
+	// says so here): the descriptor is never registered after it closed.
+	lc.mu.Lock()
+	if ce := c.closed(); ce != nil {
+		lc.mu.Unlock()
+		return ce
+	}
+	err := lc.p.add(c, lc)
+	lc.mu.Unlock()
+	if err != nil {
+		c.CloseNow()
+		return err
+	}
+	if buffered {
+		// Bytes that came with the handshake: no event will announce
+		// them. Served here, with a buffer of our own (the poller's is
+		// its goroutine's).
+		var buf []byte
+		for lc.serve(c, &buf) {
+		}
+	}
+	return nil
+}
+
+// Close closes every connection the loop serves, at once and without a
+// closing handshake (call Conn.Close first for one), and stops the
+// pollers.
+func (l *Loop) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	l.mu.Lock()
+	conns := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.CloseNow()
+	}
+	for _, p := range l.pollers {
+		p.close()
+	}
+	return nil
+}
+
+// forget drops c from the loop's set.
+func (l *Loop) forget(c *Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// readLoop is the fallback: a goroutine per connection.
+func (l *Loop) readLoop(c *Conn) {
+	var buf []byte
+	for {
+		typ, msg, err := c.readMessage(buf)
+		if err != nil {
+			if isTimeout(err) {
+				continue // a read deadline the application set
+			}
+			return
+		}
+		buf = msg
+		l.opts.OnMessage(c, typ, msg)
+	}
+}
+
+// loopConn is a Conn's state in a Loop; it exists only for connections
+// handed to one, so that other Conns do not pay for it.
+type loopConn struct {
+	l  *Loop
+	p  *poller // nil: served by a goroutine (readLoop)
+	fd int
+
+	// nonblock makes the Conn's reads non-blocking reads of fd; set by
+	// the poller while it holds the read side. wnb does the same for
+	// writes, set while the poller holds the write side.
+	nonblock bool
+	wnb      bool
+	// The message being received when the socket ran dry mid-message;
+	// nil otherwise, so an idle connection holds no message buffer.
+	msg  []byte
+	typ  MessageType
+	open bool
+
+	// closing: the connection is being closed on another goroutine after
+	// a protocol error or the peer's Close; the poller leaves it alone.
+	closing atomic.Bool
+
+	// mu guards busy and closeLater: fd must not be closed while the
+	// poller reads it (the number could be reused by a new connection).
+	mu         sync.Mutex
+	busy       bool
+	closeLater bool
+}
+
+// errWouldBlock is what a non-blocking read returns when the socket has no
+// bytes; it counts as a timeout, so the Conn keeps its state and the
+// message so far.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "websocket: no bytes ready" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+// maxServe bounds the messages delivered for one connection before the
+// poller turns to the others that are ready.
+const maxServe = 32
+
+// serve reads what c's socket holds and delivers the messages, assembling
+// them in *buf (which it may grow) unless one is already in lc.msg. It
+// reports whether it stopped early (maxServe) with bytes possibly left.
+func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
+	if lc.closing.Load() || !c.g.tryAcquire(lockR) {
+		return false
+	}
+	defer c.g.release(lockR)
+	lc.mu.Lock()
+	if c.closed() != nil {
+		lc.mu.Unlock()
+		return false
+	}
+	lc.busy = true
+	lc.mu.Unlock()
+	defer lc.done(c)
+
+	lc.nonblock = true
+	defer func() { lc.nonblock = false }()
+	started := lc.open
+	b := (*buf)[:0]
+	if lc.open {
+		b = lc.msg
+	}
+	for n := 0; ; {
+		ev, direct, err := c.readEvent(&b, true)
+		if err != nil {
+			if err == errWouldBlock && started {
+				if !lc.open {
+					lc.msg = append([]byte(nil), b...)
+				} else {
+					lc.msg = b
+				}
+				lc.open = true
+			}
+			if err == errWouldBlock && c.r == c.w {
+				c.releaseReadBuf()
+			}
+			return false
+		}
+		if ev.First {
+			lc.typ, started = MessageType(ev.Opcode), true
+		}
+		if !direct {
+			b = append(b, ev.Data...)
+		}
+		if !ev.Final {
+			continue
+		}
+		lc.l.opts.OnMessage(c, lc.typ, b)
+		if lc.open {
+			lc.msg, lc.open = nil, false
+		} else {
+			*buf = b[:0]
+		}
+		b, started = (*buf)[:0], false
+		if n++; n == maxServe || c.closed() != nil || lc.closing.Load() {
+			return n == maxServe
+		}
+	}
+}
+
+// done ends a serve: a close that happened meanwhile closes the socket now.
+func (lc *loopConn) done(c *Conn) {
+	lc.mu.Lock()
+	lc.busy = false
+	later := lc.closeLater
+	lc.mu.Unlock()
+	if later {
+		c.nc.Close()
+	}
+}
+
+// read is the Conn's read while the poller serves it.
+func (lc *loopConn) read(p []byte) (int, error) {
+	return rawRead(lc.fd, p)
+}
+
+// detach is called by finish before the socket is closed: the poller
+// forgets the connection, and the caller closes the socket itself unless
+// the poller is reading it (then the poller does when it is done).
+func (lc *loopConn) detach(c *Conn) (closeNow bool) {
+	lc.l.forget(c)
+	if lc.p == nil {
+		return true
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.p.remove(c, lc)
+	if lc.busy {
+		lc.closeLater = true
+		return false
+	}
+	return true
+}
+
+// poller is one goroutine waiting on one epoll instance.
+type poller struct {
+	l  *Loop
+	np *netpoll.Poller
+
+	mu    sync.Mutex
+	conns []*Conn // by file descriptor
+
+	msg   []byte // message buffer shared by the connections it serves
+	again []*Conn
+}
+
+func newPoller(l *Loop) (*poller, error) {
+	np, err := netpoll.New()
+	if err != nil {
+		return nil, err
+	}
+	p := &poller{l: l, np: np}
+	go p.run()
+	return p, nil
+}
+
+func (p *poller) add(c *Conn, lc *loopConn) error {
+	p.mu.Lock()
+	if lc.fd >= len(p.conns) {
+		p.conns = append(p.conns, make([]*Conn, lc.fd+1-len(p.conns))...)
+	}
+	p.conns[lc.fd] = c
+	p.mu.Unlock()
+	return p.np.Add(lc.fd, uint64(lc.fd))
+}
+
+func (p *poller) remove(c *Conn, lc *loopConn) {
+	p.mu.Lock()
+	if lc.fd < len(p.conns) && p.conns[lc.fd] == c {
+		p.conns[lc.fd] = nil
+	}
+	p.mu.Unlock()
+	p.np.Remove(lc.fd)
+}
+
+func (p *poller) lookup(fd int) *Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fd < len(p.conns) {
+		return p.conns[fd]
+	}
+	return nil
+}
+
+func (p *poller) close() { p.np.Close() }
+
+func (p *poller) run() {
+	events := make([]netpoll.Event, 128)
+	for {
+		n, err := p.np.Wait(events)
+		if err != nil {
+			return
+		}
+		for _, ev := range events[:n] {
+			c := p.lookup(int(ev.Token))
+			if c == nil {
+				continue
+			}
+			if lc := c.lc.Load(); lc != nil && lc.serve(c, &p.msg) {
+				p.again = append(p.again, c)
+			}
+		}
+		// Connections that had more to deliver, round-robin until all
+		// are drained.
+		for len(p.again) > 0 {
+			busy := p.again
+			p.again = p.again[len(p.again):]
+			for i, c := range busy {
+				if c.lc.Load().serve(c, &p.msg) {
+					p.again = append(p.again, c)
+				}
+				busy[i] = nil
+			}
+		}
+		p.again = p.again[:0]
+	}
+}

@@ -1,0 +1,18 @@
+//go:build !linux
+
+package websocket
+
+import (
+	"errors"
+	"net"
+)
+
+// Without epoll a Loop runs a goroutine per connection and never reads or
+// writes descriptors itself.
+
+func connFD(net.Conn) (int, bool) { return 0, false }
+
+var errNoRawIO = errors.New("websocket: raw descriptor I/O is not supported on this platform")
+
+func rawRead(int, []byte) (int, error)  { return 0, errNoRawIO }
+func rawWrite(int, []byte) (int, error) { return 0, errNoRawIO }
