@@ -238,3 +238,51 @@ func Example_backgroundReader() {
 	// server got tick (2)
 	// ended: websocket: closed by peer: 1000 (normal closure) "enough" (close received, then sent)
 }
+
+// A server whose connections are read by a Loop: no goroutine and no read
+// buffer per idle connection, messages delivered to a callback.
+func ExampleLoop() {
+	ended := make(chan struct{})
+	loop, err := websocket.NewLoop(&websocket.LoopOptions{
+		OnMessage: func(c *websocket.Conn, typ websocket.MessageType, p []byte) {
+			// p is valid until we return; WriteMessage sends it before.
+			c.WriteMessage(typ, p)
+		},
+		OnClose: func(c *websocket.Conn, err error) {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				fmt.Printf("server: closed by %v with %d %q\n", ce.Initiator, ce.Code, ce.Reason)
+			}
+			close(ended)
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer loop.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		loop.Add(c) // the handler returns; the Loop reads c from now on
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.WriteMessage(websocket.Text, []byte("hello, loop"))
+	_, msg, _ := c.ReadMessage(nil)
+	fmt.Printf("client: %s\n", msg)
+	c.Close(frame.CloseNormal, "done")
+	<-ended
+	// Output:
+	// client: hello, loop
+	// server: closed by peer with 1000 "done"
+}
