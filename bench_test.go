@@ -142,11 +142,22 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// stackInUse returns the bytes of goroutine stacks after collections
+// (which shrink stacks that use less than a quarter of their size).
+func stackInUse() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.StackInuse
+}
+
 // TestIdleMemory measures the heap held per idle connection after the
 // upgrade, over -idleconns loopback connections (Dial + Upgrade). It
 // reports the bytes of both Conns of a pair beyond the bare TCP sockets,
-// and the same with a reader goroutine parked in ReadMessage on each end
-// (which allocates the 4 KiB read buffers). Run with -v to see the
+// and the same with a reader goroutine parked in ReadMessage on each end,
+// and the stack each such goroutine keeps. Run with -v to see the
 // numbers.
 func TestIdleMemory(t *testing.T) {
 	if testing.Short() {
@@ -203,6 +214,7 @@ func TestIdleMemory(t *testing.T) {
 	}
 	idle := float64(heapInUse()-base) / float64(n)
 
+	stacks := stackInUse()
 	readers := make(chan struct{}, 2*n)
 	for _, c := range conns {
 		go func() {
@@ -212,10 +224,11 @@ func TestIdleMemory(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // let every reader park in Read
 	withReaders := float64(heapInUse()-base) / float64(n)
+	stackPer := (float64(stackInUse()) - float64(stacks)) / float64(2*n)
 
 	t.Logf("bare TCP pair (both ends): %.0f B", rawPer)
 	t.Logf("idle WebSocket pair after upgrade (both Conns + sockets): %.0f B, %.0f B per Conn beyond TCP", idle, (idle-rawPer)/2)
-	t.Logf("with a reader parked on each end: %.0f B per pair, %.0f B per Conn beyond TCP (heap only; goroutine stacks not counted)", withReaders, (withReaders-rawPer)/2)
+	t.Logf("with a reader parked on each end: %.0f B per pair, %.0f B per Conn beyond TCP (heap only), and a %.0f B stack per parked reader", withReaders, (withReaders-rawPer)/2, stackPer)
 	if per := (idle - rawPer) / 2; per > 3<<10 {
 		t.Errorf("an idle Conn holds %.0f bytes beyond its socket, want under 3 KiB", per)
 	}
@@ -223,6 +236,11 @@ func TestIdleMemory(t *testing.T) {
 	// buffer per idle connection.
 	if per := (withReaders - rawPer) / 2; per > 3<<10 {
 		t.Errorf("a Conn with a parked reader holds %.0f bytes beyond its socket, want under 3 KiB", per)
+	}
+	// ReadMessage parks a quiet connection in a shallow frame: the
+	// goroutine keeps its initial 2 KiB stack.
+	if stackPer > 3<<10 {
+		t.Errorf("a goroutine parked in ReadMessage keeps a %.0f B stack, want 2 KiB", stackPer)
 	}
 	for _, c := range conns {
 		c.CloseNow()

@@ -589,11 +589,10 @@ func (c *Conn) fill() error {
 		switch {
 		case c.rsrc == rbufInline:
 			// A frame longer than the inline buffer: move to a read
-			// buffer.
-			var part [inlineRead]byte
-			k := copy(part[:], c.rbuf[c.r:c.w])
+			// buffer (never c.inl, so the copy does not overlap).
+			part := c.rbuf[c.r:c.w]
 			c.getReadBuf()
-			c.r, c.w = 0, copy(c.rbuf, part[:k])
+			c.r, c.w = 0, copy(c.rbuf, part)
 		case c.r == 0:
 			// Cannot happen with a buffer ≥ 139 bytes (the state machine
 			// consumes payload as it comes and buffers control frames
@@ -935,14 +934,55 @@ func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
 	if c.lc.Load() != nil {
 		return 0, dst[:0], errLoopOwned
 	}
-	return c.readMessage(dst)
+	if err := c.lockRead(); err != nil {
+		return 0, dst[:0], err
+	}
+	if err := c.park(); err != nil {
+		c.unlockRead()
+		return 0, dst[:0], err
+	}
+	return c.readMessageLocked(dst)
 }
 
-func (c *Conn) readMessage(dst []byte) (MessageType, []byte, error) {
-	b := dst[:0]
-	if err := c.lockRead(); err != nil {
-		return 0, b, err
+// park waits for the first bytes of a quiet connection before the deep
+// read path is entered, so that a goroutine parked in ReadMessage or
+// NextReader keeps the 2 KiB stack a goroutine starts with instead of
+// growing it to 4 KiB. It reads only when the state machine cannot make
+// progress without input: nothing buffered, no inflater that may hold
+// output, no NextReader message to discard. The caller holds the read side.
+func (c *Conn) park() error {
+	if c.r != c.w || c.hot || c.comp != nil || c.msgOpen || c.partOpen {
+		return nil
 	}
+	c.releaseReadBuf()
+	c.rbuf, c.rsrc = c.inl[:], rbufInline
+	n, err := c.nc.Read(c.rbuf)
+	if n > 0 {
+		c.w = n
+		c.hot = n >= inlineRead
+		if c.hb != nil {
+			c.lastRecv.Store(c.since())
+		}
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return c.readError(err)
+}
+
+// readMessage is ReadMessage without the Loop check, for the Loop's
+// goroutine-per-connection fallback.
+func (c *Conn) readMessage(dst []byte) (MessageType, []byte, error) {
+	if err := c.lockRead(); err != nil {
+		return 0, dst[:0], err
+	}
+	return c.readMessageLocked(dst)
+}
+
+// readMessageLocked is ReadMessage's body; it releases the read side.
+func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
+	b := dst[:0]
 	defer c.unlockRead()
 	if c.msgOpen {
 		// An unfinished NextReader message: drop its rest.
@@ -1008,6 +1048,9 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	defer c.unlockRead()
+	if err := c.park(); err != nil {
+		return 0, nil, err
+	}
 	if c.msgOpen {
 		if err := c.discardMessage(); err != nil {
 			return 0, nil, err

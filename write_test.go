@@ -334,10 +334,8 @@ func TestLargeFramePieces(t *testing.T) {
 	}
 	for _, client := range []bool{true, false} {
 		n := total(client)
-		cuts := []int{n} // n: no timeout
-		for _, k := range []int{0, 1, 9, 10, 14, 15, maxWrite - 1, maxWrite, maxWrite + 1, 2 * maxWrite, 3*maxWrite + 7, n - 1} {
-			cuts = append(cuts, k)
-		}
+		// n: no timeout.
+		cuts := []int{n, 0, 1, 9, 10, 14, 15, maxWrite - 1, maxWrite, maxWrite + 1, 2 * maxWrite, 3*maxWrite + 7, n - 1}
 		for _, cut := range cuts {
 			t.Run(fmt.Sprintf("client=%v/cut=%d", client, cut), func(t *testing.T) {
 				pc := &pieceConn{budget: cut}
