@@ -2,7 +2,8 @@
 // (hybi, gorilla/websocket, coder/websocket, gobwas/ws, lxzan/gws and
 // lesismal/nbio), each written against that library's documented fast path,
 // behind one interface: an echo server that can also broadcast, and a client
-// that does one round trip at a time.
+// that does one round trip at a time. hybi-loop is hybi's server on a
+// websocket.Loop (no goroutine per connection) with hybi's client.
 //
 // All adapters send and echo binary messages; the peers' UTF-8 checks are
 // therefore not part of any measurement. Servers keep every connection in a

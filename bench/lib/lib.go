@@ -29,10 +29,10 @@ type ServerConfig struct {
 
 // Takeover says whether a library's permessage-deflate, as its adapter
 // configures it, keeps the compression context between messages (RFC 7692
-// §7.1.1): hybi, coder and gws do; gorilla and nbio support only
-// no_context_takeover, and gobwas's frame-level wsflate helpers compress
-// every frame on its own.
-var Takeover = map[string]bool{"hybi": true, "coder": true, "gws": true}
+// §7.1.1): hybi (and hybi-loop, the same code), coder and gws do; gorilla
+// and nbio support only no_context_takeover, and gobwas's frame-level
+// wsflate helpers compress every frame on its own.
+var Takeover = map[string]bool{"hybi": true, "hybi-loop": true, "coder": true, "gws": true}
 
 // ClientConfig selects client options.
 type ClientConfig struct {
@@ -71,9 +71,10 @@ type Lib struct {
 	Dial func(addr string, cfg ClientConfig) (Client, error)
 }
 
-// All lists the libraries, hybi first.
+// All lists the libraries, hybi first, then hybi-loop (hybi's server on a
+// websocket.Loop), then the peers.
 func All() []Lib {
-	return []Lib{Hybi(), Gorilla(), Coder(), Gobwas(), Gws(), Nbio()}
+	return []Lib{Hybi(), HybiLoop(), Gorilla(), Coder(), Gobwas(), Gws(), Nbio()}
 }
 
 // ByName returns the library called name.
