@@ -229,11 +229,32 @@ func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 // buffer is allocated up front from a length taken from input.
 const maxTCPEcho = 64 << 20
 
+// maxTCPWrite bounds one Write of the echo floor, on both sides: 1 MiB −
+// 4 KiB, the largest piece hybi hands the kernel (maxWrite in the root
+// package's pool.go). On Linux loopback a single write of 1 MiB or more
+// halves a blocking echo's throughput (the writer fills the socket and
+// parks until the reader drains it), which would put the floor below the
+// libraries it is the floor of.
+const maxTCPWrite = 1<<20 - 4<<10
+
+// writePieces writes p to w with one Write when it is at most maxTCPWrite
+// bytes long, else in pieces of at most maxTCPWrite bytes.
+func writePieces(w io.Writer, p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), maxTCPWrite)
+		if _, err := w.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
 // serveTCPEcho is the floor of the echo rows: on each accepted connection,
 // read an 8-byte big-endian message size n once, then for ever read exactly
-// n bytes with io.ReadFull and write them back with one Write. No framing,
-// no masking, no WebSocket code: what loopback TCP allows for a blocking
-// echo of n bytes.
+// n bytes with io.ReadFull and write them back (writePieces: one Write, or
+// pieces of at most 1 MiB − 4 KiB). No framing, no masking, no WebSocket
+// code: what loopback TCP allows for a blocking echo of n bytes.
 func serveTCPEcho(ln net.Listener) *tcpServer {
 	go func() {
 		for {
@@ -256,7 +277,7 @@ func serveTCPEcho(ln net.Listener) *tcpServer {
 					if _, err := io.ReadFull(nc, buf); err != nil {
 						return
 					}
-					if _, err := nc.Write(buf); err != nil {
+					if err := writePieces(nc, buf); err != nil {
 						return
 					}
 				}

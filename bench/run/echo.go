@@ -64,8 +64,9 @@ func OpenEcho(l lib.Lib, deflate bool, size int) (*Echo, error) {
 
 // OpenTCPEcho starts the echo floor in a child (serveTCPEcho) and connects
 // a plain TCP client that announces size once in an 8-byte big-endian
-// prefix; each round trip is then one Write of size bytes and an
-// io.ReadFull of size bytes, with no framing and no masking.
+// prefix; each round trip then writes size bytes (one Write, or pieces of
+// at most 1 MiB − 4 KiB: see maxTCPWrite) and reads size bytes with
+// io.ReadFull, with no framing and no masking.
 func OpenTCPEcho(size int) (*Echo, error) {
 	if size <= 0 || size > maxTCPEcho {
 		return nil, fmt.Errorf("tcp echo: size %d out of range", size)
@@ -97,12 +98,12 @@ type tcpClient struct {
 }
 
 // RoundTrip writes p, which must be as long as the size announced, with
-// one Write and reads the echo with io.ReadFull.
+// writePieces and reads the echo with io.ReadFull.
 func (c *tcpClient) RoundTrip(p []byte) ([]byte, error) {
 	if len(p) != len(c.buf) {
 		return nil, fmt.Errorf("tcp echo: %d bytes, announced %d", len(p), len(c.buf))
 	}
-	if _, err := c.nc.Write(p); err != nil {
+	if err := writePieces(c.nc, p); err != nil {
 		return nil, err
 	}
 	if _, err := io.ReadFull(c.nc, c.buf); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hybi/websocket/bench/lib"
 )
 
@@ -87,6 +88,43 @@ func TestTCPEcho(t *testing.T) {
 				}
 			}); a != 0 {
 				t.Errorf("client allocations per round trip = %v, want 0", a)
+			}
+		})
+	}
+}
+
+// pieceRecorder records the length of every Write.
+type pieceRecorder struct{ lens []int }
+
+func (w *pieceRecorder) Write(p []byte) (int, error) {
+	w.lens = append(w.lens, len(p))
+	return len(p), nil
+}
+
+// TestWritePieces checks that the echo floor hands the kernel one Write up
+// to 1 MiB − 4 KiB and pieces of at most that beyond.
+func TestWritePieces(t *testing.T) {
+	const piece = 1<<20 - 4<<10
+	tests := []struct {
+		name string
+		size int
+		want []int
+	}{
+		{"empty", 0, nil},
+		{"16B", 16, []int{16}},
+		{"piece", piece, []int{piece}},
+		{"piece+1", piece + 1, []int{piece, 1}},
+		{"1MiB", 1 << 20, []int{piece, 4 << 10}},
+		{"3piece+5", 3*piece + 5, []int{piece, piece, piece, 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w pieceRecorder
+			if err := writePieces(&w, make([]byte, tt.size)); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, w.lens); d != "" {
+				t.Errorf("writePieces(%d bytes) write lengths (-want +got):\n%s", tt.size, d)
 			}
 		})
 	}

@@ -529,7 +529,7 @@ func (r *report) writeEcho(p printer) {
 	if r.echoes == nil {
 		return
 	}
-	p("## Echo round trips over loopback TCP\n\nOne client connection sends a binary message and waits for the echo, as fast as it can, for %v per sample; the server runs in a child process (raw path where the library has one, else net/http). msgs/s counts round trips; MB/s is payload bytes one way. Allocations and bytes are per round trip on each side: the client (this process) and the server (the child), from `runtime.MemStats`. The **tcp** row is the floor: the same round trip over a plain TCP connection with no WebSocket framing or masking, one write and io.ReadFull per direction (the server child learns the size once, from an 8-byte prefix when the client connects).\n\n", r.cfg.echoTime)
+	p("## Echo round trips over loopback TCP\n\nOne client connection sends a binary message and waits for the echo, as fast as it can, for %v per sample; the server runs in a child process (raw path where the library has one, else net/http). msgs/s counts round trips; MB/s is payload bytes one way. Allocations and bytes are per round trip on each side: the client (this process) and the server (the child), from `runtime.MemStats`. The **tcp** row is the floor: the same round trip over a plain TCP connection with no WebSocket framing or masking, one write per direction, in pieces of at most 1 MiB − 4 KiB as hybi does, since a single larger write halves loopback throughput on Linux, and io.ReadFull on the receiving side (the server child learns the size once, from an 8-byte prefix when the client connects).\n\n", r.cfg.echoTime)
 	for _, deflate := range []bool{false, true} {
 		sizes := echoSizes
 		if deflate {

@@ -114,7 +114,7 @@ func TestWriteEchoFloor(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("16 B echo table (-want +got):\n%s", d)
 	}
-	for _, want := range []string{"The **tcp** row is the floor"} {
+	for _, want := range []string{"The **tcp** row is the floor", "one write per direction, in pieces of at most 1 MiB − 4 KiB as hybi does"} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("echo intro lacks %q:\n%s", want, plain)
 		}
