@@ -545,10 +545,13 @@ func (c *Conn) heartbeat() {
 // ---- reading ----
 
 func isTimeout(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	if err == errWouldBlock || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
 	}
-	var ne net.Error
+	if ne, ok := err.(net.Error); ok {
+		return ne.Timeout()
+	}
+	var ne net.Error // errors.As allocates it: only for wrapped errors
 	return errors.As(err, &ne) && ne.Timeout()
 }
 

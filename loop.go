@@ -272,16 +272,19 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 	for n := 0; ; {
 		ev, direct, err := c.readEvent(&b, true)
 		if err != nil {
-			if err == errWouldBlock && started {
-				if !lc.open {
-					lc.msg = append([]byte(nil), b...)
-				} else {
-					lc.msg = b
+			if err == errWouldBlock {
+				if started && !lc.open {
+					// The socket ran dry mid-message: the buffer
+					// moves to the connection until the message is
+					// complete, and the poller takes another.
+					*buf = nil
 				}
-				lc.open = true
-			}
-			if err == errWouldBlock && c.r == c.w {
-				c.releaseReadBuf()
+				if started {
+					lc.msg, lc.open = b, true
+				}
+				if c.r == c.w {
+					c.releaseReadBuf()
+				}
 			}
 			return false
 		}
@@ -295,9 +298,11 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 			continue
 		}
 		lc.l.opts.OnMessage(c, lc.typ, b)
+		// Keep the larger buffer for the next messages, up to a bound.
 		if lc.open {
 			lc.msg, lc.open = nil, false
-		} else {
+		}
+		if cap(b) >= cap(*buf) && cap(b) <= maxPollerBuf {
 			*buf = b[:0]
 		}
 		b, started = (*buf)[:0], false
@@ -306,6 +311,9 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 		}
 	}
 }
+
+// maxPollerBuf bounds the message buffer a poller keeps between messages.
+const maxPollerBuf = 4 << 20
 
 // done ends a serve: a close that happened meanwhile closes the socket now.
 func (lc *loopConn) done(c *Conn) {

@@ -4,26 +4,43 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 )
 
-// connFD returns the file descriptor of nc when it has one (TCP and Unix
-// sockets; not TLS). It stays valid while nc is open.
+// connFD returns the file descriptor of nc when it is a TCP or Unix
+// socket (not TLS). It stays valid while nc is open. It allocates nothing:
+// the concrete SyscallConn calls are inlined, and the function given to
+// Control captures nothing.
 func connFD(nc net.Conn) (int, bool) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+	var rc syscall.RawConn
+	var err error
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		rc, err = c.SyscallConn()
+	case *net.UnixConn:
+		rc, err = c.SyscallConn()
+	default:
 		return 0, false
 	}
-	rc, err := sc.SyscallConn()
 	if err != nil {
 		return 0, false
 	}
-	fd := -1
-	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	fdOut = -1
+	if err := rc.Control(storeFD); err != nil {
 		return 0, false
 	}
-	return fd, fd >= 0
+	return fdOut, fdOut >= 0
 }
+
+var (
+	fdMu  sync.Mutex
+	fdOut int // guarded by fdMu
+)
+
+func storeFD(fd uintptr) { fdOut = int(fd) }
 
 // rawRead reads from the non-blocking descriptor fd: errWouldBlock when it
 // has no bytes, io.EOF at the end of the stream.
