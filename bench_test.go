@@ -239,7 +239,7 @@ func TestIdleMemory(t *testing.T) {
 	}
 	// ReadMessage parks a quiet connection in a shallow frame: the
 	// goroutine keeps its initial 2 KiB stack.
-	if stackPer > 3<<10 {
+	if stackPer > 3<<10 && !raceEnabled { // the race detector's frames are larger
 		t.Errorf("a goroutine parked in ReadMessage keeps a %.0f B stack, want 2 KiB", stackPer)
 	}
 	for _, c := range conns {

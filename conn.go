@@ -88,7 +88,6 @@ type Conn struct {
 	client   bool
 	opts     Options
 	protocol string
-	start    time.Time // monotonic base for lastRecv
 
 	// smu guards cc. I/O is never done while holding it.
 	smu sync.Mutex
@@ -114,9 +113,6 @@ type Conn struct {
 	partType MessageType
 	partOpen bool
 	mr       messageReader
-	tpos     int64 // trace: stream offset of rbuf[r]
-	tnext    int64 // trace: stream offset of the next frame header
-	tbufR    []byte
 	// rdeadline is the user's read deadline (unix nanos, 0: none), so the
 	// ctx-taking reads can restore it.
 	rdeadline atomic.Int64
@@ -133,12 +129,15 @@ type Conn struct {
 	iovArr      [2][]byte
 	iov         net.Buffers
 	mw          messageWriter
-	tbufW       []byte
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
 
-	// lc is set when a Loop serves the connection (Loop.Add).
+	// lc is set, to &ls, when a Loop serves the connection (Loop.Add).
 	lc atomic.Pointer[loopConn]
+	ls loopConn
+
+	// tr is the receive trace's state, nil unless Options.Trace is set.
+	tr *traceState
 
 	// Lifecycle. mu guards the heartbeat state.
 	mu          sync.Mutex
@@ -147,10 +146,39 @@ type Conn struct {
 	closeReason string // reason of our Close frame, for the CloseError
 
 	// Heartbeat.
-	hb       *time.Timer
+	hb *heartbeat // nil unless Options.PingInterval > 0
+}
+
+// heartbeat is the state of Options.PingInterval, allocated only for
+// connections that use it.
+type heartbeat struct {
+	start    time.Time // monotonic base for the nanosecond counts
+	timer    *time.Timer
 	lastRecv atomic.Int64 // nanos since start of the last read that returned bytes
-	hbPing   int64        // nanos since start of the oldest unanswered ping, 0: none
-	hbLast   int64        // nanos since start of the last ping sent
+	ping     int64        // nanos since start of the oldest unanswered ping, 0: none
+	last     int64        // nanos since start of the last ping sent
+}
+
+// traceState is the state of Options.Trace, allocated only when it is set.
+type traceState struct {
+	pos  int64 // stream offset of rbuf[r]
+	next int64 // stream offset of the next frame header
+	bufR []byte
+	bufW []byte
+}
+
+// received records that a read returned bytes, for the heartbeat.
+func (c *Conn) received() {
+	if c.hb != nil {
+		c.hb.lastRecv.Store(c.hb.since())
+	}
+}
+
+// consumed advances the trace's stream offset by n bytes.
+func (c *Conn) consumed(n int) {
+	if c.tr != nil {
+		c.tr.pos += int64(n)
+	}
 }
 
 // newConn wraps nc after a successful handshake. buffered holds bytes the
@@ -196,10 +224,13 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	}
 	c.mr.c = c
 	c.mw.c = c
+	if o.Trace != nil {
+		c.tr = new(traceState)
+	}
 	if o.PingInterval > 0 {
-		c.start = time.Now()
+		c.hb = &heartbeat{start: time.Now()}
 		c.mu.Lock()
-		c.hb = time.AfterFunc(o.PingInterval, c.heartbeat)
+		c.hb.timer = time.AfterFunc(o.PingInterval, c.heartbeat)
 		c.mu.Unlock()
 	}
 	return c, nil
@@ -274,7 +305,7 @@ func (c *Conn) finish(ce *CloseError) *CloseError {
 	c.g.end()
 	c.mu.Lock()
 	if c.hb != nil {
-		c.hb.Stop()
+		c.hb.timer.Stop()
 	}
 	c.mu.Unlock()
 	lc := c.lc.Load()
@@ -395,7 +426,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 		c.smu.Unlock()
 		if aerr == nil {
 			if c.opts.Trace != nil {
-				c.traceOut(b, &c.tbufW)
+				c.traceOut(b, &c.tr.bufW)
 			}
 			if _, err = c.nc.Write(b); err == nil {
 				c.closeOnWire.Store(true)
@@ -497,7 +528,7 @@ func (c *Conn) unlockMessage() { c.g.release(lockMsg) }
 
 // ---- heartbeat ----
 
-func (c *Conn) since() int64 { return int64(time.Since(c.start)) }
+func (h *heartbeat) since() int64 { return int64(time.Since(h.start)) }
 
 // heartbeat runs on a timer goroutine: it fails the connection when the
 // PongTimeout after a ping passed without any byte from the peer, and sends
@@ -507,32 +538,33 @@ func (c *Conn) heartbeat() {
 	if c.closed() != nil {
 		return
 	}
-	now := c.since()
+	h := c.hb
+	now := h.since()
 	interval := int64(c.opts.PingInterval)
 	timeout := int64(c.opts.PongTimeout)
 	c.mu.Lock()
-	if c.hbPing != 0 && c.lastRecv.Load() >= c.hbPing {
-		c.hbPing = 0 // answered (or anything else arrived)
+	if h.ping != 0 && h.lastRecv.Load() >= h.ping {
+		h.ping = 0 // answered (or anything else arrived)
 	}
-	if timeout > 0 && c.hbPing != 0 && now-c.hbPing >= timeout {
+	if timeout > 0 && h.ping != 0 && now-h.ping >= timeout {
 		c.mu.Unlock()
 		ce := c.stateError(ErrHeartbeatTimeout)
 		ce.Code, ce.Reason, ce.Initiator = frame.CloseAbnormal, "", None
 		c.finish(ce)
 		return
 	}
-	send := now-c.hbLast >= interval || c.hbLast == 0
+	send := now-h.last >= interval || h.last == 0
 	if send {
-		c.hbLast = now
-		if c.hbPing == 0 {
-			c.hbPing = now
+		h.last = now
+		if h.ping == 0 {
+			h.ping = now
 		}
 	}
-	next := c.hbLast + interval - now
-	if c.hbPing != 0 && timeout > 0 {
-		next = min(next, c.hbPing+timeout-now)
+	next := h.last + interval - now
+	if h.ping != 0 && timeout > 0 {
+		next = min(next, h.ping+timeout-now)
 	}
-	c.hb.Reset(time.Duration(max(next, int64(time.Millisecond))))
+	h.timer.Reset(time.Duration(max(next, int64(time.Millisecond))))
 	c.mu.Unlock()
 	if send && c.tryLockWrite() {
 		if c.closed() == nil {
@@ -613,9 +645,7 @@ func (c *Conn) fill() error {
 	if n > 0 {
 		c.w += n
 		c.hot = n >= inlineRead
-		if c.hb != nil {
-			c.lastRecv.Store(c.since())
-		}
+		c.received()
 		return nil
 	}
 	if err == nil {
@@ -710,7 +740,7 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 		}
 		c.smu.Unlock()
 		c.r += n
-		c.tpos += int64(n)
+		c.consumed(n)
 		if err != nil {
 			return ev, false, c.failed(err)
 		}
@@ -766,13 +796,11 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 				nr, rerr := c.read(p)
 				if nr > 0 {
 					c.hot = nr >= inlineRead
-					if c.hb != nil {
-						c.lastRecv.Store(c.since())
-					}
+					c.received()
 					c.smu.Lock()
 					ev, err := c.cc.ReadPayload(p[:nr])
 					c.smu.Unlock()
-					c.tpos += int64(nr)
+					c.consumed(nr)
 					if err != nil {
 						return ev, false, c.failed(err)
 					}
@@ -963,9 +991,7 @@ func (c *Conn) park() error {
 	if n > 0 {
 		c.w = n
 		c.hot = n >= inlineRead
-		if c.hb != nil {
-			c.lastRecv.Store(c.since())
-		}
+		c.received()
 		return nil
 	}
 	if err == nil {
@@ -1177,7 +1203,7 @@ func (c *Conn) flushLocked() error {
 	c.cc.Advance(len(p))
 	c.smu.Unlock()
 	if c.opts.Trace != nil {
-		c.traceOut(b, &c.tbufW)
+		c.traceOut(b, &c.tr.bufW)
 	}
 	n, err := c.write(b)
 	if err != nil {
@@ -1231,7 +1257,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 			return err
 		}
 		if c.opts.Trace != nil {
-			c.traceOut(b, &c.tbufW)
+			c.traceOut(b, &c.tr.bufW)
 		}
 		n, err := c.nc.Write(b)
 		if err != nil {

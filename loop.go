@@ -103,7 +103,8 @@ func (l *Loop) Add(c *Conn) error {
 		c.unlockRead()
 		return errLoopAdded
 	}
-	lc := &loopConn{l: l}
+	lc := &c.ls // inside the Conn: Add allocates nothing
+	lc.l = l
 	fd, ok := connFD(c.nc)
 	if ok && len(l.pollers) > 0 {
 		lc.p = l.pollers[int(l.next.Add(1))%len(l.pollers)]
@@ -201,8 +202,8 @@ func (l *Loop) readLoop(c *Conn) {
 	}
 }
 
-// loopConn is a Conn's state in a Loop; it exists only for connections
-// handed to one, so that other Conns do not pay for it.
+// loopConn is a Conn's state in a Loop (Conn.ls, in use once Conn.lc
+// points to it).
 type loopConn struct {
 	l  *Loop
 	p  *poller // nil: served by a goroutine (readLoop)

@@ -488,3 +488,37 @@ func TestLoopSplitMessage(t *testing.T) {
 		}
 	}
 }
+
+// Add allocates nothing per connection: the Loop's state lives in the
+// Conn, and the descriptor is fetched without a closure (only the Loop's
+// own map and table grow now and then).
+func TestLoopAddAllocs(t *testing.T) {
+	if raceEnabled || !netpoll.Supported {
+		t.Skip("needs epoll; sync.Pool and allocation counts differ under the race detector")
+	}
+	l, err := NewLoop(&LoopOptions{OnMessage: echoMessage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	const runs = 100
+	var servers []*Conn
+	for range runs + 1 {
+		_, sn := tcpPair(t)
+		c, err := newConn(sn, false, nil, &Options{}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, c)
+	}
+	i := 0
+	got := testing.AllocsPerRun(runs, func() {
+		if err := l.Add(servers[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if got >= 0.5 {
+		t.Errorf("Loop.Add makes %v allocations per connection, want none", got)
+	}
+}

@@ -15,8 +15,8 @@ import (
 // several frames at a time). Called only when Options.Trace is set, with
 // the read side held.
 func (c *Conn) traceIn(in []byte) []byte {
-	if c.tpos < c.tnext {
-		if rest := c.tnext - c.tpos; rest < int64(len(in)) {
+	if c.tr.pos < c.tr.next {
+		if rest := c.tr.next - c.tr.pos; rest < int64(len(in)) {
 			in = in[:rest]
 		}
 		return in
@@ -28,14 +28,14 @@ func (c *Conn) traceIn(in []byte) []byte {
 	if err != nil {
 		return in // invalid: the machine fails the connection
 	}
-	c.tnext = c.tpos + int64(n) + h.Length
+	c.tr.next = c.tr.pos + int64(n) + h.Length
 	ev := TraceEvent{Direction: Received, Header: h}
 	if c.opts.TracePayload && int64(len(in)-n) >= h.Length {
-		c.tbufR = append(c.tbufR[:0], in[n:n+int(h.Length)]...)
+		c.tr.bufR = append(c.tr.bufR[:0], in[n:n+int(h.Length)]...)
 		if h.Masked {
-			mask.Apply(h.Key, 0, c.tbufR)
+			mask.Apply(h.Key, 0, c.tr.bufR)
 		}
-		ev.Payload = c.tbufR
+		ev.Payload = c.tr.bufR
 	}
 	c.opts.Trace(ev)
 	if rest := int64(n) + h.Length; rest < int64(len(in)) {
