@@ -441,7 +441,14 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	}
 
 	// 2. Wait for the peer's Close frame: either the active reader gets
-	// it, or we read ourselves.
+	// it (a Loop is always active: wait for it), or we read ourselves.
+	if c.lc.Load() != nil {
+		c.g.acquire(lockLoop, timer.C) // held by the Loop: returns at the end or the timeout
+		if c.closed() == nil {
+			c.finish(c.stateError(ErrCloseTimeout))
+		}
+		return c.closeResult()
+	}
 	for {
 		if !c.g.acquire(lockR, timer.C) {
 			if c.closed() == nil {
@@ -485,7 +492,12 @@ func (c *Conn) lockRead() error {
 	return nil
 }
 
-func (c *Conn) unlockRead() { c.g.release(lockR) }
+func (c *Conn) unlockRead() {
+	c.g.release(lockR)
+	if lc := c.lc.Load(); lc != nil {
+		lc.missedEdge(c)
+	}
+}
 
 // lockWrite takes the write side or returns the final error.
 func (c *Conn) lockWrite() error {
@@ -1109,6 +1121,9 @@ type messageReader struct {
 
 func (mr *messageReader) Read(p []byte) (int, error) {
 	c := mr.c
+	if c.lc.Load() != nil {
+		return 0, errLoopOwned
+	}
 	if err := c.lockRead(); err != nil {
 		return 0, err
 	}

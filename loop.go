@@ -110,6 +110,7 @@ func (l *Loop) Add(c *Conn) error {
 		lc.p = l.pollers[int(l.next.Add(1))%len(l.pollers)]
 		lc.fd = fd
 	}
+	c.g.tryAcquire(lockLoop) // for Close to wait on: never released
 	c.lc.Store(lc)
 	buffered := c.r < c.w
 	c.unlockRead()
@@ -223,6 +224,10 @@ type loopConn struct {
 	// closing: the connection is being closed on another goroutine after
 	// a protocol error or the peer's Close; the poller leaves it alone.
 	closing atomic.Bool
+	// missed: a readiness event came while another goroutine held the
+	// read side. Epoll is edge-triggered, so whoever holds it serves the
+	// connection again when it lets go.
+	missed atomic.Bool
 
 	// mu guards busy and closeLater: fd must not be closed while the
 	// poller reads it (the number could be reused by a new connection).
@@ -250,14 +255,44 @@ const maxServe = 32
 // them in *buf (which it may grow) unless one is already in lc.msg. It
 // reports whether it stopped early (maxServe) with bytes possibly left.
 func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
-	if lc.closing.Load() || !c.g.tryAcquire(lockR) {
-		return false
+	for {
+		more, served := lc.serveOnce(c, buf)
+		if !served || more || !lc.missed.Swap(false) {
+			return more
+		}
+		// An edge came while we held the read side: read again.
+	}
+}
+
+// missedEdge is called by a goroutine that released the read side outside
+// serve: it serves an edge that came meanwhile, with a buffer of its own.
+func (lc *loopConn) missedEdge(c *Conn) {
+	if lc.missed.Swap(false) {
+		var buf []byte
+		for lc.serve(c, &buf) {
+		}
+	}
+}
+
+// serveOnce is one pass of serve; served is false when another goroutine
+// held the read side (the edge is then left to it through missed).
+func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
+	if lc.closing.Load() {
+		return false, true
+	}
+	if !c.g.tryAcquire(lockR) {
+		lc.missed.Store(true)
+		// The holder may have let go before it could see missed.
+		if !c.g.tryAcquire(lockR) {
+			return false, false
+		}
+		lc.missed.Store(false)
 	}
 	defer c.g.release(lockR)
 	lc.mu.Lock()
 	if c.closed() != nil {
 		lc.mu.Unlock()
-		return false
+		return false, true
 	}
 	lc.busy = true
 	lc.mu.Unlock()
@@ -287,7 +322,7 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 					c.releaseReadBuf()
 				}
 			}
-			return false
+			return false, true
 		}
 		if ev.First {
 			lc.typ, started = MessageType(ev.Opcode), true
@@ -308,7 +343,7 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 		}
 		b, started = (*buf)[:0], false
 		if n++; n == maxServe || c.closed() != nil || lc.closing.Load() {
-			return n == maxServe
+			return n == maxServe, true
 		}
 	}
 }
