@@ -1,19 +1,25 @@
 package autobahn
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hybi/websocket/frame"
 )
 
 func TestCatalogue(t *testing.T) {
@@ -321,5 +327,76 @@ func TestHugeFrameFromPeer(t *testing.T) {
 	r := rep.Results["huge"]["1.1.1"]
 	if r.LocalCloseCode == nil || *r.LocalCloseCode != 1009 || r.Behavior != Failed {
 		t.Errorf("result: behavior %s, local close code %v; want FAILED and 1009", r.Behavior, r.LocalCloseCode)
+	}
+}
+
+// resetConn is a connection the peer has reset after sending pending: the
+// first Write fails with ECONNRESET, and only then can the reader read
+// pending (then ECONNRESET). The first Read gives a Close from the writer
+// time to happen, as it would under load.
+type resetConn struct {
+	net.Conn // for deadlines; never read or written
+	pending  *bytes.Reader
+	reset    chan struct{}
+	once     sync.Once
+	closed   chan struct{}
+	close    sync.Once
+	waited   bool
+}
+
+func (c *resetConn) Write([]byte) (int, error) {
+	c.once.Do(func() { close(c.reset) })
+	return 0, syscall.ECONNRESET
+}
+
+func (c *resetConn) Read(b []byte) (int, error) {
+	<-c.reset
+	if !c.waited {
+		c.waited = true
+		select {
+		case <-c.closed:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	if c.pending.Len() > 0 {
+		return c.pending.Read(b)
+	}
+	return 0, syscall.ECONNRESET
+}
+
+func (c *resetConn) Close() error {
+	c.close.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// A server that fails the connection while the fuzzer's chopped bytes
+// still arrive resets it, and the fuzzer's next write fails. What the
+// server sent before (4.2.5: the echo, then Close 1002) must still be read
+// and judged: the writer must not close the connection under the reader.
+func TestWriteErrorKeepsPeerBytes(t *testing.T) {
+	t.Parallel()
+	var b []byte
+	b = frame.AppendFrame(b, frame.Header{Fin: true, Opcode: frame.OpText, Length: 13}, []byte("Hello, world!"))
+	b = frame.AppendFrame(b, frame.Header{Fin: true, Opcode: frame.OpClose, Length: 2}, []byte{0x03, 0xea})
+	nc, other := net.Pipe()
+	defer other.Close()
+	conn := &resetConn{Conn: nc, pending: bytes.NewReader(b), reset: make(chan struct{}), closed: make(chan struct{})}
+	c := Select([]string{"4.2.5"}, nil)[0]
+	s := newSession(c, conn, bufio.NewReader(conn), false, nil)
+	s.run(context.Background(), c.Bound+time.Second)
+	r := s.result("reset", time.Now())
+	if r.Behavior != OK || r.BehaviorClose != OK || r.RemoteCloseCode == nil || *r.RemoteCloseCode != 1002 {
+		t.Errorf("behavior %s, behaviorClose %s, remote close code %v; want OK, OK, 1002\nwirelog: %q",
+			r.Behavior, r.BehaviorClose, r.RemoteCloseCode, r.Wirelog)
+	}
+	select {
+	case <-conn.closed:
+	case <-time.After(5 * time.Second):
+		t.Error("the connection was not closed after the session ended")
 	}
 }

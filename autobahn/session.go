@@ -51,6 +51,7 @@ type writeQueue struct {
 	cond   *sync.Cond
 	items  [][]byte
 	closed bool
+	broken bool // a write failed: later writes are dropped
 }
 
 func newWriteQueue() *writeQueue {
@@ -61,7 +62,7 @@ func newWriteQueue() *writeQueue {
 
 func (q *writeQueue) push(b []byte) {
 	q.mu.Lock()
-	if !q.closed {
+	if !q.closed && !q.broken {
 		q.items = append(q.items, b)
 		q.cond.Signal()
 	}
@@ -93,9 +94,19 @@ func (q *writeQueue) run(w net.Conn) {
 		q.items = q.items[1:]
 		q.mu.Unlock()
 		if _, err := w.Write(b); err != nil {
+			// The peer reset the connection. Closing it now would
+			// throw away what the peer sent before and the reader has
+			// not read yet (an echo, a Close frame): a peer that fails
+			// the connection while chopped bytes are still coming
+			// would be judged on a race. Stop writing and let the
+			// reader drain the socket; its error ends the session,
+			// which closes the queue.
 			q.mu.Lock()
-			q.closed = true
+			q.broken = true
 			q.items = nil
+			for !q.closed {
+				q.cond.Wait()
+			}
 			q.mu.Unlock()
 			return
 		}
