@@ -48,8 +48,11 @@ type conformanceConfig struct {
 	parallel  int // light cases at once
 	bulk      int // heavy cases at once
 	reportDir string
-	progress  io.Writer // failing cases as they finish (-v)
-	status    io.Writer // a progress line every statusEvery
+	// serverLoop makes role server test the echo server with a
+	// websocket.Loop reading its connections (wsx serve -loop).
+	serverLoop bool
+	progress   io.Writer // failing cases as they finish (-v)
+	status     io.Writer // a progress line every statusEvery
 }
 
 const statusEvery = 30 * time.Second
@@ -84,16 +87,26 @@ func listen() (net.Listener, *http.Server, error) {
 	return ln, &http.Server{ErrorLog: log.New(io.Discard, "", 0)}, nil
 }
 
-// testServerRole runs the fuzzing client against wsx's echo server.
+// testServerRole runs the fuzzing client against wsx's echo server, the
+// Loop-served one with cfg.serverLoop (reported as agent hybi-loop).
 func testServerRole(ctx context.Context, cfg conformanceConfig) (*autobahn.Report, error) {
+	h, stopEcho, err := echoHandler(true, cfg.serverLoop)
+	if err != nil {
+		return nil, err
+	}
+	defer stopEcho()
 	ln, srv, err := listen()
 	if err != nil {
 		return nil, err
 	}
-	srv.Handler = echoHandler(true)
+	srv.Handler = h
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "ws://" + ln.Addr().String() + "/"
+	agent := "hybi"
+	if cfg.serverLoop {
+		agent = "hybi-loop"
+	}
 	light, bulk := split(cfg.cases)
 	rep := autobahn.NewReport()
 	var done atomic.Int64
@@ -112,7 +125,7 @@ func testServerRole(ctx context.Context, cfg conformanceConfig) (*autobahn.Repor
 		if len(b.cases) == 0 {
 			continue
 		}
-		if _, err := autobahn.RunClient(ctx, url, "hybi", b.cases, autobahn.Options{Concurrency: b.n, Progress: progress}); err != nil {
+		if _, err := autobahn.RunClient(ctx, url, agent, b.cases, autobahn.Options{Concurrency: b.n, Progress: progress}); err != nil {
 			return rep, err
 		}
 	}
@@ -197,18 +210,23 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	casesFlag := fs.String("cases", "*", "comma-separated case patterns (1.*,6.4.*,7.1.1)")
 	exclude := fs.String("exclude", "", "comma-separated case patterns to leave out")
 	role := fs.String("role", "both", "which side of hybi to test: server, client or both")
+	serverLoop := fs.Bool("server-loop", false, "role server: test the echo server with a websocket.Loop reading its connections (wsx serve -loop)")
 	report := fs.String("report", "", "write reports here (servers/ and clients/ with index.json, per-case JSON, index.md)")
 	parallel := fs.Int("parallel", 16, "cases of groups 1-7 and 10 to run at once")
 	bulk := fs.Int("bulk", 2*runtime.NumCPU(), "cases of groups 9, 12 and 13 to run at once")
 	verbose := fs.Bool("v", false, "print each failing case as it finishes")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-report DIR]\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-server-loop] [-report DIR]\n\n"+
 			"Run the Autobahn testsuite's case catalogue (hybi's native runner) in-process\n"+
 			"over loopback: the fuzzing client against wsx's echo server (role server) and\n"+
 			"wsx's autobahn-client loop against the fuzzing server (role client). Prints a\n"+
 			"summary per group and role and exits non-zero unless every case is OK or\n"+
-			"INFORMATIONAL.\n\n")
+			"INFORMATIONAL.\n\n"+
+			"With -server-loop, role server tests the echo server of wsx serve -loop\n"+
+			"instead: a websocket.Loop reads every connection and echoes in OnMessage,\n"+
+			"with the same accept options (agent hybi-loop in the report). It needs\n"+
+			"-role server or both; role client is unchanged.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -224,6 +242,10 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsx conformance: -role must be server, client or both\n")
 		return 2
 	}
+	if *serverLoop && *role == "client" {
+		fmt.Fprintf(stderr, "wsx conformance: -server-loop tests the server role; use -role server or both\n")
+		return 2
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -236,7 +258,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := conformanceConfig{cases: cases, parallel: max(*parallel, 1), bulk: max(*bulk, 1), reportDir: *report, status: stdout}
+	cfg := conformanceConfig{cases: cases, parallel: max(*parallel, 1), bulk: max(*bulk, 1), reportDir: *report, serverLoop: *serverLoop, status: stdout}
 	if *verbose {
 		cfg.progress = stderr
 	}
@@ -250,6 +272,9 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 		switch r {
 		case "server":
 			title = "role server: hybi's server (wsx serve's echo handler) tested by the fuzzing client"
+			if *serverLoop {
+				title = "role server: hybi's server with a websocket.Loop (wsx serve -loop's echo) tested by the fuzzing client"
+			}
 			rep, err = testServerRole(ctx, cfg)
 		case "client":
 			title = "role client: hybi's client (wsx autobahn-client's loop) tested by the fuzzing server"

@@ -2,11 +2,16 @@
 // driver for the Autobahn testsuite's fuzzing server, and the in-process
 // conformance run of the Autobahn case catalogue against hybi itself.
 //
-//	wsx serve -addr 127.0.0.1:9001 [-compress]
+//	wsx serve -addr 127.0.0.1:9001 [-compress] [-loop]
 //	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
-//	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-report DIR]
+//	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-server-loop] [-report DIR]
 //	wsx fuzzingclient -url ws://host:port [-agent name] [-report DIR]
 //	wsx fuzzingserver -addr host:port [-report DIR]
+//
+// The echo server reads with a goroutine per connection (ReadMessage, then
+// WriteMessage), or, with serve -loop, with a websocket.Loop that echoes in
+// OnMessage. conformance -server-loop tests the latter in the server role
+// (agent hybi-loop), so that both read paths face the same catalogue.
 //
 // Every subcommand takes -h.
 package main

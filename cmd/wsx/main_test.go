@@ -65,4 +65,33 @@ func TestConformanceRejectsBadFlags(t *testing.T) {
 	if code := run([]string{"conformance", "-cases", "99.*"}, &out, &errb); code != 2 {
 		t.Errorf("no matching case exited %d, want 2", code)
 	}
+	if code := run([]string{"conformance", "-role", "client", "-server-loop"}, &out, &errb); code != 2 {
+		t.Errorf("-server-loop with -role client exited %d, want 2", code)
+	}
+}
+
+// -server-loop tests the Loop-served echo server in the server role, and
+// reports it as agent hybi-loop.
+func TestConformanceServerLoop(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run([]string{"conformance", "-role", "server", "-server-loop", "-cases", "1.1.*,2.*,4.2.5,5.19,6.4.4,7.5.1,9.1.1,12.1.1,13.7.1", "-report", dir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("wsx conformance -server-loop exited %d:\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"hybi's server with a websocket.Loop", "26/26 cases OK or INFORMATIONAL"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	idx, err := autobahn.ReadIndex(filepath.Join(dir, "servers", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(idx["hybi-loop"]); n != 26 {
+		t.Errorf("servers/index.json has %d cases for agent hybi-loop, want 26", n)
+	}
+	if bad, err := autobahn.Gate(dir); err != nil || len(bad) != 0 {
+		t.Errorf("gate: %v %v", bad, err)
+	}
 }
