@@ -363,7 +363,7 @@ func TestSetReadLimit(t *testing.T) {
 			go tc.write(server)
 			_, _, err := client.ReadMessage(nil)
 			got, ce := viewOf(t, err)
-			want := closeView{frame.CloseMessageTooBig, "message exceeds the read limit", Local, SentOnly}
+			want := closeView{frame.CloseMessageTooBig, "message exceeds the size limit", Local, SentOnly}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

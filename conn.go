@@ -117,8 +117,7 @@ type Conn struct {
 	// ctx-taking reads can restore it.
 	rdeadline atomic.Int64
 	readLimit atomic.Int64 // SetReadLimit, 0: none
-	msgBytes  int64        // bytes of the current message delivered so far
-	inMsg     bool         // a message has started and not ended
+	limitSet  int64        // the readLimit the state machine enforces
 
 	// Write side, guarded by lockW; lockMsg is held for a whole data
 	// message (WriteMessage, or a NextWriter until it is closed).
@@ -745,6 +744,13 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			in = c.traceIn(in)
 		}
 		c.smu.Lock()
+		if l := c.readLimit.Load(); l != c.limitSet {
+			c.limitSet = l
+			if m := c.opts.maxMessageSize(); l > 0 && m > 0 {
+				l = min(l, m)
+			}
+			c.cc.SetMaxMessageSize(l)
+		}
 		ev, n, err := c.cc.Next(in)
 		var rem int64
 		if err == nil && n == 0 && ev.Kind == conn.EventNone {
@@ -758,9 +764,6 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 		}
 		switch ev.Kind {
 		case conn.EventData:
-			if err := c.countData(ev); err != nil {
-				return ev, false, err
-			}
 			return ev, false, nil
 		case conn.EventPing:
 			c.queueControl()
@@ -780,17 +783,6 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			continue
 		}
 		// The machine needs more input.
-		if rem > 0 && c.readLimit.Load() > 0 {
-			// Every byte left in this frame belongs to the message: fail
-			// as soon as they cannot fit, before reading them.
-			have := int64(0)
-			if c.inMsg {
-				have = c.msgBytes
-			}
-			if have+rem > c.readLimit.Load() {
-				return conn.Event{}, false, c.overLimit()
-			}
-		}
 		if rem > 0 && c.r == c.w && tgt != nil {
 			b := *tgt
 			spare := cap(b) - len(b)
@@ -817,9 +809,6 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 						return ev, false, c.failed(err)
 					}
 					*tgt = b[:len(b)+nr]
-					if err := c.countData(ev); err != nil {
-						return ev, false, err
-					}
 					return ev, true, nil
 				}
 				*tgt = b
@@ -835,35 +824,14 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 	}
 }
 
-// countData tracks the size of the message being received for
-// SetReadLimit.
-func (c *Conn) countData(ev conn.Event) error {
-	if ev.First {
-		c.msgBytes = 0
-	}
-	c.msgBytes += int64(len(ev.Data))
-	c.inMsg = !ev.Final
-	if l := c.readLimit.Load(); l > 0 && c.msgBytes > l {
-		return c.overLimit()
-	}
-	return nil
-}
-
-// overLimit fails the connection with 1009 (RFC 6455 §7.4.1: "a message
-// that is too big for it to process").
-func (c *Conn) overLimit() error {
-	c.smu.Lock()
-	err := c.cc.Fail(frame.CloseMessageTooBig, "message exceeds the read limit")
-	c.smu.Unlock()
-	return c.failed(err)
-}
-
 // SetReadLimit bounds the size of the messages read from now on, in bytes;
-// 0 removes the bound (Options.MaxMessageSize, enforced by package conn,
-// always applies too). A message over it fails the connection with 1009:
-// as soon as a frame header announces more than fits, or, for compressed
-// messages, as soon as the inflated bytes pass it. It may be called at any
-// time, also from another goroutine.
+// 0 removes the bound (Options.MaxMessageSize always applies too). A
+// message over it fails the connection with 1009: as soon as a frame
+// header announces more than fits, or, for compressed messages, as soon as
+// the inflated bytes pass it — the state machine enforces it like
+// MaxMessageSize, so the verdict never depends on how the bytes arrive. It
+// may be called at any time, also from another goroutine; it applies from
+// the next frame header or inflated byte the reader processes.
 func (c *Conn) SetReadLimit(n int64) {
 	c.readLimit.Store(max(n, 0))
 }

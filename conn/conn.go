@@ -112,15 +112,6 @@ func (c *Conn) Init(cfg Config) error {
 	if err := checkConfig(&cfg); err != nil {
 		return err
 	}
-	limit := func(v, def int64) int64 {
-		switch {
-		case v == 0:
-			return def
-		case v < 0:
-			return math.MaxInt64
-		}
-		return v
-	}
 	c.cfg = cfg
 	c.maxMsg = limit(cfg.MaxMessageSize, DefaultMaxMessageSize)
 	c.maxFrame = limit(cfg.MaxFrameSize, c.maxMsg)
@@ -160,6 +151,28 @@ func (c *Conn) Reset() {
 	c.err = nil
 	c.wOpen = false
 	c.outHead, c.outTail, c.pongAt = 0, 0, -1
+}
+
+// limit resolves a configured bound: 0 means def, a negative value none.
+func limit(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return math.MaxInt64
+	}
+	return v
+}
+
+// SetMaxMessageSize changes the bound on a received message's size (as
+// Config.MaxMessageSize, decompressed bytes for compressed messages) from
+// the next frame header or inflated byte on; n ≤ 0 restores the configured
+// bound. A driver uses it for limits that change during a connection.
+func (c *Conn) SetMaxMessageSize(n int64) {
+	if n <= 0 {
+		n = c.cfg.MaxMessageSize
+	}
+	c.maxMsg = limit(n, DefaultMaxMessageSize)
 }
 
 // Role returns the role c was configured with.

@@ -1,6 +1,7 @@
 package conn_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -279,5 +280,26 @@ func TestRFCExamples(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			runAll(t, func() *conn.Conn { return mustNew(t, conn.Config{Role: tt.role}) }, []byte(tt.stream), tt.want)
 		})
+	}
+}
+
+// SetMaxMessageSize changes the bound from the next frame on, and n ≤ 0
+// restores the configured one.
+func TestSetMaxMessageSize(t *testing.T) {
+	c := mustNew(t, conn.Config{Role: conn.Server, MaxMessageSize: 100})
+	stream := build(conn.Server, fr{op: frame.OpBinary, payload: strings.Repeat("a", 60)})
+	c.SetMaxMessageSize(50)
+	if _, _, err := c.Next(stream); !errors.Is(err, frame.ErrMessageTooBig) {
+		t.Fatalf("60 bytes under a bound of 50: %v, want ErrMessageTooBig", err)
+	}
+	c = mustNew(t, conn.Config{Role: conn.Server, MaxMessageSize: 100})
+	c.SetMaxMessageSize(50)
+	c.SetMaxMessageSize(0) // back to 100
+	if e, _, err := c.Next(stream); err != nil || e.Kind != conn.EventData || len(e.Data) != 60 {
+		t.Fatalf("60 bytes after restoring 100: %+v, %v", e, err)
+	}
+	var pe *frame.ProtocolError
+	if _, _, err := c.Next(build(conn.Server, fr{op: frame.OpBinary, payload: strings.Repeat("a", 101)})); !errors.As(err, &pe) || pe.Code != frame.CloseMessageTooBig {
+		t.Fatalf("101 bytes under the configured 100: %v, want a 1009 failure", err)
 	}
 }
