@@ -32,7 +32,9 @@ import (
 // points and written with short pauses, to both over loopback TCP.
 //
 // Every stream is a subtest seeded by its index, so a failure replays
-// alone: go test -run 'TestLoopDiff/stream042$' .
+// alone: go test -run 'TestLoopDiff/stream042$' . TestReadChunkingDiff
+// checks the same streams on the blocking reader alone with exact read
+// boundaries (pipes); the tests after it pin what these two found.
 
 const (
 	loopDiffSeed    = 0x6c6f6f70 // "loop"
@@ -830,10 +832,11 @@ func TestLoopEdgeWhileReadLocked(t *testing.T) {
 // into reads (TestLoopDiff found this through the timing of the two read
 // paths). A text frame announces 17 bytes under a read limit of 13, and
 // its 17th byte is not UTF-8: SetReadLimit says the connection fails with
-// 1009 "as soon as a frame header announces more than fits". It does when
-// the payload comes in a later read; when header and payload arrive in
-// one read, the payload is validated first and the verdict is 1007. The
-// pipe makes the grouping exact: each Read returns what one Write gave.
+// 1009 "as soon as a frame header announces more than fits". When the
+// driver checked the limit it did so only for a payload still to come;
+// with header and payload in one read the machine validated the payload
+// first and the verdict was 1007. The pipe makes the grouping exact: each
+// Read returns what one Write gave.
 func TestReadLimitVerdictChunking(t *testing.T) {
 	wire := appendLoopDiffFrame(nil, 0x81, true, [4]byte{1, 2, 3, 4}, []byte("0123456789abcdef\x80"), 0)
 	const header = 6
@@ -871,11 +874,9 @@ func TestReadLimitVerdictChunking(t *testing.T) {
 }
 
 // The same comparison for a compressed message: the read limit counts
-// inflated bytes, yet the early check compares the frame's announced
-// length, which is the compressed size, with it. 90 incompressible bytes
-// deflate (stored) to 96 and fit a limit of 93: the message must be
-// delivered whichever way its bytes are grouped, but it fails with 1009
-// when the payload comes in a later read than the header.
+// inflated bytes, not the frame's announced length (the compressed size).
+// 90 incompressible bytes deflate (stored) to 96 and fit a limit of 93:
+// the message is delivered whichever way its bytes are grouped.
 func TestReadLimitCompressedChunking(t *testing.T) {
 	msg := make([]byte, 90)
 	for i := range msg {
