@@ -29,7 +29,12 @@
 //     requires, stays within its configured limits without allocating, and
 //     produces the same events and verdict for every chunking of the same
 //     stream; its sending side accepts and refuses writes as the RFC says
-//     and never produces an invalid stream.
+//     and never produces an invalid stream;
+//   - websocket: a server Conn read by a Loop (non-blocking reads on epoll
+//     readiness) delivers the same messages, ends with the same close code,
+//     reason and initiator, and writes the same bytes back as one read
+//     with ReadMessage, for any stream, chunking and pacing over loopback
+//     TCP.
 //
 // Seeds come from the RFC examples, Autobahn-shaped cases and traffic
 // captured from the Node.js ws library (traffic_test.go).
