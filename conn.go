@@ -85,6 +85,7 @@ func (e *queuedError) Temporary() bool      { return true }
 // panics.
 type Conn struct {
 	nc       net.Conn
+	socket   bool // nc is a TCP or Unix socket (see writeFrameLocked)
 	client   bool
 	opts     Options
 	protocol string
@@ -187,6 +188,7 @@ func (c *Conn) consumed(n int) {
 func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol string, params *deflate.Params) (*Conn, error) {
 	c := &Conn{
 		nc:       nc,
+		socket:   isSocket(nc),
 		client:   client,
 		opts:     *o,
 		protocol: protocol,
@@ -1287,11 +1289,13 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		}
 		return nil
 	}
-	// Client: mask while copying into a pooled buffer sized for the
-	// payload (at most maxWrite bytes); its first write also carries the
-	// header.
+	// Client: mask while copying into a pooled buffer, whose first write
+	// also carries the header. On a socket the buffer is sized for the
+	// payload (at most maxWrite bytes: few, large writes); on other
+	// transports (TLS, which writes 16 KiB records anyway, or in-memory
+	// connections) it is the 16 KiB chunk, which stays in the cache.
 	wb := buf
-	if hl := len(b); hl+len(p) > chunkSize {
+	if hl := len(b); hl+len(p) > chunkSize && c.socket {
 		wb = getWriteBuf(hl + len(p))
 		defer putWriteBuf(wb)
 		copy(*wb, b)
@@ -1299,9 +1303,9 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 	pos := 0
 	hl := len(b)
 	for off := 0; off < len(p); {
-		k := copy((*wb)[hl:], p[off:])
+		k := maskCopy((*wb)[hl:], p[off:], h.Key, pos)
+		pos = (pos + k) & 3
 		seg := (*wb)[:hl+k]
-		pos = mask.Apply(h.Key, pos, seg[hl:])
 		n, err := c.nc.Write(seg)
 		off += k
 		if err != nil {
@@ -1315,6 +1319,33 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 	}
 	return nil
 }
+
+// isSocket reports whether nc is a kernel socket, whose writes are worth
+// making large (see maxWrite).
+func isSocket(nc net.Conn) bool {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
+// maskCopy copies as much of src as fits into dst and masks it with key
+// from key position pos, in pieces small enough to stay in the L1 cache
+// between the copy and the XOR (one pass over a 1 MiB buffer each would
+// read it back from memory). It returns the number of bytes copied.
+func maskCopy(dst, src []byte, key mask.Key, pos int) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i += maskPiece {
+		j := min(i+maskPiece, n)
+		copy(dst[i:j], src[i:j])
+		pos = mask.Apply(key, pos, dst[i:j])
+	}
+	return n
+}
+
+// maskPiece is maskCopy's piece size.
+const maskPiece = 8 << 10
 
 // queueFrame commits a frame without writing it: header and (masked)
 // payload are appended to owed, to go out first on the next write.

@@ -7,10 +7,10 @@ import (
 
 // The three locks of a Conn, as bits of gate.held.
 const (
-	lockR   = 1 << iota // the read side
-	lockW               // the write side (one frame or control burst)
-	lockMsg             // a whole data message (WriteMessage, NextWriter)
-	lockLoop            // held for good by a Loop serving the connection
+	lockR    = 1 << iota // the read side
+	lockW                // the write side (one frame or control burst)
+	lockMsg              // a whole data message (WriteMessage, NextWriter)
+	lockLoop             // held for good by a Loop serving the connection
 )
 
 // gate holds a Conn's locks. Unlike sync.Mutex, a waiter gives up when the
