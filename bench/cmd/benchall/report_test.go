@@ -131,7 +131,7 @@ func TestEchoFloorNotAPeer(t *testing.T) {
 	r.writeTargets(p)
 	r.writeSummary(p)
 	want := []string{
-		"| echo msgs/s ≥ best peer at 16 B | 50.0k msg/s, 1.25× gobwas (40.0k msg/s) | met |",
+		"| echo msgs/s ≥ best peer at 16 B (gobwas: 40.0k msg/s) | hybi Loop: 60.0k msg/s, 1.50×; goroutine per connection: 50.0k msg/s, 1.25× | met by both |",
 		"| echo 16 B | 50.0k msg/s | gobwas 40.0k msg/s | 1.25 | hybi ahead |",
 	}
 	got := lines(b.String(), "| echo ")
