@@ -390,7 +390,8 @@ func (c *Conn) CloseNow() error {
 //
 // Close returns nil when the handshake completed, the *CloseError when it
 // did not (Err says why: ErrCloseTimeout, an I/O error…), and an error for
-// a second call or an invalid code or reason.
+// a second call or an invalid code or reason. On a connection served by a
+// Loop, Close called from OnMessage does not wait (see Loop).
 func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	if ce := c.closed(); ce != nil {
 		return errCloseCalled
@@ -443,7 +444,10 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 
 	// 2. Wait for the peer's Close frame: either the active reader gets
 	// it (a Loop is always active: wait for it), or we read ourselves.
-	if c.lc.Load() != nil {
+	if lc := c.lc.Load(); lc != nil {
+		if lc.inCallback.Load() {
+			return nil // see Loop: the Loop completes the handshake, OnClose reports it
+		}
 		c.g.acquire(lockLoop, timer.C) // held by the Loop: returns at the end or the timeout
 		if c.closed() == nil {
 			c.finish(c.stateError(ErrCloseTimeout))

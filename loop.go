@@ -20,10 +20,16 @@ import (
 // LoopOptions.OnMessage, the end of the connection through
 // LoopOptions.OnClose, and ReadMessage and NextReader return an error.
 // Everything else works as usual, from any goroutine: WriteMessage,
-// NextWriter, Ping, Close, CloseNow, deadlines and the heartbeat. Pings
-// are answered, a peer's Close is answered and the connection closed, and
-// protocol violations fail the connection, exactly as for a blocking
-// reader.
+// NextWriter, Ping, Close, CloseNow, write deadlines and the heartbeat
+// (read deadlines have nothing to act on: the Loop never blocks on a read;
+// the heartbeat is how a Loop detects a dead peer). Pings are answered, a
+// peer's Close is answered and the connection closed, and protocol
+// violations fail the connection, exactly as for a blocking reader.
+//
+// Close waits for the peer's Close, which the Loop reads; called while the
+// connection's OnMessage runs (typically from OnMessage itself), it sends
+// the Close frame and returns nil at once instead, and OnClose reports how
+// the closing handshake ended.
 //
 // On Linux (amd64 and arm64) a Loop waits with epoll on a few poller
 // goroutines and reads each connection without blocking when bytes arrive.
@@ -228,6 +234,9 @@ type loopConn struct {
 	// read side. Epoll is edge-triggered, so whoever holds it serves the
 	// connection again when it lets go.
 	missed atomic.Bool
+	// inCallback: OnMessage is running for this connection (Close must
+	// not wait for the Loop then: the Loop is waiting for OnMessage).
+	inCallback atomic.Bool
 
 	// mu guards busy and closeLater: fd must not be closed while the
 	// poller reads it (the number could be reused by a new connection).
@@ -333,7 +342,9 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 		if !ev.Final {
 			continue
 		}
+		lc.inCallback.Store(true)
 		lc.l.opts.OnMessage(c, lc.typ, b)
+		lc.inCallback.Store(false)
 		// Keep the larger buffer for the next messages, up to a bound.
 		if lc.open {
 			lc.msg, lc.open = nil, false

@@ -522,3 +522,69 @@ func TestLoopAddAllocs(t *testing.T) {
 		t.Errorf("Loop.Add makes %v allocations per connection, want none", got)
 	}
 }
+
+// Close called from OnMessage does not wait for the Loop (which is running
+// OnMessage): it sends the Close frame and returns, and the Loop finishes
+// the handshake.
+func TestLoopCloseFromOnMessage(t *testing.T) {
+	returned := make(chan time.Duration, 1)
+	s := newLoopServer(t, nil, func(c *Conn, typ MessageType, p []byte) {
+		start := time.Now()
+		if err := c.Close(frame.CloseNormal, "bye"); err != nil {
+			t.Errorf("Close from OnMessage: %v", err)
+		}
+		returned <- time.Since(start)
+	})
+	c := dial(t, s.url, &DialOptions{Proxy: NoProxy})
+	c.WriteMessage(Text, []byte("close, please"))
+	_, _, err := c.ReadMessage(nil)
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Initiator != Peer || ce.Code != frame.CloseNormal || ce.Reason != "bye" {
+		t.Errorf("client got %v, want the server's 1000 bye", err)
+	}
+	if d := <-returned; d > time.Second {
+		t.Errorf("Close from OnMessage took %v: it waited for the Loop", d)
+	}
+	lc := s.waitClose(t)
+	if !errors.As(lc.err, &ce) || ce.Initiator != Local || ce.Code != frame.CloseNormal || ce.Frames != SentThenReceived || ce.Err != nil {
+		t.Errorf("OnClose err = %#v, want a completed handshake we started", lc.err)
+	}
+}
+
+// The heartbeat is how a Loop-served connection notices a peer that went
+// silent: no Pong within PongTimeout ends it with ErrHeartbeatTimeout, while
+// a peer that answers stays connected.
+func TestLoopHeartbeat(t *testing.T) {
+	s := newLoopServer(t, &AcceptOptions{Options: Options{PingInterval: 30 * time.Millisecond, PongTimeout: 100 * time.Millisecond}}, echoMessage)
+	// A live client: a reader answers the pings.
+	live := dial(t, s.url, &DialOptions{Proxy: NoProxy})
+	go func() {
+		for {
+			if _, _, err := live.ReadMessage(nil); err != nil {
+				return
+			}
+		}
+	}()
+	// A silent one: a raw socket that never reads, so no Pong comes back.
+	nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	readResponseHead(t, nc)
+	lc := s.waitClose(t)
+	var ce *CloseError
+	if !errors.As(lc.err, &ce) || !errors.Is(ce.Err, ErrHeartbeatTimeout) || ce.Initiator != None {
+		t.Fatalf("OnClose err = %v, want a heartbeat timeout", lc.err)
+	}
+	time.Sleep(200 * time.Millisecond) // several more ping intervals
+	select {
+	case extra := <-s.closes:
+		t.Fatalf("the live connection ended too: %v", extra.err)
+	default:
+	}
+	if err := live.WriteMessage(Text, []byte("still here")); err != nil {
+		t.Fatalf("live connection: %v", err)
+	}
+}
