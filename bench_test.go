@@ -253,3 +253,53 @@ func TestIdleMemory(t *testing.T) {
 	for range servers {
 	}
 }
+
+// The opening handshake needs more than the 2 KiB stack a goroutine starts
+// with, and a goroutine keeps a grown stack while it is parked deep enough.
+// Reading on a fresh goroutine after Upgrade keeps the idle reader's stack
+// at 2 KiB (docs/troubleshooting.md, "Keeping idle connections small").
+func TestStackAfterUpgrade(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("opens hundreds of sockets; the race detector's frames are larger")
+	}
+	per := map[bool]float64{}
+	for _, fresh := range []bool{false, true} {
+		ln := listen(t)
+		const n = 300
+		go func() {
+			for {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					c, err := Upgrade(nc, nil, nil)
+					if err != nil {
+						nc.Close()
+						return
+					}
+					if fresh {
+						go c.ReadMessage(nil)
+						return
+					}
+					c.ReadMessage(nil)
+				}()
+			}
+		}()
+		base := stackInUse()
+		var conns []*Conn
+		for range n {
+			conns = append(conns, dial(t, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: NoProxy}))
+		}
+		time.Sleep(200 * time.Millisecond) // let every reader park
+		per[fresh] = (float64(stackInUse()) - float64(base)) / n
+		for _, c := range conns {
+			c.CloseNow()
+		}
+		ln.Close()
+	}
+	t.Logf("stack per idle server reader: %.0f B reading on the handshake's goroutine, %.0f B on a fresh one", per[false], per[true])
+	if per[true] > 3<<10 {
+		t.Errorf("a reader on a fresh goroutine keeps a %.0f B stack, want 2 KiB", per[true])
+	}
+}
