@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # interop CI: installs every peer, then vets and runs the interop matrix
 # (hybi against gorilla, coder, gobwas, gws, Node ws, Python websockets and
-# autobahn, and headless Chromium). A peer that cannot be installed or
+# autobahn, and headless Chromium; hybi serving both with a goroutine per
+# connection and with a websocket.Loop). A peer that cannot be installed or
 # started fails the run; nothing is skipped.
 #
 #   bash interop/ci.sh                      # from the repository root

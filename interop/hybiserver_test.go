@@ -23,34 +23,52 @@ type serverObs struct {
 	Pong        string // the payload of the Pong to our Ping (hybi-ping)
 	Ping        string // the payload of the first Ping the peer sent (ping)
 	Pongs       int    // Pongs received (heartbeat)
-	Timeouts    int    // reads that hit their deadline (read-timeout)
+	Timeouts    int    // reads that hit their deadline; Loop: deadlines that passed (read-timeout)
 	// Compressed frames (RSV1) received and sent (/echo-deflate).
 	CompressedIn, CompressedOut int64
 	Err                         error // anything else that went wrong on our side
+	// Loop: the connection was served by a websocket.Loop (loopServer).
+	Loop bool
 }
 
-// hybiServer is hybi's side of the peer-client scenarios. Peers connect to
+// deadlineStep is the read deadline of /deadline: short beside the peer's
+// LateDelay, so that several pass before its message comes.
+const deadlineStep = 100 * time.Millisecond
+
+// hybiServer is hybi's side of the peer-client scenarios, a goroutine
+// blocked in ReadMessage per connection. Peers connect to
 // /<peer>/<path>?s=<scenario>; paths:
 //
 //	/echo          echo (Subprotocol supported)
 //	/echo-deflate  echo with permessage-deflate accepted (once wired)
 //	/close         Close(HybiCloseCode, HybiCloseReason) at once
 //	/ping          Ping(HybiPing); once the Pong echoes it, send PongOK
+//	/heartbeat     PingInterval 50 ms; after HeartbeatPongs Pongs, send
+//	               HeartbeatOK
 //	/fragments     Payload(text, FragmentedSize) in FragmentSize frames
 //	               written with WriteFrame, a Ping after the first
 //	/deadline      read with 100 ms deadlines until the peer's late message
 //	               arrives, then echo
 //	/reject        refused by hybi's origin policy: 403
-type hybiServer struct {
+//
+// loopServer (loopserver_test.go) serves the same paths with a
+// websocket.Loop reading the connections.
+type hybiServer struct{ observations }
+
+func newHybiServer() *hybiServer { return &hybiServer{} }
+
+// observations collects what a hybi server saw, by peer and scenario.
+type observations struct {
 	mu  sync.Mutex
 	obs map[string]chan serverObs
 }
 
-func newHybiServer() *hybiServer { return &hybiServer{obs: map[string]chan serverObs{}} }
-
-func (h *hybiServer) ch(key string) chan serverObs {
+func (h *observations) ch(key string) chan serverObs {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.obs == nil {
+		h.obs = map[string]chan serverObs{}
+	}
 	c, ok := h.obs[key]
 	if !ok {
 		c = make(chan serverObs, 1)
@@ -59,8 +77,16 @@ func (h *hybiServer) ch(key string) chan serverObs {
 	return c
 }
 
+// put reports the connection of key ("<peer>/<scenario>").
+func (h *observations) put(key string, o serverObs) {
+	select {
+	case h.ch(key) <- o:
+	default: // a second connection for the same scenario: keep the first
+	}
+}
+
 // wait returns what hybi saw on the connection of peer's scenario.
-func (h *hybiServer) wait(peer, scenario string, d time.Duration) (serverObs, bool) {
+func (h *observations) wait(peer, scenario string, d time.Duration) (serverObs, bool) {
 	select {
 	case o := <-h.ch(peer + "/" + scenario):
 		return o, true
@@ -69,54 +95,59 @@ func (h *hybiServer) wait(peer, scenario string, d time.Duration) (serverObs, bo
 	}
 }
 
-func (h *hybiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// route splits a request for /<peer>/<path>?s=<scenario> into its path
+// and its observation key "<peer>/<scenario>".
+func route(r *http.Request) (what, key string, ok bool) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) != 2 {
+		return "", "", false
+	}
+	return parts[1], parts[0] + "/" + r.URL.Query().Get("s"), true
+}
+
+func (h *hybiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	what, key, ok := route(r)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	peer, what := parts[0], parts[1]
-	key := peer + "/" + r.URL.Query().Get("s")
-	o := h.serve(w, r, what)
-	select {
-	case h.ch(key) <- o:
-	default: // a second connection for the same scenario: keep the first
-	}
+	h.put(key, h.serve(w, r, what))
 }
 
-func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) (o serverObs) {
-	pongs := make(chan string, 4)
-	var rsv1 rsv1Count
-	defer func() { o.CompressedIn, o.CompressedOut = rsv1.in.Load(), rsv1.out.Load() }()
+// probe is the instrumentation of one served connection, the same for the
+// blocking and the Loop-served server: the hooks of the accept options
+// record the peer's first Ping, the Pongs to hybi's Pings and the
+// compressed frames.
+type probe struct {
+	pongs chan string
+	rsv1  rsv1Count
+	mu    sync.Mutex
+	ping  *string // the payload of the first Ping received
+}
+
+// newProbe returns the accept options of path what, hooked to a new probe.
+func newProbe(r *http.Request, what string) (*probe, *websocket.AcceptOptions) {
+	p := &probe{pongs: make(chan string, 4)}
 	opts := &websocket.AcceptOptions{Subprotocols: []string{peers.Subprotocol}}
 	opts.MaxMessageSize = 64 << 20
 	opts.CloseTimeout = 5 * time.Second
-	var pingMu sync.Mutex
-	var firstPing *string
-	defer func() {
-		pingMu.Lock()
-		if firstPing != nil {
-			o.Ping = *firstPing
+	opts.OnPing = func(b []byte) {
+		p.mu.Lock()
+		if p.ping == nil {
+			s := string(b)
+			p.ping = &s
 		}
-		pingMu.Unlock()
-	}()
-	opts.OnPing = func(p []byte) {
-		pingMu.Lock()
-		if firstPing == nil {
-			s := string(p)
-			firstPing = &s
-		}
-		pingMu.Unlock()
+		p.mu.Unlock()
 	}
-	opts.OnPong = func(p []byte) {
+	opts.OnPong = func(b []byte) {
 		select {
-		case pongs <- string(p):
+		case p.pongs <- string(b):
 		default:
 		}
 	}
 	switch what {
 	case "echo-deflate":
-		enableServerDeflate(opts, &rsv1)
+		enableServerDeflate(opts, &p.rsv1)
 	case "heartbeat":
 		opts.PingInterval = 50 * time.Millisecond
 		opts.PongTimeout = 5 * time.Second
@@ -125,6 +156,23 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 		// Origin with 403. Not every client sends Origin, so set one.
 		r.Header.Set("Origin", "http://foreign.invalid")
 	}
+	return p, opts
+}
+
+// record copies what the hooks saw into o.
+func (p *probe) record(o *serverObs) {
+	o.CompressedIn, o.CompressedOut = p.rsv1.in.Load(), p.rsv1.out.Load()
+	p.mu.Lock()
+	if p.ping != nil {
+		o.Ping = *p.ping
+	}
+	p.mu.Unlock()
+}
+
+func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) (o serverObs) {
+	pr, opts := newProbe(r, what)
+	defer pr.record(&o)
+	pongs := pr.pongs
 	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		o.AcceptErr = err
@@ -207,7 +255,7 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 		// Read with short deadlines until the peer's late message comes.
 		stop := time.Now().Add(peers.ScenarioTimeout)
 		for {
-			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			c.SetReadDeadline(time.Now().Add(deadlineStep))
 			typ, msg, err := c.ReadMessage(nil)
 			if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(stop) {
 				o.Timeouts++

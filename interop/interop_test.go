@@ -1,8 +1,11 @@
 // Package interop runs hybi against independent WebSocket implementations
 // in both roles: gorilla/websocket, coder/websocket, gobwas/ws and
 // lxzan/gws in process; Node's ws, Python's websockets and autobahn as
-// child processes; headless Chromium loading a page hybi serves. A peer
-// that cannot be started fails its test: nothing is skipped silently.
+// child processes; headless Chromium loading a page hybi serves. hybi
+// serves in both of its modes (a goroutine reading each connection, and a
+// websocket.Loop), and every peer client runs every scenario against each.
+// A peer that cannot be started fails its test: nothing is skipped
+// silently.
 // docs/interop.md shows the matrix and the command that produced it.
 package interop
 
@@ -154,10 +157,23 @@ func record(t *testing.T, peerName, role, scenario string, run func(t *testing.T
 	})
 }
 
-// TestHybiServer: hybi serves, each peer is the client.
+// TestHybiServer: hybi serves, a goroutine reading each connection; each
+// peer is the client.
 func TestHybiServer(t *testing.T) {
 	hs := newHybiServer()
-	addr := serve(t, hybiMux(hs))
+	testServing(t, "client", serve(t, hybiMux(hs)), &hs.observations)
+}
+
+// TestHybiLoopServer: hybi serves with a websocket.Loop reading every
+// connection; each peer is the client, with the same scenarios and checks.
+func TestHybiLoopServer(t *testing.T) {
+	ls := newLoopServer(t)
+	testServing(t, "loop-client", serve(t, hybiMux(ls)), &ls.observations)
+}
+
+// testServing runs every peer's client scenarios against the hybi server
+// at addr, whose observations are obs, and records them under role.
+func testServing(t *testing.T, role, addr string, obs *observations) {
 	for _, p := range allPeers() {
 		if p.clients == nil {
 			continue
@@ -166,7 +182,7 @@ func TestHybiServer(t *testing.T) {
 			scenarios := peerScenarios(p.name)
 			results := p.clients(t, "ws://"+addr+"/"+p.name, scenarios)
 			for _, s := range scenarios {
-				record(t, p.name, "client", s, func(t *testing.T) string {
+				record(t, p.name, role, s, func(t *testing.T) string {
 					res, ok := results[s]
 					if !ok {
 						t.Fatalf("the peer reported no result for %s", s)
@@ -174,11 +190,11 @@ func TestHybiServer(t *testing.T) {
 					if res.Unsupported {
 						return checkServerScenario(t, p.name, s, res, serverObs{})
 					}
-					obs, ok := hs.wait(p.name, s, 10*time.Second)
+					o, ok := obs.wait(p.name, s, 10*time.Second)
 					if !ok {
 						t.Fatalf("hybi saw no connection for %s (peer result %+v)", s, res)
 					}
-					return checkServerScenario(t, p.name, s, res, obs)
+					return checkServerScenario(t, p.name, s, res, o)
 				})
 			}
 		})
@@ -206,7 +222,7 @@ func TestHybiClient(t *testing.T) {
 func peerScenarios(string) []string { return peers.Scenarios() }
 
 // hybiMux serves the peer-client scenarios and the browser page.
-func hybiMux(hs *hybiServer) http.Handler {
+func hybiMux(hs http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", hs)
 	registerBrowser(mux)
@@ -242,6 +258,7 @@ func writeMatrix() string {
 	}
 	for _, role := range []struct{ key, title string }{
 		{"client", "hybi is the server, the peer is the client"},
+		{"loop-client", "hybi (Loop) is the server, the peer is the client"},
 		{"server", "hybi is the client, the peer is the server"},
 	} {
 		var cols []string
