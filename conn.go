@@ -658,7 +658,11 @@ func (c *Conn) fill() error {
 			c.r = 0
 		}
 	}
-	n, err := c.read(c.rbuf[c.w:])
+	return c.readDone(c.read(c.rbuf[c.w:]))
+}
+
+// readDone records the result of a read into rbuf[w:].
+func (c *Conn) readDone(n int, err error) error {
 	if n > 0 {
 		c.w += n
 		c.hot = n >= inlineRead
@@ -971,19 +975,9 @@ func (c *Conn) park() error {
 	if c.r != c.w || c.hot || c.comp != nil || c.msgOpen || c.partOpen {
 		return nil
 	}
-	c.releaseReadBuf()
+	c.releaseReadBuf() // r = w = 0
 	c.rbuf, c.rsrc = c.inl[:], rbufInline
-	n, err := c.nc.Read(c.rbuf)
-	if n > 0 {
-		c.w = n
-		c.hot = n >= inlineRead
-		c.received()
-		return nil
-	}
-	if err == nil {
-		return nil
-	}
-	return c.readError(err)
+	return c.readDone(c.nc.Read(c.rbuf))
 }
 
 // readMessage is ReadMessage without the Loop check, for the Loop's
