@@ -73,6 +73,30 @@ func newLoopServer(t *testing.T, opts *AcceptOptions, onMessage func(c *Conn, ty
 	return s
 }
 
+// rawUpgradeRequest is a client's opening handshake, for raw sockets.
+const rawUpgradeRequest = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+// dialRaw connects a raw socket to the server, without the handshake; it
+// is closed at cleanup.
+func (s *loopServer) dialRaw(t *testing.T) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// upgradeRaw is dialRaw plus the opening handshake.
+func (s *loopServer) upgradeRaw(t *testing.T) net.Conn {
+	t.Helper()
+	nc := s.dialRaw(t)
+	nc.Write([]byte(rawUpgradeRequest))
+	readResponseHead(t, nc)
+	return nc
+}
+
 func echoMessage(c *Conn, typ MessageType, p []byte) {
 	c.WriteMessage(typ, p)
 }
@@ -199,15 +223,10 @@ func TestLoopBurst(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	nc := s.dialRaw(t)
 	// The request and the first messages in one write: the server finds
 	// them behind the head (delivered by Add), the rest arrive later.
-	wire := []byte(req)
+	wire := []byte(rawUpgradeRequest)
 	for i := range 1000 {
 		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpText, frame.Mask, mask.Key{1, 2, 3, byte(i)}, 0), fmt.Appendf(nil, "m%d", i))
 		if i == 10 {
@@ -247,17 +266,6 @@ func TestLoopClosePaths(t *testing.T) {
 			c.WriteMessage(typ, p)
 		}
 	})
-	raw := func(t *testing.T) net.Conn {
-		nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close() })
-		req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-		nc.Write([]byte(req))
-		readResponseHead(t, nc)
-		return nc
-	}
 	check := func(t *testing.T, wantIni Initiator, wantCode frame.CloseCode) {
 		t.Helper()
 		lc := s.waitClose(t)
@@ -290,7 +298,7 @@ func TestLoopClosePaths(t *testing.T) {
 		check(t, Local, frame.CloseAbnormal)
 	})
 	t.Run("protocol violation", func(t *testing.T) {
-		nc := raw(t)
+		nc := s.upgradeRaw(t)
 		// An unmasked frame from a client: 1002.
 		nc.Write(frame.AppendFrame(nil, frame.NewHeader(frame.OpText, 0, mask.Key{}, 0), []byte("x")))
 		reply := make([]byte, 4)
@@ -300,7 +308,7 @@ func TestLoopClosePaths(t *testing.T) {
 		check(t, Local, frame.CloseProtocolError)
 	})
 	t.Run("invalid UTF-8", func(t *testing.T) {
-		nc := raw(t)
+		nc := s.upgradeRaw(t)
 		nc.Write(frame.AppendFrame(nil, frame.NewHeader(frame.OpText, frame.Mask, mask.Key{1, 2, 3, 4}, 0), []byte{0xff}))
 		reply := make([]byte, 4)
 		if _, err := readFull(nc, reply); err != nil || reply[0] != 0x88 || int(reply[2])<<8|int(reply[3]) != 1007 {
@@ -309,7 +317,7 @@ func TestLoopClosePaths(t *testing.T) {
 		check(t, Local, frame.CloseInvalidPayload)
 	})
 	t.Run("peer vanishes", func(t *testing.T) {
-		nc := raw(t)
+		nc := s.upgradeRaw(t)
 		nc.Write([]byte{0x81}) // half a header, then EOF
 		nc.Close()
 		check(t, None, frame.CloseAbnormal)
@@ -389,12 +397,13 @@ func TestLoopIdleMemory(t *testing.T) {
 	base = heapInUse()
 	var clients []net.Conn
 	for range n {
+		// Not upgradeRaw: its cleanup closure would be measured too.
 		nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
 		if err != nil {
 			t.Fatal(err)
 		}
 		clients = append(clients, nc)
-		nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+		nc.Write([]byte(rawUpgradeRequest))
 		readResponseHead(t, nc)
 	}
 	for range n {
@@ -455,13 +464,7 @@ func TestLoopSplitMessage(t *testing.T) {
 	s := newLoopServer(t, nil, func(c *Conn, typ MessageType, p []byte) {
 		got <- bytes.Clone(p)
 	})
-	nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
-	readResponseHead(t, nc)
+	nc := s.upgradeRaw(t)
 	var msgs [][]byte
 	var wire []byte
 	for i, size := range []int{5000, 300, 70000, 10} {
@@ -566,13 +569,7 @@ func TestLoopHeartbeat(t *testing.T) {
 		}
 	}()
 	// A silent one: a raw socket that never reads, so no Pong comes back.
-	nc, err := net.Dial("tcp", s.url[len("ws://"):len(s.url)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
-	readResponseHead(t, nc)
+	s.upgradeRaw(t)
 	lc := s.waitClose(t)
 	var ce *CloseError
 	if !errors.As(lc.err, &ce) || !errors.Is(ce.Err, ErrHeartbeatTimeout) || ce.Initiator != None {

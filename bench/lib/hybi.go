@@ -30,16 +30,24 @@ func hybiOptions(deflate bool) websocket.Options {
 
 func hybiServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 	s := &hybiServer{ln: ln}
+	s.http = hybiAccept(ln, cfg, s.echo)
+	return s, nil
+}
+
+// hybiAccept serves ln with hybi's handshake, the net/http path
+// (websocket.Accept; the *httpServer is returned) or the raw path
+// (websocket.Upgrade on each accepted net.Conn; nil returned), and hands
+// every upgraded Conn to handle on the connection's goroutine.
+func hybiAccept(ln net.Listener, cfg ServerConfig, handle func(*websocket.Conn)) *httpServer {
 	opts := &websocket.AcceptOptions{Options: hybiOptions(cfg.Deflate)}
 	if cfg.HTTP {
-		s.http = serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
+		return serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
 			c, err := websocket.Accept(w, r, opts)
 			if err != nil {
 				return
 			}
-			s.echo(c)
+			handle(c)
 		})
-		return s, nil
 	}
 	go acceptLoop(ln, func(nc net.Conn) {
 		c, err := websocket.Upgrade(nc, nil, opts)
@@ -47,9 +55,9 @@ func hybiServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 			nc.Close()
 			return
 		}
-		s.echo(c)
+		handle(c)
 	})
-	return s, nil
+	return nil
 }
 
 func (s *hybiServer) echo(c *websocket.Conn) {

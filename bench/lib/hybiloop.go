@@ -2,7 +2,6 @@ package lib
 
 import (
 	"net"
-	"net/http"
 
 	websocket "github.com/hybi/websocket"
 )
@@ -38,25 +37,7 @@ func hybiLoopServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 		return nil, err
 	}
 	s.loop = loop
-	opts := &websocket.AcceptOptions{Options: hybiOptions(cfg.Deflate)}
-	if cfg.HTTP {
-		s.http = serveHTTP(ln, func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, opts)
-			if err != nil {
-				return
-			}
-			s.add(c)
-		})
-		return s, nil
-	}
-	go acceptLoop(ln, func(nc net.Conn) {
-		c, err := websocket.Upgrade(nc, nil, opts)
-		if err != nil {
-			nc.Close()
-			return
-		}
-		s.add(c)
-	})
+	s.http = hybiAccept(ln, cfg, s.add)
 	return s, nil
 }
 
