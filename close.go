@@ -2,8 +2,11 @@ package websocket
 
 import (
 	"errors"
+	"net"
 	"strconv"
+	"time"
 
+	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/frame"
 )
 
@@ -150,4 +153,195 @@ func CloseStatus(err error) frame.CloseCode {
 		return ce.Code
 	}
 	return 0
+}
+
+// closed returns the final error once the connection ended, else nil.
+func (c *Conn) closed() *CloseError {
+	return c.closeErr.Load()
+}
+
+// finish records how the connection ended (the first call wins), closes
+// the socket and stops the heartbeat. It returns the recorded error.
+func (c *Conn) finish(ce *CloseError) *CloseError {
+	if !c.closeErr.CompareAndSwap(nil, ce) {
+		return c.closeErr.Load()
+	}
+	c.g.end()
+	c.mu.Lock()
+	if c.hb != nil {
+		c.hb.timer.Stop()
+	}
+	c.mu.Unlock()
+	lc := c.lc.Load()
+	if lc == nil || lc.detach(c) {
+		c.nc.Close()
+	}
+	if lc != nil && lc.l.opts.OnClose != nil {
+		lc.l.opts.OnClose(c, ce)
+	}
+	return ce
+}
+
+// stateError builds the CloseError for the current closing state of the
+// machine with cause err (nil for a completed handshake).
+func (c *Conn) stateError(err error) *CloseError {
+	c.smu.Lock()
+	ini := c.cc.Initiator()
+	sentCode, _ := c.cc.CloseSent()
+	rcode, rreason, recv := c.cc.CloseReceived()
+	var reason string
+	if ini == conn.Peer {
+		reason = string(rreason)
+	}
+	c.smu.Unlock()
+	sent := c.closeOnWire.Load()
+	ce := &CloseError{Code: frame.CloseAbnormal, Err: err}
+	switch {
+	case sent && recv && ini == conn.Peer:
+		ce.Frames = ReceivedThenSent
+	case sent && recv:
+		ce.Frames = SentThenReceived
+	case sent:
+		ce.Frames = SentOnly
+	case recv:
+		ce.Frames = ReceivedOnly
+	}
+	switch ini {
+	case conn.Local:
+		ce.Initiator = Local
+		ce.Code = sentCode
+		ce.Reason = c.closeReason
+		var pe *frame.ProtocolError
+		if errors.As(err, &pe) {
+			ce.Code, ce.Reason = pe.Code, pe.Reason
+		}
+	case conn.Peer:
+		ce.Initiator = Peer
+		ce.Code = rcode
+		ce.Reason = reason
+	}
+	return ce
+}
+
+// CloseNow closes the connection at once, without a closing handshake.
+// Blocked reads and writes return the resulting *CloseError (Code 1006,
+// Initiator Local, Err net.ErrClosed, unless the connection had already
+// ended). A second call returns an error.
+func (c *Conn) CloseNow() error {
+	if c.closed() != nil {
+		return errCloseCalled
+	}
+	ce := c.stateError(net.ErrClosed)
+	if ce.Initiator == None {
+		ce.Initiator = Local
+	}
+	if got := c.finish(ce); got != ce {
+		return errCloseCalled
+	}
+	return nil
+}
+
+// Close performs the closing handshake (RFC 6455 §7.1.2): it sends a Close
+// frame with code and reason (frame.CloseNoStatus sends an empty one), waits
+// for the peer's Close frame and closes the TCP connection, all within
+// Options.CloseTimeout. A server closes TCP as soon as the Close frames
+// were exchanged; a client waits for the server to close first (RFC 6455
+// §7.1.1: "the server SHOULD close the underlying TCP connection
+// first"). Data messages that arrive meanwhile are discarded, unless a
+// reader goroutine is active: then it keeps receiving them, sees the
+// peer's Close and completes the handshake.
+//
+// Close returns nil when the handshake completed, the *CloseError when it
+// did not (Err says why: ErrCloseTimeout, an I/O error…), and an error for
+// a second call or an invalid code or reason. On a connection served by a
+// Loop, Close called from OnMessage does not wait (see Loop).
+func (c *Conn) Close(code frame.CloseCode, reason string) error {
+	if ce := c.closed(); ce != nil {
+		return errCloseCalled
+	}
+	// Validate before touching any state.
+	var scratch [frame.MaxControlPayload]byte
+	if _, err := frame.AppendClose(scratch[:0], code, reason); err != nil {
+		return err
+	}
+	if !c.closeCalled.CompareAndSwap(false, true) {
+		return errCloseCalled
+	}
+	deadline := time.Now().Add(c.opts.closeTimeout())
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+
+	// 1. Send our Close frame (unless one went out already: a reply to
+	// the peer's Close, or a failure).
+	if !c.g.acquire(lockW, timer.C) {
+		if c.closed() == nil {
+			c.finish(c.stateError(ErrCloseTimeout))
+		}
+		return c.closeResult()
+	}
+	c.nc.SetWriteDeadline(deadline)
+	err := c.flushLocked()
+	if err == nil {
+		c.smu.Lock()
+		buf := getChunk()
+		b, aerr := c.cc.AppendClose((*buf)[:0], code, reason)
+		if aerr == nil {
+			c.closeReason = reason
+		}
+		c.smu.Unlock()
+		if aerr == nil {
+			if c.opts.Trace != nil {
+				c.traceOut(b, &c.tr.bufW)
+			}
+			if _, err = c.nc.Write(b); err == nil {
+				c.closeOnWire.Store(true)
+			}
+		}
+		putChunk(buf)
+	}
+	c.unlockWrite()
+	if err != nil {
+		c.finish(c.stateError(err))
+		return c.closeResult()
+	}
+
+	// 2. Wait for the peer's Close frame: either the active reader gets
+	// it (a Loop is always active: wait for it), or we read ourselves.
+	if lc := c.lc.Load(); lc != nil {
+		if lc.inCallback.Load() {
+			return nil // see Loop: the Loop completes the handshake, OnClose reports it
+		}
+		c.g.acquire(lockLoop, timer.C) // held by the Loop: returns at the end or the timeout
+		if c.closed() == nil {
+			c.finish(c.stateError(ErrCloseTimeout))
+		}
+		return c.closeResult()
+	}
+	for {
+		if !c.g.acquire(lockR, timer.C) {
+			if c.closed() == nil {
+				c.finish(c.stateError(ErrCloseTimeout))
+			}
+			return c.closeResult()
+		}
+		c.nc.SetReadDeadline(deadline)
+		for {
+			if _, _, err := c.readEvent(nil, false); err != nil {
+				if isTimeout(err) {
+					c.finish(c.stateError(ErrCloseTimeout))
+				}
+				break
+			}
+			c.chunk = nil // discard data
+		}
+		c.g.release(lockR)
+	}
+}
+
+func (c *Conn) closeResult() error {
+	ce := c.closed()
+	if ce == nil || ce.Err == nil {
+		return nil
+	}
+	return ce
 }

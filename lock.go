@@ -86,3 +86,61 @@ func (g *gate) end() {
 	}
 	g.mu.Unlock()
 }
+
+// lockRead takes the read side or returns the final error.
+func (c *Conn) lockRead() error {
+	if !c.g.acquire(lockR, nil) {
+		return c.closed()
+	}
+	if ce := c.closed(); ce != nil {
+		c.g.release(lockR)
+		return ce
+	}
+	return nil
+}
+
+func (c *Conn) unlockRead() {
+	c.g.release(lockR)
+	if lc := c.lc.Load(); lc != nil {
+		lc.missedEdge(c)
+	}
+}
+
+// lockWrite takes the write side or returns the final error.
+func (c *Conn) lockWrite() error {
+	if !c.g.acquire(lockW, nil) {
+		return c.closed()
+	}
+	if ce := c.closed(); ce != nil {
+		c.g.release(lockW)
+		return ce
+	}
+	return nil
+}
+
+func (c *Conn) tryLockWrite() bool { return c.g.tryAcquire(lockW) }
+
+// unlockWrite releases the write side, and flushes control frames the
+// reader queued while it was held (the reader never waits for a writer,
+// so that two peers writing large messages at each other cannot deadlock
+// on their Pongs).
+func (c *Conn) unlockWrite() {
+	c.g.release(lockW)
+	for c.ctrlPending.Load() && c.tryLockWrite() {
+		err := c.flushLocked()
+		c.g.release(lockW)
+		if err != nil {
+			return // the writer that meets the error next reports it
+		}
+	}
+}
+
+// lockMessage takes the message lock for a whole data message.
+func (c *Conn) lockMessage() error {
+	if !c.g.acquire(lockMsg, nil) {
+		return c.closed()
+	}
+	return nil
+}
+
+func (c *Conn) unlockMessage() { c.g.release(lockMsg) }

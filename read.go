@@ -1,0 +1,548 @@
+package websocket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hybi/websocket/conn"
+)
+
+func isTimeout(err error) bool {
+	if err == errWouldBlock || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	if ne, ok := err.(net.Error); ok {
+		return ne.Timeout()
+	}
+	var ne net.Error // errors.As allocates it: only for wrapped errors
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// readError turns an error from the socket into the error a read returns:
+// timeouts pass through unchanged and leave the connection open; anything
+// else ends it.
+func (c *Conn) readError(err error) error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	if isTimeout(err) {
+		return err
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return c.finish(c.stateError(err))
+}
+
+// fill reads more bytes from the socket into rbuf.
+//
+// Where it reads depends on the traffic. A quiet connection (its last read
+// returned less than inlineRead bytes) waits on inl, inside the Conn, and
+// gives its read buffer back to the pool first: an idle connection holds
+// no read buffer. A busy one (its last read filled inlineRead bytes or
+// more) keeps a read buffer, so a stream of messages costs one system call
+// per buffer, not per inlineRead bytes.
+func (c *Conn) fill() error {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if !c.hot {
+			c.releaseReadBuf()
+			c.rbuf, c.rsrc = c.inl[:], rbufInline
+		} else if c.rsrc == rbufNone || c.rsrc == rbufInline {
+			c.getReadBuf()
+		}
+	} else if c.w == len(c.rbuf) {
+		switch {
+		case c.rsrc == rbufInline:
+			// A frame longer than the inline buffer: move to a read
+			// buffer (never c.inl, so the copy does not overlap).
+			part := c.rbuf[c.r:c.w]
+			c.getReadBuf()
+			c.r, c.w = 0, copy(c.rbuf, part)
+		case c.r == 0:
+			// Cannot happen with a buffer ≥ 139 bytes (the state machine
+			// consumes payload as it comes and buffers control frames
+			// itself), but never spin: grow.
+			nb := make([]byte, 2*len(c.rbuf))
+			c.w = copy(nb, c.rbuf[c.r:c.w])
+			c.releaseReadBuf()
+			c.r, c.rbuf, c.own, c.rsrc = 0, nb, nb, rbufOwned
+		default:
+			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+			c.r = 0
+		}
+	}
+	return c.readDone(c.read(c.rbuf[c.w:]))
+}
+
+// readDone records the result of a read into rbuf[w:].
+func (c *Conn) readDone(n int, err error) error {
+	if n > 0 {
+		c.w += n
+		c.hot = n >= inlineRead
+		c.received()
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return c.readError(err)
+}
+
+// read reads from the socket: a blocking read, or a non-blocking one while
+// a Loop's poller serves the connection.
+func (c *Conn) read(p []byte) (int, error) {
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		return lc.read(p)
+	}
+	return c.nc.Read(p)
+}
+
+// write writes b whole to the socket, or returns an error with the number
+// of bytes written: a blocking write, or a non-blocking one while a Loop's
+// poller flushes control frames (then errWouldBlock when the socket is
+// full).
+func (c *Conn) write(b []byte) (int, error) {
+	if lc := c.lc.Load(); lc != nil && lc.wnb {
+		return rawWrite(lc.fd, b)
+	}
+	return c.nc.Write(b)
+}
+
+// inlineRead is the size of the buffer inside every Conn that a quiet
+// connection waits on (see fill). It holds a small message whole.
+const inlineRead = 256
+
+// Where rbuf points.
+const (
+	rbufNone   = iota
+	rbufInline // c.inl
+	rbufPooled // c.rbufp, from readBufs
+	rbufOwned  // c.own: a custom ReadBufferSize, or grown
+)
+
+// readBufs hold the read buffers of the default size.
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, DefaultReadBufferSize)
+	return &b
+}}
+
+// getReadBuf points rbuf at a read buffer: a pooled one of the default
+// size, or the Conn's own for other sizes (allocated once).
+func (c *Conn) getReadBuf() {
+	if size := c.opts.readBufferSize(); size != DefaultReadBufferSize || c.own != nil {
+		if c.own == nil {
+			c.own = make([]byte, size)
+		}
+		c.rbuf, c.rsrc = c.own, rbufOwned
+		return
+	}
+	c.rbufp = readBufs.Get().(*[]byte)
+	c.rbuf, c.rsrc = *c.rbufp, rbufPooled
+}
+
+// releaseReadBuf gives a pooled read buffer back. The caller makes sure
+// that all its bytes were consumed (r == w) and nothing refers to them.
+func (c *Conn) releaseReadBuf() {
+	if c.rsrc == rbufPooled {
+		readBufs.Put(c.rbufp)
+		c.rbufp = nil
+	}
+	c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
+}
+
+// minDirect is the smallest read worth doing straight into the caller's
+// buffer instead of through rbuf.
+const minDirect = 1 << 10
+
+// readEvent returns the next data event; control events are handled here.
+// If tgt is non-nil and the next bytes are payload of the current frame,
+// they may be read straight into the spare capacity of *tgt (grown first
+// when grow is set) and unmasked there; *tgt is then extended and the
+// event's Data aliases its new tail (direct is true).
+// The caller holds the read side.
+func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
+	for {
+		in := c.rbuf[c.r:c.w]
+		if c.opts.Trace != nil {
+			in = c.traceIn(in)
+		}
+		c.smu.Lock()
+		if l := c.readLimit.Load(); l != c.limitSet {
+			c.limitSet = l
+			if m := c.opts.maxMessageSize(); l > 0 && m > 0 {
+				l = min(l, m)
+			}
+			c.cc.SetMaxMessageSize(l)
+		}
+		ev, n, err := c.cc.Next(in)
+		var rem int64
+		if err == nil && n == 0 && ev.Kind == conn.EventNone {
+			rem = c.cc.PayloadRemaining()
+		}
+		c.smu.Unlock()
+		c.r += n
+		c.consumed(n)
+		if err != nil {
+			return ev, false, c.failed(err)
+		}
+		switch ev.Kind {
+		case conn.EventData:
+			return ev, false, nil
+		case conn.EventPing:
+			c.queueControl()
+			if c.opts.OnPing != nil {
+				c.opts.OnPing(ev.Data)
+			}
+			continue
+		case conn.EventPong:
+			if c.opts.OnPong != nil {
+				c.opts.OnPong(ev.Data)
+			}
+			continue
+		case conn.EventClose:
+			return ev, false, c.peerClosed(ev)
+		}
+		if n > 0 {
+			continue
+		}
+		// The machine needs more input.
+		if rem > 0 && c.r == c.w && tgt != nil {
+			b := *tgt
+			spare := cap(b) - len(b)
+			if grow && int64(spare) < rem {
+				// Grow towards the announced length, but never by more
+				// than max(cap, 64 KiB) at once: the length is bounded
+				// by MaxMessageSize, yet a peer should not make us
+				// allocate it before sending it.
+				want := int(min(rem, int64(max(cap(b), 64<<10))))
+				b = slices.Grow(b, want)
+				spare = cap(b) - len(b)
+			}
+			if k := int(min(int64(spare), rem)); k >= minDirect || int64(k) == rem && k > 0 {
+				p := b[len(b) : len(b)+k]
+				nr, rerr := c.read(p)
+				if nr > 0 {
+					c.hot = nr >= inlineRead
+					c.received()
+					c.smu.Lock()
+					ev, err := c.cc.ReadPayload(p[:nr])
+					c.smu.Unlock()
+					c.consumed(nr)
+					if err != nil {
+						return ev, false, c.failed(err)
+					}
+					*tgt = b[:len(b)+nr]
+					return ev, true, nil
+				}
+				*tgt = b
+				if rerr != nil {
+					return ev, false, c.readError(rerr)
+				}
+				continue
+			}
+		}
+		if err := c.fill(); err != nil {
+			return ev, false, err
+		}
+	}
+}
+
+// SetReadLimit bounds the size of the messages read from now on, in bytes;
+// 0 removes the bound (Options.MaxMessageSize always applies too). A
+// message over it fails the connection with 1009: as soon as a frame
+// header announces more than fits, or, for compressed messages, as soon as
+// the inflated bytes pass it — the state machine enforces it like
+// MaxMessageSize, so the verdict never depends on how the bytes arrive. It
+// may be called at any time, also from another goroutine; it applies from
+// the next frame header or inflated byte the reader processes.
+func (c *Conn) SetReadLimit(n int64) {
+	c.readLimit.Store(max(n, 0))
+}
+
+// queueControl makes sure output the machine queued (a Pong, a Close
+// reply) is written: now if no writer is busy, else by the writer when it
+// releases the write side.
+func (c *Conn) queueControl() {
+	c.ctrlPending.Store(true)
+	if !c.tryLockWrite() {
+		return
+	}
+	lc := c.lc.Load()
+	if lc == nil || !lc.nonblock {
+		c.flushLocked()
+		c.unlockWrite()
+		return
+	}
+	// A Loop's poller never blocks on one connection: what the socket
+	// does not take now is written by another goroutine.
+	lc.wnb = true
+	err := c.flushLocked()
+	lc.wnb = false
+	c.unlockWrite()
+	if errors.Is(err, ErrWriteQueued) {
+		go c.Flush()
+	}
+}
+
+// sendControlNow writes the queued control output before the connection
+// ends, waiting for the write side up to deadline.
+func (c *Conn) sendControlNow(deadline time.Time) {
+	c.ctrlPending.Store(true)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	if !c.g.acquire(lockW, t.C) {
+		return
+	}
+	c.nc.SetWriteDeadline(deadline)
+	c.flushLocked()
+	c.g.release(lockW)
+}
+
+// failed handles an error from the state machine: the peer broke the
+// protocol (or a limit). The machine queued a Close frame with the status
+// code; send it and close the connection (RFC 6455 §7.1.7).
+func (c *Conn) failed(err error) error {
+	if ce := c.closed(); ce != nil {
+		return ce
+	}
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		// A Loop's poller does not wait for the Close frame to go out.
+		lc.closing.Store(true)
+		go func() {
+			c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+			c.finish(c.stateError(err))
+		}()
+		return err
+	}
+	c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+	return c.finish(c.stateError(err))
+}
+
+// peerClosed handles the peer's Close frame: the reply (if the peer
+// started) is sent, the server closes TCP, the client waits for the server
+// to close it (RFC 6455 §7.1.1), all within CloseTimeout.
+func (c *Conn) peerClosed(ev conn.Event) error {
+	if c.opts.OnClose != nil {
+		c.opts.OnClose(ev.Code, string(ev.Data))
+	}
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		// A Loop's poller does not wait for the reply to go out or, as a
+		// client, for the server to close.
+		lc.closing.Store(true)
+		go c.closeReply()
+		return errLoopClosing
+	}
+	return c.closeReply()
+}
+
+// closeReply sends the reply to the peer's Close, waits for the server's
+// FIN as a client, and ends the connection.
+func (c *Conn) closeReply() error {
+	deadline := time.Now().Add(c.opts.closeTimeout())
+	c.sendControlNow(deadline)
+	ce := c.stateError(nil)
+	if c.client {
+		// Wait for the server's FIN; data after a Close is ignored.
+		c.nc.SetReadDeadline(deadline)
+		for {
+			if _, err := c.nc.Read(c.inl[:]); err != nil {
+				break
+			}
+		}
+	}
+	return c.finish(ce)
+}
+
+// ReadMessage reads the next data message into dst[:0], growing it when
+// needed, and returns the message type and the message. Passing the
+// previous result back in reuses its memory: in steady state ReadMessage
+// allocates nothing. Large payloads are read straight into the result and
+// unmasked in place.
+//
+// Control frames that arrive meanwhile are processed: Pings are answered,
+// Pongs and Closes reported to the callbacks. On a timeout (see
+// SetReadDeadline) ReadMessage returns the error with the connection open;
+// the part of a message read so far is kept and the next call returns the
+// whole message. When the connection ends it returns a *CloseError.
+func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
+	if c.lc.Load() != nil {
+		return 0, dst[:0], errLoopOwned
+	}
+	if err := c.lockRead(); err != nil {
+		return 0, dst[:0], err
+	}
+	if err := c.park(); err != nil {
+		c.unlockRead()
+		return 0, dst[:0], err
+	}
+	return c.readMessageLocked(dst)
+}
+
+// park waits for the first bytes of a quiet connection before the deep
+// read path is entered, so that a goroutine parked in ReadMessage or
+// NextReader keeps the 2 KiB stack a goroutine starts with instead of
+// growing it to 4 KiB. It reads only when the state machine cannot make
+// progress without input: nothing buffered, no inflater that may hold
+// output, no NextReader message to discard. The caller holds the read side.
+func (c *Conn) park() error {
+	if c.r != c.w || c.hot || c.comp != nil || c.msgOpen || c.partOpen {
+		return nil
+	}
+	c.releaseReadBuf() // r = w = 0
+	c.rbuf, c.rsrc = c.inl[:], rbufInline
+	return c.readDone(c.nc.Read(c.rbuf))
+}
+
+// readMessage is ReadMessage without the Loop check, for the Loop's
+// goroutine-per-connection fallback.
+func (c *Conn) readMessage(dst []byte) (MessageType, []byte, error) {
+	if err := c.lockRead(); err != nil {
+		return 0, dst[:0], err
+	}
+	return c.readMessageLocked(dst)
+}
+
+// readMessageLocked is ReadMessage's body; it releases the read side.
+func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
+	b := dst[:0]
+	defer c.unlockRead()
+	if c.msgOpen {
+		// An unfinished NextReader message: drop its rest.
+		if err := c.discardMessage(); err != nil {
+			return 0, b, err
+		}
+	}
+	var typ MessageType
+	started := false
+	if c.partOpen {
+		b = append(b, c.partial...)
+		typ, started = c.partType, true
+		c.partial, c.partOpen = c.partial[:0], false
+	}
+	for {
+		ev, direct, err := c.readEvent(&b, true)
+		if err != nil {
+			if started && isTimeout(err) {
+				c.partial = append(c.partial[:0], b...)
+				c.partType, c.partOpen = typ, true
+			}
+			return 0, b[:0], err
+		}
+		if ev.First {
+			typ, started = MessageType(ev.Opcode), true
+		}
+		if !direct {
+			b = append(b, ev.Data...)
+		}
+		if ev.Final {
+			return typ, b, nil
+		}
+	}
+}
+
+// discardMessage reads and drops the rest of the current NextReader
+// message.
+func (c *Conn) discardMessage() error {
+	c.chunk = nil
+	for !c.msgFinal {
+		ev, _, err := c.readEvent(nil, false)
+		if err != nil {
+			return err
+		}
+		c.msgFinal = ev.Final
+	}
+	c.msgOpen = false
+	return nil
+}
+
+// NextReader waits for the next data message and returns its type and a
+// reader for its payload. The payload is never buffered whole: each Read
+// delivers what arrived, reading large payloads straight into the caller's
+// buffer and unmasking them in place. The reader returns io.EOF at the end
+// of the message, and becomes invalid when NextReader or ReadMessage is
+// called again (the rest of an unfinished message is then discarded).
+// Timeouts behave as in ReadMessage: the next Read resumes.
+func (c *Conn) NextReader() (MessageType, io.Reader, error) {
+	if c.lc.Load() != nil {
+		return 0, nil, errLoopOwned
+	}
+	if err := c.lockRead(); err != nil {
+		return 0, nil, err
+	}
+	defer c.unlockRead()
+	if err := c.park(); err != nil {
+		return 0, nil, err
+	}
+	if c.msgOpen {
+		if err := c.discardMessage(); err != nil {
+			return 0, nil, err
+		}
+	}
+	if c.partOpen {
+		// A ReadMessage timed out mid-message: serve its bytes first.
+		c.msgOpen, c.msgFinal, c.msgType = true, false, c.partType
+		c.chunk = c.partial
+		c.partOpen = false
+		return c.msgType, &c.mr, nil
+	}
+	ev, _, err := c.readEvent(nil, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	c.msgOpen, c.msgFinal, c.msgType = true, ev.Final, MessageType(ev.Opcode)
+	c.chunk = ev.Data
+	return c.msgType, &c.mr, nil
+}
+
+// messageReader is the reader NextReader returns; there is one per Conn,
+// so NextReader allocates nothing.
+type messageReader struct {
+	c *Conn
+}
+
+func (mr *messageReader) Read(p []byte) (int, error) {
+	c := mr.c
+	if c.lc.Load() != nil {
+		return 0, errLoopOwned
+	}
+	if err := c.lockRead(); err != nil {
+		return 0, err
+	}
+	defer c.unlockRead()
+	if !c.msgOpen {
+		return 0, io.EOF
+	}
+	for {
+		if len(c.chunk) > 0 {
+			n := copy(p, c.chunk)
+			c.chunk = c.chunk[n:]
+			return n, nil
+		}
+		if c.msgFinal {
+			c.msgOpen = false
+			if len(c.partial) > 0 {
+				c.partial = c.partial[:0]
+			}
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		b := p[:0]
+		ev, direct, err := c.readEvent(&b, false)
+		if err != nil {
+			return 0, err
+		}
+		c.msgFinal = ev.Final
+		if direct {
+			return len(ev.Data), nil
+		}
+		c.chunk = ev.Data
+	}
+}
