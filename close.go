@@ -279,7 +279,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 		}
 		return c.closeResult()
 	}
-	c.nc.SetWriteDeadline(deadline)
+	c.setWriteDeadline(deadline)
 	err := c.flushLocked()
 	if err == nil {
 		c.smu.Lock()
@@ -293,7 +293,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 			if c.opts.Trace != nil {
 				c.traceOut(b, &c.tr.bufW)
 			}
-			if _, err = c.nc.Write(b); err == nil {
+			if _, err = c.netWrite(b); err == nil {
 				c.closeOnWire.Store(true)
 			}
 		}

@@ -131,6 +131,7 @@ type writeSide struct {
 	mw          messageWriter
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
+	aw          *asyncWriter        // the write path of a TLS transport, else nil
 }
 
 // heartbeat is the state of Options.PingInterval, allocated only for
@@ -209,6 +210,9 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	}
 	c.mr.c = c
 	c.mw.c = c
+	if needsAsyncWrite(nc) {
+		c.aw = newAsyncWriter(nc)
+	}
 	if o.Trace != nil {
 		c.tr = new(traceState)
 	}
@@ -263,7 +267,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	} else {
 		c.wdeadline.Store(t.UnixNano())
 	}
-	return c.nc.SetWriteDeadline(t)
+	return c.setWriteDeadline(t)
 }
 
 // SetDeadline sets both deadlines.

@@ -96,7 +96,7 @@ func (c *Conn) NextReaderContext(ctx context.Context) (MessageType, io.Reader, e
 // frame was already committed it also matches ErrWriteQueued (the rest goes
 // out with the next write, see SetWriteDeadline).
 func (c *Conn) WriteMessageContext(ctx context.Context, typ MessageType, p []byte) error {
-	release, err := bindDeadline(ctx, c.nc.SetWriteDeadline, &c.wdeadline)
+	release, err := bindDeadline(ctx, c.setWriteDeadline, &c.wdeadline)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,13 @@ import (
 // matches the context's error and os.ErrDeadlineExceeded, and the
 // connection stays usable.
 func TestContextMethods(t *testing.T) {
-	client, server := connPair(t, nil, nil)
+	for _, tr := range testTransports {
+		t.Run(tr.name, func(t *testing.T) { testContextMethods(t, tr) })
+	}
+}
+
+func testContextMethods(t *testing.T, tr testTransport) {
+	client, server := tr.connPair(t, nil, nil, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	_, _, err := client.ReadMessageContext(ctx, nil)

@@ -111,7 +111,7 @@ func (c *Conn) write(b []byte) (int, error) {
 	if lc := c.lc.Load(); lc != nil && lc.wnb {
 		return rawWrite(lc.fd, b)
 	}
-	return c.nc.Write(b)
+	return c.netWrite(b)
 }
 
 // inlineRead is the size of the buffer inside every Conn that a quiet
@@ -299,7 +299,7 @@ func (c *Conn) sendControlNow(deadline time.Time) {
 	if !c.g.acquire(lockW, t.C) {
 		return
 	}
-	c.nc.SetWriteDeadline(deadline)
+	c.setWriteDeadline(deadline)
 	c.flushLocked()
 	c.g.release(lockW)
 }

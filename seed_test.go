@@ -30,7 +30,7 @@ type push struct {
 }
 
 func seedMessages() []push {
-	return []push{
+	m := []push{
 		{0, Text, "hello"},
 		{30 * time.Millisecond, Text, "price update ✓"},
 		{1200 * time.Millisecond, Binary, strings.Repeat("\x00\x01\x02", 30000)}, // 90 KB
@@ -39,6 +39,15 @@ func seedMessages() []push {
 		{2100 * time.Millisecond, Text, strings.Repeat("é", 40000)}, // 80 KB of 2-byte runes
 		{300 * time.Millisecond, Binary, "tail"},
 	}
+	// Thirteen more, so that the connection is still open after 20 pushes:
+	// bursts, gaps just over the read deadline, sizes across the frame
+	// length encodings.
+	for i := range 13 {
+		gap := []time.Duration{0, 600 * time.Millisecond, 10 * time.Millisecond}[i%3]
+		size := []int{1, 125, 126, 65535, 65536}[i%5]
+		m = append(m, push{gap, Binary, strings.Repeat(string(rune('a'+i)), size)})
+	}
+	return m
 }
 
 // readPushed reads len(want) messages with a fresh 500 ms deadline before
@@ -98,43 +107,56 @@ func readAllResuming(c *Conn, r io.Reader, timeouts *int) ([]byte, error) {
 	}
 }
 
+// TestSeedScenario runs the seed scenario over ws and over wss (an
+// httptest TLS server with a self-signed certificate, and Dial with that
+// certificate in its RootCAs), with the server's Accept.
 func TestSeedScenario(t *testing.T) {
 	t.Parallel()
-	msgs := seedMessages()
-	url := serve(t, nil, func(c *Conn) {
-		for _, m := range msgs {
-			time.Sleep(m.gap)
-			if err := c.WriteMessage(m.typ, []byte(m.msg)); err != nil {
-				t.Errorf("push: %v", err)
-				return
+	for _, tr := range testTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			msgs := seedMessages()
+			url := tr.serveHTTP(t, nil, func(c *Conn) {
+				for _, m := range msgs {
+					time.Sleep(m.gap)
+					if err := c.WriteMessage(m.typ, []byte(m.msg)); err != nil {
+						t.Errorf("push: %v", err)
+						return
+					}
+				}
+				// Wait for the client's Close, answering it.
+				readUntilError(c)
+			})
+			c := tr.dial(t, url, nil)
+			timeouts := readPushed(t, c, msgs, false)
+			if timeouts == 0 {
+				t.Error("no read timed out: the idle gaps did not exercise the deadline")
 			}
-		}
-		// Wait for the client's Close, answering it.
-		readUntilError(c)
-	})
-	c := dial(t, url, nil)
-	timeouts := readPushed(t, c, msgs, false)
-	if timeouts == 0 {
-		t.Error("no read timed out: the idle gaps did not exercise the deadline")
-	}
-	t.Logf("%d timeouts survived", timeouts)
-	// Still open: a normal closing handshake completes.
-	c.SetReadDeadline(time.Time{})
-	if err := c.Close(frame.CloseNormal, "done"); err != nil {
-		t.Fatalf("Close after the scenario: %v", err)
+			t.Logf("%d pushes received, %d timeouts survived", len(msgs), timeouts)
+			// Still open: a normal closing handshake completes.
+			c.SetReadDeadline(time.Time{})
+			if err := c.Close(frame.CloseNormal, "done"); err != nil {
+				t.Fatalf("Close after the scenario: %v", err)
+			}
+		})
 	}
 }
 
-// The same stream written one byte per TCP write by a raw server, with idle
+// The same stream written one byte per TCP write (over TLS: one byte per
+// record) by a raw server, with idle
 // gaps longer than the read deadline placed mid-header, mid-payload,
 // between fragments and inside a 2-byte UTF-8 sequence, so that reads time
 // out at each of those points and must resume exactly there.
 func TestSeedScenarioByteAtATime(t *testing.T) {
 	t.Parallel()
-	for _, nr := range []bool{false, true} {
-		name := "ReadMessage"
+	for _, tc := range []struct {
+		tr testTransport
+		nr bool
+	}{{testTransports[0], false}, {testTransports[0], true}, {testTransports[1], false}, {testTransports[1], true}} {
+		tr, nr := tc.tr, tc.nr
+		name := tr.name + "/ReadMessage"
 		if nr {
-			name = "NextReader"
+			name = tr.name + "/NextReader"
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -163,7 +185,7 @@ func TestSeedScenarioByteAtATime(t *testing.T) {
 				{typ: Text, msg: "last"},
 			}
 			done := make(chan struct{})
-			url := rawServe(t, func(nc net.Conn, br *bufio.Reader) {
+			url := tr.rawServe(t, func(nc net.Conn, br *bufio.Reader) {
 				for _, ch := range chunks {
 					for i := range ch.b {
 						if i == ch.pause {
@@ -189,7 +211,7 @@ func TestSeedScenarioByteAtATime(t *testing.T) {
 				}
 				<-done
 			})
-			c := dial(t, url, nil)
+			c := tr.dial(t, url, nil)
 			timeouts := readPushed(t, c, want, nr)
 			close(done)
 			if timeouts < 4 {

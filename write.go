@@ -57,6 +57,9 @@ func (c *Conn) writeError(err error, queued int) error {
 		return ce
 	}
 	if isTimeout(err) {
+		if c.aw != nil {
+			queued += c.aw.outstanding()
+		}
 		if queued > 0 {
 			return &queuedError{err: err, n: queued}
 		}
@@ -76,6 +79,11 @@ func (c *Conn) flushLocked() error {
 			return c.writeError(err, len(c.owed))
 		}
 		c.owed = nil
+	} else if c.aw != nil {
+		// Bytes an earlier write handed over go out first.
+		if _, err := c.aw.write(nil); err != nil {
+			return c.writeError(err, 0)
+		}
 	}
 	c.smu.Lock()
 	p := c.cc.Pending()
@@ -145,7 +153,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if c.opts.Trace != nil {
 			c.traceOut(b, &c.tr.bufW)
 		}
-		n, err := c.nc.Write(b)
+		n, err := c.netWrite(b)
 		if err != nil {
 			c.owed = append(c.owed, b[n:]...)
 			return c.writeError(err, len(c.owed))
@@ -170,13 +178,12 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		// maxWrite bytes.
 		k := min(len(p), maxWrite-len(b))
 		c.iov = append(c.iovArr[:0], b, p[:k])
-		n, err := c.iov.WriteTo(c.nc)
-		c.iovArr = [2][]byte{}
+		n, err := c.netWritev(b, p[:k])
 		off := int(n) - len(b)
 		if err == nil {
 			for off < len(p) && err == nil {
 				var m int
-				m, err = c.nc.Write(p[off:min(len(p), off+maxWrite)])
+				m, err = c.netWrite(p[off:min(len(p), off+maxWrite)])
 				off += m
 			}
 		}
@@ -207,7 +214,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		k := maskCopy((*wb)[hl:], p[off:], h.Key, pos)
 		pos = (pos + k) & 3
 		seg := (*wb)[:hl+k]
-		n, err := c.nc.Write(seg)
+		n, err := c.netWrite(seg)
 		off += k
 		if err != nil {
 			c.owed = append(c.owed, seg[n:]...)
@@ -219,6 +226,39 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		hl = 0
 	}
 	return nil
+}
+
+// setWriteDeadline applies the write deadline to the transport, or, for a
+// transport that a deadline would break (TLS, see asyncWriter), to the
+// caller's wait only.
+func (c *Conn) setWriteDeadline(t time.Time) error {
+	if c.aw != nil {
+		c.aw.setDeadline(t)
+		return nil
+	}
+	return c.nc.SetWriteDeadline(t)
+}
+
+// netWrite writes b to the transport: directly, or through the
+// asyncWriter of a TLS transport. Like net.Conn's Write, it returns the
+// number of bytes of b committed before an error.
+func (c *Conn) netWrite(b []byte) (int, error) {
+	if c.aw != nil {
+		return c.aw.write(b)
+	}
+	return c.nc.Write(b)
+}
+
+// netWritev writes b and then p, with one writev on a socket.
+func (c *Conn) netWritev(b, p []byte) (int64, error) {
+	if c.aw != nil {
+		n, err := c.aw.writev(b, p)
+		return int64(n), err
+	}
+	c.iov = append(c.iovArr[:0], b, p)
+	n, err := c.iov.WriteTo(c.nc)
+	c.iovArr = [2][]byte{}
+	return n, err
 }
 
 // isSocket reports whether nc is a kernel socket, whose writes are worth

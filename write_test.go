@@ -147,21 +147,9 @@ func TestConcurrentWriters(t *testing.T) {
 // A write that times out mid-frame never leaves a torn frame on the wire:
 // the rest is queued and written first by the next write.
 func TestWriteTimeoutMidFrame(t *testing.T) {
-	for _, tc := range []struct {
-		role     string
-		compress bool
-	}{{"client", false}, {"server", false}, {"client", true}, {"server", true}} {
-		name := tc.role
-		if tc.compress {
-			name += "/compressed"
-		}
-		t.Run(name, func(t *testing.T) {
-			var client, server *Conn
-			if tc.compress {
-				client, server = deflatePair(t)
-			} else {
-				client, server = connPair(t, nil, nil)
-			}
+	for _, tc := range deadlineMatrix() {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := tc.pair(t)
 			w, r := client, server
 			if tc.role == "server" {
 				w, r = server, client
@@ -253,6 +241,76 @@ func TestNextWriterFragments(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("frames (-want +got):\n%s", diff)
 	}
+}
+
+// deadlineCase is one row of the deadline matrix: a transport, the role
+// that writes, whether permessage-deflate is on, and whether the writing
+// server is served by a Loop (epoll over TCP; its per-connection fallback
+// over TLS).
+type deadlineCase struct {
+	name     string
+	tr       testTransport
+	role     string
+	compress bool
+	loop     bool
+}
+
+// deadlineMatrix is every transport × role × compression, and the server
+// role again on a Loop.
+func deadlineMatrix() []deadlineCase {
+	var m []deadlineCase
+	for _, tr := range testTransports {
+		for _, compress := range []bool{false, true} {
+			for _, role := range []string{"client", "server", "server/loop"} {
+				name := tr.name + "/" + role
+				if compress {
+					name += "/compressed"
+				}
+				m = append(m, deadlineCase{name, tr, strings.TrimSuffix(role, "/loop"), compress, strings.HasSuffix(role, "/loop")})
+			}
+		}
+	}
+	return m
+}
+
+// pair returns the case's client and server Conns over a new loopback
+// connection.
+func (tc deadlineCase) pair(t *testing.T) (client, server *Conn) {
+	cn, sn := tcpPair(t)
+	return tc.conns(t, cn, sn)
+}
+
+// conns returns the case's client and server Conns over the two ends of a
+// TCP connection (context takeover both ways when compressed).
+func (tc deadlineCase) conns(t *testing.T, cn, sn net.Conn) (client, server *Conn) {
+	t.Helper()
+	cc, sc := tc.tr.wrap(t, cn, sn)
+	var p *deflate.Params
+	o := &Options{}
+	if tc.compress {
+		p = &deflate.Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+		o.Compression = true
+	}
+	client, err := newConn(cc, true, nil, o, "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = newConn(sc, false, nil, o, "", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+	if tc.loop {
+		l, err := NewLoop(&LoopOptions{OnMessage: func(*Conn, MessageType, []byte) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		if err := l.Add(server); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return client, server
 }
 
 // deflatePair is connPair with permessage-deflate (context takeover both
@@ -366,6 +424,137 @@ func TestLargeFramePieces(t *testing.T) {
 				}
 				if !bytes.Equal(p, msg) {
 					t.Errorf("payload differs from the message")
+				}
+			})
+		}
+	}
+}
+
+// A write deadline that expires while the peer is not reading never costs
+// the connection, over any transport: 50 times in a row, a peer stops
+// reading until the socket buffers are full, a write times out (its frame
+// queued, or refused before anything was committed), the peer resumes, and
+// every committed message arrives intact and in order while the writer
+// carries on. Over TLS this is the case crypto/tls cannot survive on its
+// own: a tls.Conn whose write deadline fires is broken for good.
+func TestWriteDeadlineRepeated(t *testing.T) {
+	for _, tc := range deadlineMatrix() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cn, sn := tcpPair(t)
+			for _, c := range []*net.TCPConn{cn, sn} {
+				// Small buffers: a few messages fill them.
+				c.SetReadBuffer(32 << 10)
+				c.SetWriteBuffer(32 << 10)
+			}
+			client, server := tc.conns(t, cn, sn)
+			w, r := client, server
+			if tc.role == "server" {
+				w, r = server, client
+			}
+			rng := rand.NewChaCha8([32]byte{byte(len(tc.name))})
+			gen := func() []byte {
+				b := make([]byte, 1<<10+int(rng.Uint64()%(63<<10)))
+				rng.Read(b) // incompressible: compression cannot keep the buffers empty
+				return b
+			}
+			queuedRounds := 0
+			for round := range 50 {
+				var sent [][]byte
+				timedOut := false
+				for range 400 {
+					msg := gen()
+					w.SetWriteDeadline(time.Now().Add(5 * time.Millisecond))
+					err := w.WriteMessage(Binary, msg)
+					if err == nil {
+						sent = append(sent, msg)
+						continue
+					}
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatalf("round %d: write: %v (a timeout must not end the connection)", round, err)
+					}
+					if errors.Is(err, ErrWriteQueued) {
+						sent = append(sent, msg) // committed: it must arrive
+						queuedRounds++
+					}
+					timedOut = true
+					break
+				}
+				if !timedOut {
+					t.Fatalf("round %d: 400 writes to a peer that does not read never timed out", round)
+				}
+				w.SetWriteDeadline(time.Time{})
+				tail := []byte(fmt.Sprintf("round %d continues", round))
+				sent = append(sent, tail)
+				got := make(chan error, 1)
+				go func() {
+					var buf []byte
+					for i, want := range sent {
+						_, b, err := r.ReadMessage(buf)
+						if err != nil {
+							got <- fmt.Errorf("message %d of %d: %w", i, len(sent), err)
+							return
+						}
+						if !bytes.Equal(b, want) {
+							got <- fmt.Errorf("message %d of %d: %d bytes differ from the %d sent", i, len(sent), len(b), len(want))
+							return
+						}
+						buf = b
+					}
+					got <- nil
+				}()
+				if err := w.WriteMessage(Binary, tail); err != nil {
+					t.Fatalf("round %d: the write after the timeout: %v", round, err)
+				}
+				if err := <-got; err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if queuedRounds == 0 {
+				t.Error("no timeout left a frame queued: the test did not exercise a committed frame")
+			}
+			t.Logf("50 rounds, %d with a queued frame", queuedRounds)
+		})
+	}
+}
+
+// A write to a peer that stopped reading for good, with no deadline, still
+// ends in bounded time over every transport: Close's timeout or the
+// heartbeat closes the connection, the blocked write returns, and the
+// *CloseError says why.
+func TestStuckWriteEnds(t *testing.T) {
+	for _, tr := range testTransports {
+		for _, how := range []string{"close-timeout", "heartbeat"} {
+			t.Run(tr.name+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				o := &Options{CloseTimeout: 200 * time.Millisecond}
+				if how == "heartbeat" {
+					o.PingInterval, o.PongTimeout = 100*time.Millisecond, 200*time.Millisecond
+				}
+				_, server := tr.connPair(t, nil, o, nil) // the client never reads
+				big := make([]byte, 64<<20)
+				wrote := make(chan error, 1)
+				go func() { wrote <- server.WriteMessage(Binary, big) }()
+				time.Sleep(100 * time.Millisecond) // the write is stuck
+				start := time.Now()
+				want := ErrHeartbeatTimeout
+				if how == "close-timeout" {
+					want = ErrCloseTimeout
+					err := server.Close(frame.CloseNormal, "bye")
+					var ce *CloseError
+					if !errors.As(err, &ce) || !errors.Is(ce.Err, ErrCloseTimeout) {
+						t.Fatalf("Close = %v, want a *CloseError with ErrCloseTimeout", err)
+					}
+				}
+				select {
+				case err := <-wrote:
+					var ce *CloseError
+					if !errors.As(err, &ce) || !errors.Is(ce.Err, want) {
+						t.Fatalf("stuck write = %v, want a *CloseError with %v", err, want)
+					}
+					t.Logf("stuck write ended after %v: %v", time.Since(start).Round(time.Millisecond), err)
+				case <-time.After(10 * time.Second):
+					t.Fatal("the stuck write did not end")
 				}
 			})
 		}
