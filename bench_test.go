@@ -303,3 +303,31 @@ func TestStackAfterUpgrade(t *testing.T) {
 		t.Errorf("a reader on a fresh goroutine keeps a %.0f B stack, want 2 KiB", per[true])
 	}
 }
+
+// BenchmarkTransportEcho is a round trip (client WriteMessage, server echo,
+// client ReadMessage) over each test transport: what wss costs per message
+// against ws, TLS records and the writer of asyncWriter included.
+func BenchmarkTransportEcho(b *testing.B) {
+	for _, tr := range testTransports {
+		for _, size := range []int{16, 1 << 10, 16 << 10} {
+			b.Run(tr.name+"/"+strconv.Itoa(size), func(b *testing.B) {
+				client, server := tr.connPair(b, nil, nil, nil)
+				go echo(server)
+				msg := bytes.Repeat([]byte{'a'}, size)
+				var buf []byte
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					if err := client.WriteMessage(Binary, msg); err != nil {
+						b.Fatal(err)
+					}
+					_, m, err := client.ReadMessage(buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf = m
+				}
+			})
+		}
+	}
+}

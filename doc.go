@@ -66,6 +66,17 @@
 // take a context instead: when it ends, they return like a deadline (the
 // error also matches the context's error) and the connection stays open.
 //
+// The same holds over TLS (wss), in both roles and on a Loop. crypto/tls
+// fails a tls.Conn for good once a write deadline fires, so a Conn never
+// sets one on a *tls.Conn: its writes are handed to a goroutine of the
+// connection's that writes them without a deadline, and the write deadline
+// bounds only the caller's wait; bytes committed before it passes keep
+// flowing, and the next write waits for them first. A write to a peer that
+// stopped reading for good ends when the heartbeat or Close's timeout
+// closes the connection (TestSeedScenario, TestSeedScenarioByteAtATime,
+// TestWriteTimeoutMidFrame, TestWriteDeadlineRepeated, TestContextMethods
+// and TestStuckWriteEnds run over both transports).
+//
 // # Heartbeat
 //
 // With Options.PingInterval set, a Ping is sent every PingInterval. With
