@@ -10,32 +10,21 @@ import (
 	"github.com/hybi/websocket/frame"
 )
 
-// Initiator says which side started the end of a connection.
-type Initiator uint8
+// Initiator says which side started the end of a connection. It is the
+// state machine's type (package conn), so there is one.
+type Initiator = conn.Initiator
 
 const (
 	// None: no closing handshake was started by either side; the transport
 	// failed (EOF, connection reset, heartbeat timeout, CloseNow on a
 	// connection that had not started closing). The code is 1006.
-	None Initiator = iota
+	None = conn.None
 	// Local: this endpoint started the closing handshake (Close) or failed
 	// the connection because the peer broke the protocol (RFC 6455 §7.1.7).
-	Local
+	Local = conn.Local
 	// Peer: the peer sent the first Close frame.
-	Peer
+	Peer = conn.Peer
 )
-
-func (i Initiator) String() string {
-	switch i {
-	case None:
-		return "none"
-	case Local:
-		return "local"
-	case Peer:
-		return "peer"
-	}
-	return "Initiator(" + strconv.Itoa(int(i)) + ")"
-}
 
 // CloseFrames records which Close frames crossed the wire and in which
 // order (RFC 6455 §7.1.2-§7.1.4).
@@ -100,7 +89,7 @@ type CloseError struct {
 	// handshake: ours when Initiator is Local, the peer's when Peer.
 	// CloseNoStatus (1005) if that frame had no code; CloseAbnormal (1006)
 	// when no Close frame was exchanged.
-	Code frame.CloseCode
+	Code CloseCode
 	// Reason is the reason text of that Close frame.
 	Reason string
 	// Initiator says who started the end of the connection.
@@ -147,7 +136,7 @@ func (e *CloseError) Is(target error) bool {
 
 // CloseStatus returns the Code of the *CloseError in err's chain, or 0 when
 // there is none (for example a timeout, which never closes a connection).
-func CloseStatus(err error) frame.CloseCode {
+func CloseStatus(err error) CloseCode {
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		return ce.Code
@@ -255,7 +244,7 @@ func (c *Conn) CloseNow() error {
 // did not (Err says why: ErrCloseTimeout, an I/O error…), and an error for
 // a second call or an invalid code or reason. On a connection served by a
 // Loop, Close called from OnMessage does not wait (see Loop).
-func (c *Conn) Close(code frame.CloseCode, reason string) error {
+func (c *Conn) Close(code CloseCode, reason string) error {
 	if ce := c.closed(); ce != nil {
 		return errCloseCalled
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	websocket "github.com/hybi/websocket"
-	"github.com/hybi/websocket/frame"
 )
 
 // startServer runs handler for every WebSocket connection accepted by a
@@ -63,7 +62,7 @@ func Example() {
 		return
 	}
 	fmt.Println(typ, string(msg))
-	fmt.Println("close:", c.Close(frame.CloseNormal, "done"))
+	fmt.Println("close:", c.Close(websocket.CloseNormal, "done"))
 	// Output:
 	// text hello
 	// close: <nil>
@@ -103,14 +102,14 @@ func Example_readTimeout() {
 		break
 	}
 	c.SetReadDeadline(time.Time{})
-	fmt.Println("close:", c.Close(frame.CloseNormal, ""))
+	fmt.Println("close:", c.Close(websocket.CloseNormal, ""))
 	// Output:
 	// timed out before: true
 	// got: late news
 	// close: <nil>
 }
 
-// Frame-level writes take explicit flags. FIN is set unless frame.More is
+// Frame-level writes take explicit flags. FIN is set unless websocket.More is
 // given, and while a fragmented message is open a new data message is
 // refused before any byte reaches the wire.
 func ExampleConn_WriteFrame() {
@@ -127,11 +126,11 @@ func ExampleConn_WriteFrame() {
 	}
 	defer c.CloseNow()
 
-	c.WriteFrame(frame.OpText, frame.More, []byte("Hel")) // FIN clear: more follows
-	err = c.WriteMessage(websocket.Text, []byte("oops"))  // a new message now would corrupt the stream
+	c.WriteFrame(websocket.OpText, websocket.More, []byte("Hel")) // FIN clear: more follows
+	err = c.WriteMessage(websocket.Text, []byte("oops"))          // a new message now would corrupt the stream
 	fmt.Println("refused:", err)
-	c.WriteFrame(frame.OpContinuation, 0, []byte("lo")) // no More: FIN set, message done
-	fmt.Println("close:", c.Close(frame.CloseNormal, ""))
+	c.WriteFrame(websocket.OpContinuation, 0, []byte("lo")) // no More: FIN set, message done
+	fmt.Println("close:", c.Close(websocket.CloseNormal, ""))
 	// Output:
 	// refused: conn: data frame while a fragmented message is open (send a continuation)
 	// server got "Hello"
@@ -171,7 +170,7 @@ func Example_heartbeat() {
 // and which Close frames crossed the wire.
 func ExampleCloseError() {
 	url, stop := startServer(func(c *websocket.Conn) {
-		c.Close(frame.CloseGoingAway, "server restarting")
+		c.Close(websocket.CloseGoingAway, "server restarting")
 	})
 	defer stop()
 	c, _, err := websocket.Dial(context.Background(), url, nil)
@@ -210,7 +209,7 @@ func Example_backgroundReader() {
 			}
 			fmt.Printf("server got %s (%d)\n", msg, i)
 		}
-		c.Close(frame.CloseNormal, "enough")
+		c.Close(websocket.CloseNormal, "enough")
 	})
 	defer stop()
 	c, _, err := websocket.Dial(context.Background(), url, nil)
@@ -280,7 +279,7 @@ func ExampleLoop() {
 	c.WriteMessage(websocket.Text, []byte("hello, loop"))
 	_, msg, _ := c.ReadMessage(nil)
 	fmt.Printf("client: %s\n", msg)
-	c.Close(frame.CloseNormal, "done")
+	c.Close(websocket.CloseNormal, "done")
 	<-ended
 	// Output:
 	// client: hello, loop

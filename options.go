@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/handshake"
@@ -34,8 +35,8 @@ const (
 	DefaultCompressionThreshold = 128
 	// DefaultMaxMessageSize bounds a received message (after any
 	// decompression): 32 MiB. Larger messages fail the connection with
-	// 1009 (RFC 6455 §7.4.1).
-	DefaultMaxMessageSize = 32 << 20
+	// 1009 (RFC 6455 §7.4.1). It is the state machine's default.
+	DefaultMaxMessageSize = conn.DefaultMaxMessageSize
 )
 
 // Options are the connection settings shared by Dial, Accept and Upgrade.
@@ -100,7 +101,7 @@ type Options struct {
 	OnPong func(payload []byte)
 	// OnClose is called once, on the reading goroutine, when the peer's
 	// Close frame arrives, before the reply is sent.
-	OnClose func(code frame.CloseCode, reason string)
+	OnClose func(code CloseCode, reason string)
 
 	// Trace, when non-nil, is called for every frame sent or received, on
 	// the goroutine that reads or writes it. When nil, tracing costs one

@@ -363,7 +363,7 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 // WriteFrame does not take the message lock: a fragmented message written
 // with it must be finished by the same goroutine before other data
 // messages can be sent (they fail while it is open).
-func (c *Conn) WriteFrame(op frame.Opcode, flags frame.Flags, payload []byte) error {
+func (c *Conn) WriteFrame(op Opcode, flags Flags, payload []byte) error {
 	if err := c.lockWrite(); err != nil {
 		return err
 	}

@@ -86,7 +86,8 @@ type Config struct {
 }
 
 // Inflater decompresses the payload of compressed messages (RFC 7692 §7.2.2),
-// push style. The deflate package's Inflater implements it.
+// push style. deflate.Decompressor, what package websocket plugs in for
+// permessage-deflate, implements it and MessageEnder.
 //
 // Inflate decompresses from in into out and reports how many bytes it wrote
 // and consumed. When it returns nOut == len(out), more output may be pending
@@ -103,11 +104,12 @@ type Inflater interface {
 // MessageEnder is implemented by an Inflater that wants to know where a
 // compressed message ends (for example to reset its window when context
 // takeover is off, RFC 7692 §7.1.1). Conn calls EndMessage after the tail of
-// a message has been inflated and all its output produced. If the Inflater
-// also has a method Err() error (deflate.Decompressor does) and it returns
-// an error after EndMessage, the message fails (1007) right there.
+// a message has been inflated and all its output produced. An error it
+// returns (a message that did not end at a DEFLATE block boundary, say)
+// fails that message right there: 1007, or the code of a
+// *frame.ProtocolError.
 type MessageEnder interface {
-	EndMessage()
+	EndMessage() error
 }
 
 // EventKind says what an Event reports.
@@ -208,8 +210,9 @@ func (s State) String() string {
 type Initiator uint8
 
 const (
-	// NoInitiator: no Close frame was sent or received yet.
-	NoInitiator Initiator = iota
+	// None: no Close frame was sent or received yet. For a connection
+	// that ended, the transport failed before any was (code 1006).
+	None Initiator = iota
 	// Local: we sent (queued) the first Close frame, also when failing the
 	// connection.
 	Local
@@ -220,7 +223,7 @@ const (
 // String returns "none", "local" or "peer".
 func (i Initiator) String() string {
 	switch i {
-	case NoInitiator:
+	case None:
 		return "none"
 	case Local:
 		return "local"

@@ -146,7 +146,7 @@ func (c *Conn) Reset() {
 	c.msgSize, c.msgFrags = 0, 0
 	c.utf.Reset()
 	c.ctlLen = 0
-	c.closeSent, c.closeRecv, c.initiator = false, false, NoInitiator
+	c.closeSent, c.closeRecv, c.initiator = false, false, None
 	c.sentCode, c.recvCode, c.recvReason = 0, 0, nil
 	c.err = nil
 	c.wOpen = false
@@ -454,14 +454,10 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 			final = true
 			c.msgOpen, c.compressed = false, false
 			if e, ok := c.cfg.Inflater.(MessageEnder); ok {
-				e.EndMessage()
 				// An Inflater that finds the message malformed only at its
-				// end (not at a DEFLATE block boundary, say) reports it
-				// through Err; the message fails here, not the next one.
-				if r, ok := c.cfg.Inflater.(interface{ Err() error }); ok {
-					if err := r.Err(); err != nil {
-						return Event{}, consumed, c.fail(errInflate(err))
-					}
+				// end reports it here; the message fails, not the next one.
+				if err := e.EndMessage(); err != nil {
+					return Event{}, consumed, c.fail(errInflate(err))
 				}
 			}
 		}
@@ -539,7 +535,7 @@ func (c *Conn) fail(err error) error {
 	if !c.closeSent {
 		// §7.1.7: "the endpoint MAY send a Close frame (with an
 		// appropriate status code)" before closing the connection.
-		if c.initiator == NoInitiator {
+		if c.initiator == None {
 			c.initiator = Local
 		}
 		c.closeSent = true
@@ -774,7 +770,7 @@ func (c *Conn) AppendClose(dst []byte, code frame.CloseCode, reason string) ([]b
 	c.closeSent = true
 	c.sentCode = code
 	c.wOpen = false
-	if c.initiator == NoInitiator {
+	if c.initiator == None {
 		c.initiator = Local
 	}
 	return dst, nil
@@ -804,7 +800,7 @@ func (c *Conn) State() State {
 	return StateOpen
 }
 
-// Initiator returns which side sent the first Close frame (NoInitiator while
+// Initiator returns which side sent the first Close frame (None while
 // open).
 func (c *Conn) Initiator() Initiator { return c.initiator }
 

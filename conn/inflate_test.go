@@ -56,15 +56,13 @@ func (r *rle) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	}
 }
 
-func (r *rle) EndMessage() {
+func (r *rle) EndMessage() error {
 	r.ends++
 	if r.failEnd {
 		r.err = errRLEEnd
 	}
+	return r.err
 }
-
-// Err reports the error EndMessage found.
-func (r *rle) Err() error { return r.err }
 
 var errRLEEnd = errors.New("rle: message does not end at a block boundary")
 

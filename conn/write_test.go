@@ -230,7 +230,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestClosingStates(t *testing.T) {
 	c := mustNew(t, conn.Config{Role: conn.Server})
-	if c.State() != conn.StateOpen || c.Initiator() != conn.NoInitiator {
+	if c.State() != conn.StateOpen || c.Initiator() != conn.None {
 		t.Fatalf("new: %v %v", c.State(), c.Initiator())
 	}
 	if _, err := c.AppendClose(nil, 4001, "app"); err != nil {
@@ -248,7 +248,7 @@ func TestClosingStates(t *testing.T) {
 		t.Fatalf("after the reply: %v %q %v %v", code, reason, ok, c.State())
 	}
 	c.Reset()
-	if c.State() != conn.StateOpen || c.Initiator() != conn.NoInitiator || c.Err() != nil || len(c.Pending()) != 0 {
+	if c.State() != conn.StateOpen || c.Initiator() != conn.None || c.Err() != nil || len(c.Pending()) != 0 {
 		t.Fatal("Reset did not return to the open state")
 	}
 }

@@ -195,21 +195,26 @@ func (d *Decompressor) Inflate(out, in []byte) (nOut, nIn int, err error) {
 	return d.f.Inflate(out, in)
 }
 
-// EndMessage ends a message whose payload and Tail went through Inflate.
-// If the message did not end at a DEFLATE block boundary the error is kept
-// and returned by the next Inflate and by Err.
-func (d *Decompressor) EndMessage() {
-	if d.f == nil || d.err != nil {
-		return
+// EndMessage ends a message whose payload and Tail went through Inflate
+// (conn.MessageEnder). If the message did not end at a DEFLATE block
+// boundary it returns the error, which is also kept and returned by the
+// next Inflate and by Err.
+func (d *Decompressor) EndMessage() error {
+	if d.err != nil {
+		return d.err
+	}
+	if d.f == nil {
+		return nil
 	}
 	if err := d.f.EndMessage(); err != nil {
 		d.err = err
-		return
+		return err
 	}
 	if !d.takeover {
 		inflaterPool.Put(d.f)
 		d.f = nil
 	}
+	return nil
 }
 
 // Err returns the error that ended decompression, if any.

@@ -385,7 +385,7 @@ func checkVerdict(t *testing.T, o outcome) {
 			t.Fatalf("failed with %v: %+v", o.ErrCode, o)
 		}
 	default:
-		if o.State != conn.StateOpen || o.Init != conn.NoInitiator || len(closeFrames) != 0 || o.CloseOut != 0 {
+		if o.State != conn.StateOpen || o.Init != conn.None || len(closeFrames) != 0 || o.CloseOut != 0 {
 			t.Fatalf("no Close and no error, yet %+v", o)
 		}
 	}
