@@ -221,6 +221,8 @@ type loopConn struct {
 	// writes, set while the poller holds the write side.
 	nonblock bool
 	wnb      bool
+	// flushing: a flushLater goroutine is running.
+	flushing atomic.Bool
 	// The message being received when the socket ran dry mid-message;
 	// nil otherwise, so an idle connection holds no message buffer.
 	msg  []byte
@@ -371,6 +373,45 @@ func (lc *loopConn) done(c *Conn) {
 	if later {
 		c.nc.Close()
 	}
+}
+
+// flushControl writes the control output the machine queued (Pongs, a
+// Close reply) from the poller, which never blocks on one connection: it
+// writes what the socket takes now, and leaves the rest to flushLater. A
+// Pong that cannot go out stays in the machine, where the next ones
+// coalesce with it, so a peer that floods Pings and never reads costs a
+// bounded queue and one goroutine, never one per Ping.
+func (lc *loopConn) flushControl(c *Conn) {
+	if !c.tryLockWrite() {
+		return // the holder flushes when it lets go (unlockWrite)
+	}
+	lc.wnb = true
+	err := c.flushLocked()
+	lc.wnb = false
+	// Not unlockWrite: its loop would flush with blocking writes.
+	c.g.release(lockW)
+	if errors.Is(err, ErrWriteQueued) || c.ctrlPending.Load() {
+		lc.flushLater(c)
+	}
+}
+
+// flushLater writes the rest of the control output with blocking writes
+// on a goroutine of its own: at most one per connection at a time. It
+// ends when the bytes are out, or when the connection ends (the
+// heartbeat, Close's timeout or the peer's reset unblock the write).
+func (lc *loopConn) flushLater(c *Conn) {
+	if !lc.flushing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			c.Flush()
+			lc.flushing.Store(false)
+			if !c.ctrlPending.Load() || c.closed() != nil || !lc.flushing.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 // read is the Conn's read while the poller serves it.

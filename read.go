@@ -270,23 +270,13 @@ func (c *Conn) SetReadLimit(n int64) {
 // releases the write side.
 func (c *Conn) queueControl() {
 	c.ctrlPending.Store(true)
-	if !c.tryLockWrite() {
+	if lc := c.lc.Load(); lc != nil && lc.nonblock {
+		lc.flushControl(c) // a Loop's poller never blocks (loop.go)
 		return
 	}
-	lc := c.lc.Load()
-	if lc == nil || !lc.nonblock {
+	if c.tryLockWrite() {
 		c.flushLocked()
 		c.unlockWrite()
-		return
-	}
-	// A Loop's poller never blocks on one connection: what the socket
-	// does not take now is written by another goroutine.
-	lc.wnb = true
-	err := c.flushLocked()
-	lc.wnb = false
-	c.unlockWrite()
-	if errors.Is(err, ErrWriteQueued) {
-		go c.Flush()
 	}
 }
 
