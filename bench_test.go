@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var idleConns = flag.Int("idleconns", 1000, "connections for TestIdleMemory")
@@ -326,6 +327,44 @@ func BenchmarkTransportEcho(b *testing.B) {
 						b.Fatal(err)
 					}
 					buf = m
+				}
+			})
+		}
+	}
+}
+
+// sinkConn is a net.Conn whose writes vanish: what a WriteMessage costs
+// without the socket.
+type sinkConn struct{ net.Conn }
+
+func (sinkConn) Write(p []byte) (int, error) { return len(p), nil }
+func (sinkConn) Close() error                { return nil }
+
+// BenchmarkWriteText is a server's WriteMessage of English-like text into
+// a sink, with the UTF-8 check (the default) and without
+// (Options.SkipUTF8Validation): what refusing invalid text costs.
+func BenchmarkWriteText(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10} {
+		msg := bytes.Repeat([]byte("héllo wörld, "), size/13+1)[:size]
+		for len(msg) > 0 && !utf8.Valid(msg) {
+			msg = msg[:len(msg)-1]
+		}
+		for _, skip := range []bool{false, true} {
+			name := strconv.Itoa(size) + "/checked"
+			if skip {
+				name = strconv.Itoa(size) + "/skipped"
+			}
+			b.Run(name, func(b *testing.B) {
+				c, err := newConn(sinkConn{}, false, nil, &Options{SkipUTF8Validation: skip}, "", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(msg)))
+				for b.Loop() {
+					if err := c.WriteMessage(Text, msg); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		}

@@ -132,6 +132,9 @@ type writeSide struct {
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
 	aw          *asyncWriter        // the write path of a TLS transport, else nil
+	mwOpen      atomic.Bool         // a NextWriter's message is open
+	fv          textValidator       // UTF-8 state of a text message sent with WriteFrame
+	fvText      bool                // a WriteFrame text message is open and checked
 }
 
 // heartbeat is the state of Options.PingInterval, allocated only for

@@ -111,6 +111,13 @@ type Options struct {
 	// whole frame that passes in one piece (control frames and small data
 	// frames). Large or streamed frames are traced without payload.
 	TracePayload bool
+
+	// SkipUTF8Validation turns off the check that text sent with
+	// WriteMessage, NextWriter or WriteFrame is valid UTF-8, for callers
+	// that guarantee it (the check costs about as much as a copy of the
+	// message; see docs/performance.md). Invalid text on the wire makes
+	// every strict peer fail the connection with 1007 (RFC 6455 §8.1).
+	SkipUTF8Validation bool
 }
 
 // Direction is the direction of a traced frame.

@@ -8,9 +8,22 @@ import (
 	"strconv"
 	"time"
 
+	utf8v "github.com/hybi/websocket/internal/utf8"
+
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/mask"
 )
+
+// ErrInvalidText is returned, before any byte of the frame is sent, by a
+// write of text that is not valid UTF-8 (RFC 6455 §8.1: a text message's
+// payload is UTF-8; a strict peer fails the connection with 1007 when it is
+// not). The connection stays usable. Options.SkipUTF8Validation turns the
+// check off.
+var ErrInvalidText = errors.New("websocket: text is not valid UTF-8; it was not sent")
+
+// errMessageOwned refuses a WriteFrame data frame while a NextWriter's
+// message is open: its frames come from its writer only.
+var errMessageOwned = errors.New("websocket: a NextWriter's message is open: only its writer may send its frames (WriteFrame refused)")
 
 // ErrWriteQueued is matched (errors.Is) by the error of a write whose write
 // deadline expired after its frame was committed: the bytes that did not
@@ -261,6 +274,15 @@ func (c *Conn) netWritev(b, p []byte) (int64, error) {
 	return n, err
 }
 
+// textValidator is the streaming UTF-8 check of text being sent.
+type textValidator = utf8v.Validator
+
+// validText reports whether p is whole, valid UTF-8.
+func validText(p []byte) bool {
+	var v textValidator
+	return v.Write(p) && v.Complete()
+}
+
 // isSocket reports whether nc is a kernel socket, whose writes are worth
 // making large (see maxWrite).
 func isSocket(nc net.Conn) bool {
@@ -325,6 +347,9 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	if err != nil {
 		return err
 	}
+	if op == frame.OpText && !c.opts.SkipUTF8Validation && !validText(p) {
+		return ErrInvalidText
+	}
 	if err := c.lockMessage(); err != nil {
 		return err
 	}
@@ -368,7 +393,32 @@ func (c *Conn) WriteFrame(op Opcode, flags Flags, payload []byte) error {
 		return err
 	}
 	defer c.unlockWrite()
-	return c.writeFrameLocked(op, flags, payload)
+	if !op.IsControl() && c.mwOpen.Load() {
+		return errMessageOwned
+	}
+	// Text the caller did not compress is checked frame by frame, with
+	// the state carried across the frames of a fragmented message.
+	check := !c.opts.SkipUTF8Validation && flags&frame.RSV1 == 0 &&
+		(op == frame.OpText || op == frame.OpContinuation && c.fvText)
+	var v textValidator
+	if check {
+		if op == frame.OpContinuation {
+			v = c.fv
+		}
+		if !v.Write(payload) || flags&frame.More == 0 && !v.Complete() {
+			return ErrInvalidText
+		}
+	}
+	err := c.writeFrameLocked(op, flags, payload)
+	if err == nil || errors.Is(err, ErrWriteQueued) {
+		switch {
+		case op == frame.OpText || op == frame.OpBinary:
+			c.fv, c.fvText = v, check && flags&frame.More != 0
+		case op == frame.OpContinuation:
+			c.fv, c.fvText = v, c.fvText && flags&frame.More != 0
+		}
+	}
+	return err
 }
 
 // Ping sends a Ping frame with payload (at most 125 bytes). The Pong
@@ -405,6 +455,9 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 	mw.op = op
 	mw.open = true
 	mw.first = true
+	mw.text = op == frame.OpText && !c.opts.SkipUTF8Validation
+	mw.v.Reset()
+	c.mwOpen.Store(true)
 	return mw, nil
 }
 
@@ -416,12 +469,21 @@ type messageWriter struct {
 	open  bool
 	first bool    // no frame of the message was sent yet
 	buf   *[]byte // pooled, holds up to FragmentSize bytes
+	text  bool    // validate the text written (a text message, SkipUTF8Validation off)
+	v     textValidator
 }
 
 // Write adds p to the message, sending each full fragment.
 func (mw *messageWriter) Write(p []byte) (int, error) {
 	if !mw.open {
 		return 0, errWriterClosed
+	}
+	if mw.text {
+		v := mw.v
+		if !v.Write(p) {
+			return 0, ErrInvalidText
+		}
+		mw.v = v
 	}
 	if mw.c.comp != nil {
 		return mw.writeCompressed(p)
@@ -503,6 +565,11 @@ func (mw *messageWriter) Close() error {
 	if !mw.open {
 		return errWriterClosed
 	}
+	if mw.text && !mw.v.Complete() {
+		// Ending here would cut a UTF-8 sequence: the message stays
+		// open for the rest of it (Close of the connection ends it).
+		return ErrInvalidText
+	}
 	c := mw.c
 	var p []byte
 	if mw.buf != nil {
@@ -520,6 +587,7 @@ func (mw *messageWriter) Close() error {
 		mw.buf = nil
 	}
 	mw.open = false
+	c.mwOpen.Store(false)
 	c.unlockMessage()
 	return err
 }
