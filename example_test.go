@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -284,4 +286,50 @@ func ExampleLoop() {
 	// Output:
 	// client: hello, loop
 	// server: closed by peer with 1000 "done"
+}
+
+// A production server with net/http: Accept relies on the http.Server to
+// bound the request head, so set ReadHeaderTimeout and MaxHeaderBytes
+// (net/http's defaults are no timeout and 1 MiB).
+func ExampleAccept() {
+	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"chat.v1"}})
+		if err != nil {
+			return // Accept answered the client (400, 403, 426…)
+		}
+		defer c.CloseNow()
+		// … read and write messages …
+	})
+	srv := &http.Server{
+		Addr:              "127.0.0.1:8080",
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// A raw server without net/http: Upgrade bounds the request head by
+// itself (AcceptOptions.HandshakeTimeout, DefaultHandshakeTimeout when 0;
+// 8 KiB and 64 header lines).
+func ExampleUpgrade() {
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := &websocket.AcceptOptions{HandshakeTimeout: 5 * time.Second}
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			c, err := websocket.Upgrade(nc, nil, opts)
+			if err != nil {
+				nc.Close() // refused, slow or silent: the client got its answer
+				return
+			}
+			defer c.CloseNow()
+			// … read and write messages …
+		}()
+	}
 }

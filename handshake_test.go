@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -282,5 +283,42 @@ func TestDialBadURL(t *testing.T) {
 		if _, _, err := Dial(context.Background(), u, nil); err == nil {
 			t.Errorf("Dial(%q) succeeded", u)
 		}
+	}
+}
+
+// A client that sends its request head slowly, or not at all, cannot hold
+// a raw Upgrade: the handshake timeout ends it, and it is on by default.
+func TestUpgradeHandshakeTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  time.Duration
+		want time.Duration
+	}{{"default", 0, DefaultHandshakeTimeout}, {"set", time.Second, time.Second}, {"none", -1, 0}} {
+		if got := (&AcceptOptions{HandshakeTimeout: tc.opt}).server().Timeout; got != tc.want {
+			t.Errorf("%s: handshake timeout %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, slow := range []bool{false, true} {
+		cn, sn := tcpPair(t)
+		if slow {
+			go func() {
+				// One byte every 50 ms: the head would take 10 s.
+				for i := 0; i < len(rawUpgradeRequest); i++ {
+					if _, err := cn.Write([]byte{rawUpgradeRequest[i]}); err != nil {
+						return
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}()
+		}
+		start := time.Now()
+		_, err := Upgrade(sn, nil, &AcceptOptions{HandshakeTimeout: 300 * time.Millisecond})
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("slow=%v: Upgrade = %v, want a timeout", slow, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("slow=%v: Upgrade took %v with a 300 ms handshake timeout", slow, d)
+		}
+		sn.Close()
 	}
 }

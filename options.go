@@ -24,6 +24,8 @@ const (
 	// DefaultCloseTimeout bounds the closing handshake (Close, and the
 	// reply to a peer's Close).
 	DefaultCloseTimeout = 5 * time.Second
+	// DefaultHandshakeTimeout bounds reading the request head in Upgrade.
+	DefaultHandshakeTimeout = 10 * time.Second
 	// DefaultFragmentSize is the payload size of the frames NextWriter
 	// sends.
 	DefaultFragmentSize = 32 << 10
@@ -200,9 +202,12 @@ type AcceptOptions struct {
 	// Header holds extra header fields for the 101 response.
 	Header http.Header
 	// HandshakeTimeout bounds reading the request head in Upgrade (raw
-	// sockets), so a slow client cannot hold the connection; 0 means no
-	// bound (set a deadline on the net.Conn yourself). Accept relies on
-	// the http.Server's timeouts instead.
+	// sockets), so a slow or silent client cannot hold the connection; 0
+	// means DefaultHandshakeTimeout, negative means no bound. The head is
+	// also bounded in size (8 KiB and 64 header lines: 431 above). Accept
+	// relies on the http.Server instead: set its ReadHeaderTimeout (for
+	// example 10 s) and MaxHeaderBytes (for example 16 KiB), which are
+	// unbounded or 1 MiB by default.
 	HandshakeTimeout time.Duration
 	// CompressionServer is the server's permessage-deflate policy when
 	// Compression is set (which parameters it insists on, RFC 7692 §7.1);
@@ -225,8 +230,18 @@ func (o *AcceptOptions) server() *handshake.ServerOptions {
 		OriginPatterns: o.OriginPatterns,
 		CheckOrigin:    o.CheckOrigin,
 		Header:         o.Header,
-		Timeout:        o.HandshakeTimeout,
+		Timeout:        o.handshakeTimeout(),
 	}
+}
+
+func (o *AcceptOptions) handshakeTimeout() time.Duration {
+	switch {
+	case o.HandshakeTimeout < 0:
+		return 0 // no bound
+	case o.HandshakeTimeout == 0:
+		return DefaultHandshakeTimeout
+	}
+	return o.HandshakeTimeout
 }
 
 func (o *Options) closeTimeout() time.Duration {

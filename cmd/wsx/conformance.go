@@ -84,7 +84,7 @@ func listen() (net.Listener, *http.Server, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return ln, &http.Server{ErrorLog: log.New(io.Discard, "", 0)}, nil
+	return ln, &http.Server{ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}, nil
 }
 
 // testServerRole runs the fuzzing client against wsx's echo server, the

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/hybi/websocket/autobahn"
 )
@@ -78,7 +79,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	f := autobahn.NewServer(ctx, cases, autobahn.Options{OutDir: filepath.Join(*report, "clients")})
-	srv := &http.Server{Handler: f}
+	srv := &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
 		<-ctx.Done()
 		srv.Close()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"time"
 
 	websocket "github.com/hybi/websocket"
 )
@@ -107,7 +108,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "wsx: echo server on ws://%s/ (compression %v, loop %v)\n", ln.Addr(), *compress, *loop)
-	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	// Bounded handshakes: a slow or silent client cannot hold a
+	// connection or send an unbounded head.
+	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
