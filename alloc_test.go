@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // Steady-state reads and writes allocate nothing, in both roles and for
@@ -102,13 +103,15 @@ func TestZeroAllocs(t *testing.T) {
 
 // memConn serves a fixed request and discards what is written.
 type memConn struct {
-	net.Conn // nil: only Read, Write and Close are used
+	net.Conn // nil: only Read, Write, Close and SetReadDeadline are used
 	r        bytes.Reader
 }
 
 func (m *memConn) Read(p []byte) (int, error)  { return m.r.Read(p) }
 func (m *memConn) Write(p []byte) (int, error) { return len(p), nil }
 func (m *memConn) Close() error                { return nil }
+
+func (m *memConn) SetReadDeadline(time.Time) error { return nil }
 
 // Upgrade on a raw connection allocates the Conn and nothing else: the
 // request head is read with a pooled reader, the locks live in the Conn,
