@@ -339,7 +339,7 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 			lc.typ, started = MessageType(ev.Opcode), true
 		}
 		if !direct {
-			b = append(b, ev.Data...)
+			b = c.appendData(b, ev.Data)
 		}
 		if !ev.Final {
 			continue

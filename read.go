@@ -216,11 +216,13 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			b := *tgt
 			spare := cap(b) - len(b)
 			if grow && int64(spare) < rem {
-				// Grow towards the announced length, but never by more
-				// than max(cap, 64 KiB) at once: the length is bounded
-				// by MaxMessageSize, yet a peer should not make us
-				// allocate it before sending it.
-				want := int(min(rem, int64(max(cap(b), 64<<10))))
+				// Grow towards the announced length, but never to more
+				// than four times the capacity at once: the length is
+				// bounded by MaxMessageSize, yet a peer should not make
+				// us allocate it before sending it (see appendData for
+				// the factor).
+				total := int64(len(b)) + rem
+				want := int(min(total, int64(max(4*cap(b), 64<<10)))) - len(b)
 				b = slices.Grow(b, want)
 				spare = cap(b) - len(b)
 			}
@@ -399,6 +401,41 @@ func (c *Conn) readMessage(dst []byte) (MessageType, []byte, error) {
 }
 
 // readMessageLocked is ReadMessage's body; it releases the read side.
+// appendData appends p, the next data of a message, to b. Unlike append,
+// whose growth is about 1.25x for large slices (a large message is copied
+// about five times and costs about five times its size in allocations), it
+// grows large buffers fourfold, and never past the message limit: at the
+// last copy the old buffer is at most a quarter of the new one and the
+// garbage of the earlier ones a third, so a message at the limit, or a
+// decompression bomb stopped there, peaks near 1.5 times the limit
+// (TestMessageMemory).
+func (c *Conn) appendData(b, p []byte) []byte {
+	if len(p) <= cap(b)-len(b) {
+		return append(b, p...)
+	}
+	need := len(b) + len(p)
+	n := max(need, 2*cap(b), 512)
+	if cap(b) >= 64<<10 {
+		n = max(need, 4*cap(b))
+	}
+	if lim := c.messageLimit(); lim > 0 && n > lim && need <= lim {
+		n = lim
+	}
+	nb := make([]byte, len(b), n)
+	copy(nb, b)
+	return append(nb, p...)
+}
+
+// messageLimit is the size limit of a received message in bytes (the
+// smaller of MaxMessageSize and SetReadLimit), 0 for none.
+func (c *Conn) messageLimit() int {
+	m := c.opts.maxMessageSize()
+	if l := c.limitSet; l > 0 && (m <= 0 || l < m) {
+		m = l
+	}
+	return int(max(m, 0))
+}
+
 func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
 	b := dst[:0]
 	defer c.unlockRead()
@@ -428,7 +465,7 @@ func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
 			typ, started = MessageType(ev.Opcode), true
 		}
 		if !direct {
-			b = append(b, ev.Data...)
+			b = c.appendData(b, ev.Data)
 		}
 		if ev.Final {
 			return typ, b, nil
