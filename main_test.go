@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hybi/websocket/handshake"
 )
 
 // TestMain fails the run when goroutines started by the tests (connection
@@ -162,14 +159,7 @@ func serve(t testing.TB, opts *AcceptOptions, handler func(*Conn)) string {
 // dial connects to url and closes the connection at cleanup.
 func dial(t testing.TB, url string, opts *DialOptions) *Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := Dial(ctx, url, opts)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	return c
+	return testTransports[0].dial(t, url, opts)
 }
 
 // echo is a handler that echoes messages until the connection ends.
@@ -191,23 +181,7 @@ func echo(c *Conn) {
 // the opening handshake.
 func connPair(t testing.TB, copts, sopts *Options) (client, server *Conn) {
 	t.Helper()
-	cn, sn := tcpPair(t)
-	if copts == nil {
-		copts = &Options{}
-	}
-	if sopts == nil {
-		sopts = &Options{}
-	}
-	client, err := newConn(cn, true, nil, copts, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = newConn(sn, false, nil, sopts, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
-	return client, server
+	return testTransports[0].connPair(t, copts, sopts, nil)
 }
 
 // rawServe accepts one connection, performs the server handshake with
@@ -215,25 +189,5 @@ func connPair(t testing.TB, copts, sopts *Options) (client, server *Conn) {
 // put arbitrary bytes on the wire.
 func rawServe(t testing.TB, script func(nc net.Conn, br *bufio.Reader)) string {
 	t.Helper()
-	ln := listen(t)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		br := bufio.NewReader(nc)
-		if _, err := handshake.Upgrade(br, nc, nil); err != nil {
-			t.Errorf("raw upgrade: %v", err)
-			return
-		}
-		script(nc, br)
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-	})
-	return "ws://" + ln.Addr().String() + "/"
+	return testTransports[0].rawServe(t, script)
 }

@@ -313,24 +313,6 @@ func (tc deadlineCase) conns(t *testing.T, cn, sn net.Conn) (client, server *Con
 	return client, server
 }
 
-// deflatePair is connPair with permessage-deflate (context takeover both
-// ways) as if negotiated.
-func deflatePair(t *testing.T) (client, server *Conn) {
-	cn, sn := tcpPair(t)
-	p := &deflate.Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
-	o := &Options{Compression: true}
-	client, err := newConn(cn, true, nil, o, "", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = newConn(sn, false, nil, o, "", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
-	return client, server
-}
-
 // pieceConn is a net.Conn that records every write and accepts budget
 // bytes in all before failing writes with a timeout, as a socket with a
 // write deadline does when the peer stops reading.
