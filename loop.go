@@ -11,9 +11,8 @@ import (
 
 // Loop serves the reading side of many connections from a few goroutines,
 // instead of one goroutine blocked in ReadMessage per connection. An idle
-// connection served by a Loop costs its socket and its Conn (about 3.5 KB
-// in all on linux/amd64), no goroutine stack and no read buffer; see
-// docs/performance.md.
+// connection served by a Loop costs its socket and its Conn, no goroutine
+// stack and no read buffer (docs/performance.md has the measured figure).
 //
 // Hand a Conn to the loop with Add after the handshake (Upgrade, Accept or
 // Dial). From then on the loop reads it: every data message arrives through
