@@ -156,6 +156,7 @@ func (c *Conn) finish(ce *CloseError) *CloseError {
 		return c.closeErr.Load()
 	}
 	c.g.end()
+	c.endPings()
 	c.mu.Lock()
 	if c.hb != nil {
 		c.hb.timer.Stop()

@@ -91,6 +91,8 @@ type Conn struct {
 
 	// Heartbeat.
 	hb *heartbeat // nil unless Options.PingInterval > 0
+	// pw: PingContext calls waiting for their Pong; nil until the first.
+	pw *pingWaiters
 }
 
 // readSide is the read half of a Conn's state, guarded by lockR: the read

@@ -333,3 +333,34 @@ func ExampleUpgrade() {
 		}()
 	}
 }
+
+// PingContext measures the round trip to the peer. Someone must be reading
+// the connection to see the Pong: here a goroutine in ReadMessage.
+func ExampleConn_PingContext() {
+	url, stop := startServer(func(c *websocket.Conn) {
+		for { // reading answers the Pings
+			if _, _, err := c.ReadMessage(nil); err != nil {
+				return
+			}
+		}
+	})
+	defer stop()
+	c, _, err := websocket.Dial(context.Background(), url, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(nil); err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rtt, err := c.PingContext(ctx)
+	fmt.Println("pong:", err == nil && rtt > 0)
+	c.Close(websocket.CloseNormal, "")
+	// Output: pong: true
+}

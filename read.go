@@ -201,6 +201,7 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			}
 			continue
 		case conn.EventPong:
+			c.pong(ev.Data)
 			if c.opts.OnPong != nil {
 				c.opts.OnPong(ev.Data)
 			}
