@@ -2,12 +2,16 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -197,4 +201,67 @@ func (tr testTransport) rawServe(t testing.TB, script func(nc net.Conn, br *bufi
 		<-done
 	})
 	return tr.url(ln)
+}
+
+// Read deadlines never kill a connection over any transport, in either
+// role: a reader with a 5 ms deadline times out again and again in the
+// middle of a 1 MiB message (mid-header, mid-payload, mid-TLS-record) and
+// each next read resumes where the last one stopped, until the message is
+// whole.
+func TestReadDeadlineResumes(t *testing.T) {
+	for _, tr := range testTransports {
+		for _, role := range []string{"client", "server"} {
+			t.Run(tr.name+"/"+role, func(t *testing.T) {
+				t.Parallel()
+				client, server := tr.connPair(t, nil, nil, nil)
+				w, r := server, client
+				if role == "server" {
+					w, r = client, server
+				}
+				msg := make([]byte, 1<<20)
+				rand.NewChaCha8([32]byte{9}).Read(msg)
+				go func() {
+					// Paced: the message takes about 130 ms to arrive, so
+					// the reader's deadlines fall inside it.
+					nw, err := w.NextWriter(Binary)
+					if err != nil {
+						return
+					}
+					for p := msg; len(p) > 0; p = p[min(len(p), 16<<10):] {
+						nw.Write(p[:min(len(p), 16<<10)])
+						time.Sleep(2 * time.Millisecond)
+					}
+					nw.Close()
+				}()
+				// Under the race detector, copying the partial message on
+				// each timeout takes longer than 5 ms: give it more.
+				deadline, minTimeouts := 5*time.Millisecond, 10
+				if raceEnabled {
+					deadline, minTimeouts = 100*time.Millisecond, 1
+				}
+				timeouts := 0
+				var buf []byte
+				for start := time.Now(); time.Since(start) < 30*time.Second; {
+					r.SetReadDeadline(time.Now().Add(deadline))
+					_, b, err := r.ReadMessage(buf)
+					if err != nil {
+						if !errors.Is(err, os.ErrDeadlineExceeded) {
+							t.Fatalf("after %d timeouts: %v (a timeout must not end the connection)", timeouts, err)
+						}
+						timeouts++
+						continue
+					}
+					if !bytes.Equal(b, msg) {
+						t.Fatalf("message corrupted after %d timeouts", timeouts)
+					}
+					t.Logf("1 MiB read whole after %d timeouts", timeouts)
+					if timeouts < minTimeouts {
+						t.Errorf("%d timeouts: the deadline was not exercised", timeouts)
+					}
+					return
+				}
+				t.Fatal("the message did not arrive within 30 s")
+			})
+		}
+	}
 }
