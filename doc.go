@@ -74,7 +74,7 @@
 // flowing, and the next write waits for them first. A write to a peer that
 // stopped reading for good ends when the heartbeat or Close's timeout
 // closes the connection (TestSeedScenario, TestSeedScenarioByteAtATime,
-// TestWriteTimeoutMidFrame, TestWriteDeadlineRepeated, TestContextMethods
+// TestReadDeadlineResumes, TestWriteTimeoutMidFrame, TestWriteDeadlineRepeated, TestContextMethods
 // and TestStuckWriteEnds run over both transports).
 //
 // # Heartbeat
