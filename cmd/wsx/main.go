@@ -3,6 +3,7 @@
 // conformance run of the Autobahn case catalogue against hybi itself.
 //
 //	wsx serve -addr 127.0.0.1:9001 [-compress] [-loop]
+//	wsx decode [-role client|server] [-raw] [FILE]
 //	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
 //	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-server-loop] [-report DIR]
 //	wsx fuzzingclient -url ws://host:port [-agent name] [-report DIR]
@@ -35,6 +36,7 @@ type command struct {
 
 var commands = []command{
 	{"serve", "run an echo server (text and binary, as the Autobahn testsuite expects)", runServe},
+	{"decode", "print and validate the frames of a captured byte stream (hex or raw)", runDecode},
 	{"autobahn-client", "drive the Autobahn fuzzing server as a client (getCaseCount, runCase, updateReports)", runAutobahnClient},
 	{"conformance", "run the Autobahn case catalogue in-process against hybi's server and client", runConformance},
 	{"fuzzingclient", "test any ws:// echo server with the native Autobahn runner", runFuzzingClient},

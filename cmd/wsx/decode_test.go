@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildWsx builds the wsx binary into a temporary directory.
+func buildWsx(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "wsx")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestDecodeBinary(t *testing.T) {
+	bin := buildWsx(t)
+	tests := []struct {
+		name, role, in string
+		code           int
+		want           []string
+	}{
+		// RFC 6455 §5.7.
+		{"unmasked text", "server", "810548656c6c6f", 0, []string{`@0 text fin=true rsv1=false mask=false len=5 payload="Hello"`}},
+		{"masked text", "client", "818537fa213d7f9f4d5158", 0, []string{`@0 text fin=true rsv1=false mask=true len=5 payload="Hello"`}},
+		{"fragmented text", "server", "010348656c 80026c6f", 0, []string{`@5 continuation fin=true`, "message text 5 bytes"}},
+		{"unmasked ping", "server", "890548656c6c6f", 0, []string{`@0 ping fin=true rsv1=false mask=false len=5 payload="Hello"`}},
+		{"masked pong", "client", "8a8537fa213d7f9f4d5158", 0, []string{`@0 pong fin=true rsv1=false mask=true len=5 payload="Hello"`}},
+		{"256 bytes binary", "server", "827e0100" + strings.Repeat("00", 256), 0, []string{"@0 binary fin=true rsv1=false mask=false len=256"}},
+		// Invalid streams.
+		{"masked from server", "server", "810548656c6c6f 818537fa213d7f9f4d5158", 1, []string{"invalid at byte 7: server frame is masked (hybi would close with 1002)"}},
+		{"unmasked from client", "client", "810548656c6c6f", 1, []string{"invalid at byte 0: client frame is not masked (hybi would close with 1002)"}},
+		{"bad utf8", "server", "810548656c6c6f 8102c328", 1, []string{"invalid at byte 7: invalid UTF-8 in text (hybi would close with 1007)"}},
+		{"close of one byte", "server", "880103", 1, []string{"invalid at byte 0: close payload of 1 byte (hybi would close with 1002)"}},
+		{"stray continuation", "server", "80026c6f", 1, []string{"invalid at byte 0: continuation frame without a message in progress (hybi would close with 1002)"}},
+		{"truncated payload", "server", "89054865", 1, []string{"invalid at byte 0: truncated capture"}},
+		{"truncated header", "server", "810548656c6c6f 81", 1, []string{"invalid at byte 7: truncated capture: incomplete frame header"}},
+		{"invalid hex", "server", "zz", 1, []string{"invalid hex"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "decode", "-role", tt.role)
+			cmd.Stdin = strings.NewReader(tt.in)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; output:\n%s", code, tt.code, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
