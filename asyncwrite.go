@@ -138,6 +138,19 @@ func (w *asyncWriter) writev(b, p []byte) (int, error) {
 		if d := w.deadline; d != 0 {
 			left := time.Duration(d - time.Now().UnixNano())
 			if left <= 0 {
+				// What is outstanding now is committed: it will be
+				// written, so the error must say so, even if the
+				// goroutine finishes a moment later.
+				out := w.inflight
+				if w.pend != nil {
+					out += len(*w.pend)
+				}
+				if out > 0 {
+					return n, &queuedError{err: os.ErrDeadlineExceeded, n: out + len(b) + len(p)}
+				}
+				if len(b) == 0 && len(p) == 0 {
+					return n, nil // all written after all
+				}
 				return n, os.ErrDeadlineExceeded
 			}
 			if w.timer == nil {
