@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -23,6 +25,7 @@ func runDecode(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	role := fs.String("role", "client", "who sent the bytes: client (frames must be masked) or server (must not be)")
 	raw := fs.Bool("raw", false, "the input is raw bytes, not hex")
+	deflate := fs.Bool("deflate", false, "permessage-deflate was negotiated: RSV1 marks a compressed message, which is inflated (context takeover assumed)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: wsx decode [-role client|server] [-raw] [FILE]
 
@@ -67,7 +70,7 @@ Example (RFC 6455 §5.7, a masked "Hello" from a client):
 			return 1
 		}
 	}
-	if err := decodeStream(data, *role == "client", stdout); err != nil {
+	if err := decodeStream(data, *role == "client", *deflate, stdout); err != nil {
 		fmt.Fprintf(stdout, "%v\n", err)
 		return 1
 	}
@@ -96,12 +99,14 @@ func violation(off int, err error) *decodeError {
 	return &decodeError{Offset: off, Reason: err.Error()}
 }
 
-func decodeStream(b []byte, masked bool, w io.Writer) error {
+func decodeStream(b []byte, masked, deflate bool, w io.Writer) error {
 	var (
 		off     int
 		open    bool // a fragmented message is in progress
 		openOp  frame.Opcode
 		message []byte
+		packed  bool   // the open message is compressed
+		window  []byte // the last 32 KiB inflated, for context takeover
 	)
 	for off < len(b) {
 		h, n, err := frame.ParseHeader(b[off:])
@@ -111,7 +116,11 @@ func decodeStream(b []byte, masked bool, w io.Writer) error {
 		if err != nil {
 			return violation(off, err)
 		}
-		if err := h.Check(masked, 0); err != nil {
+		var allowed frame.Flags
+		if deflate && !h.Opcode.IsControl() && h.Opcode != frame.OpContinuation {
+			allowed = frame.RSV1
+		}
+		if err := h.Check(masked, allowed); err != nil {
 			return violation(off, err)
 		}
 		if h.Length > int64(len(b)-off-n) {
@@ -146,11 +155,24 @@ func decodeStream(b []byte, masked bool, w io.Writer) error {
 				if open {
 					return violation(off, frame.ErrMessageOpen)
 				}
-				open, openOp, message = true, h.Opcode, message[:0]
+				open, openOp, message, packed = true, h.Opcode, message[:0], h.RSV1
 			}
 			message = append(message, payload...)
 			if h.Fin {
 				open = false
+				if packed {
+					r := flate.NewReaderDict(bytes.NewReader(append(message, 0, 0, 0xff, 0xff)), window)
+					out, err := io.ReadAll(io.LimitReader(r, 64<<20))
+					if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+						return &decodeError{Offset: off, Code: frame.CloseInvalidPayload, Reason: "cannot inflate: " + err.Error()}
+					}
+					message = out
+					window = append(window, out...)
+					if len(window) > 32<<10 {
+						window = window[len(window)-32<<10:]
+					}
+					fmt.Fprintf(w, "  inflated %q\n", message)
+				}
 				if openOp == frame.OpText && !utf8.Valid(message) {
 					return violation(off, frame.ErrInvalidUTF8)
 				}

@@ -23,29 +23,37 @@ func TestDecodeBinary(t *testing.T) {
 	bin := buildWsx(t)
 	tests := []struct {
 		name, role, in string
+		deflate        bool
 		code           int
 		want           []string
 	}{
 		// RFC 6455 §5.7.
-		{"unmasked text", "server", "810548656c6c6f", 0, []string{`@0 text fin=true rsv1=false mask=false len=5 payload="Hello"`}},
-		{"masked text", "client", "818537fa213d7f9f4d5158", 0, []string{`@0 text fin=true rsv1=false mask=true len=5 payload="Hello"`}},
-		{"fragmented text", "server", "010348656c 80026c6f", 0, []string{`@5 continuation fin=true`, "message text 5 bytes"}},
-		{"unmasked ping", "server", "890548656c6c6f", 0, []string{`@0 ping fin=true rsv1=false mask=false len=5 payload="Hello"`}},
-		{"masked pong", "client", "8a8537fa213d7f9f4d5158", 0, []string{`@0 pong fin=true rsv1=false mask=true len=5 payload="Hello"`}},
-		{"256 bytes binary", "server", "827e0100" + strings.Repeat("00", 256), 0, []string{"@0 binary fin=true rsv1=false mask=false len=256"}},
+		{"unmasked text", "server", "810548656c6c6f", false, 0, []string{`@0 text fin=true rsv1=false mask=false len=5 payload="Hello"`}},
+		{"masked text", "client", "818537fa213d7f9f4d5158", false, 0, []string{`@0 text fin=true rsv1=false mask=true len=5 payload="Hello"`}},
+		{"fragmented text", "server", "010348656c 80026c6f", false, 0, []string{`@5 continuation fin=true`, "message text 5 bytes"}},
+		{"unmasked ping", "server", "890548656c6c6f", false, 0, []string{`@0 ping fin=true rsv1=false mask=false len=5 payload="Hello"`}},
+		{"masked pong", "client", "8a8537fa213d7f9f4d5158", false, 0, []string{`@0 pong fin=true rsv1=false mask=true len=5 payload="Hello"`}},
+		{"256 bytes binary", "server", "827e0100" + strings.Repeat("00", 256), false, 0, []string{"@0 binary fin=true rsv1=false mask=false len=256"}},
 		// Invalid streams.
-		{"masked from server", "server", "810548656c6c6f 818537fa213d7f9f4d5158", 1, []string{"invalid at byte 7: server frame is masked (hybi would close with 1002)"}},
-		{"unmasked from client", "client", "810548656c6c6f", 1, []string{"invalid at byte 0: client frame is not masked (hybi would close with 1002)"}},
-		{"bad utf8", "server", "810548656c6c6f 8102c328", 1, []string{"invalid at byte 7: invalid UTF-8 in text (hybi would close with 1007)"}},
-		{"close of one byte", "server", "880103", 1, []string{"invalid at byte 0: close payload of 1 byte (hybi would close with 1002)"}},
-		{"stray continuation", "server", "80026c6f", 1, []string{"invalid at byte 0: continuation frame without a message in progress (hybi would close with 1002)"}},
-		{"truncated payload", "server", "89054865", 1, []string{"invalid at byte 0: truncated capture"}},
-		{"truncated header", "server", "810548656c6c6f 81", 1, []string{"invalid at byte 7: truncated capture: incomplete frame header"}},
-		{"invalid hex", "server", "zz", 1, []string{"invalid hex"}},
+		{"masked from server", "server", "810548656c6c6f 818537fa213d7f9f4d5158", false, 1, []string{"invalid at byte 7: server frame is masked (hybi would close with 1002)"}},
+		{"unmasked from client", "client", "810548656c6c6f", false, 1, []string{"invalid at byte 0: client frame is not masked (hybi would close with 1002)"}},
+		{"bad utf8", "server", "810548656c6c6f 8102c328", false, 1, []string{"invalid at byte 7: invalid UTF-8 in text (hybi would close with 1007)"}},
+		{"close of one byte", "server", "880103", false, 1, []string{"invalid at byte 0: close payload of 1 byte (hybi would close with 1002)"}},
+		{"stray continuation", "server", "80026c6f", false, 1, []string{"invalid at byte 0: continuation frame without a message in progress (hybi would close with 1002)"}},
+		{"truncated payload", "server", "89054865", false, 1, []string{"invalid at byte 0: truncated capture"}},
+		{"truncated header", "server", "810548656c6c6f 81", false, 1, []string{"invalid at byte 7: truncated capture: incomplete frame header"}},
+		// RFC 7692 §7.2.3.1 and §7.2.3.2: "Hello" compressed, twice with context takeover.
+		{"deflate", "server", "c107f248cdc9c90700 c105f200110000", true, 0, []string{`inflated "Hello"`, "@9 text fin=true rsv1=true", "message text 5 bytes"}},
+		{"rsv1 without deflate", "server", "c107f248cdc9c90700", false, 1, []string{"invalid at byte 0: reserved bit set without a negotiated extension (hybi would close with 1002)"}},
+		{"invalid hex", "server", "zz", false, 1, []string{"invalid hex"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, "decode", "-role", tt.role)
+			args := []string{"decode", "-role", tt.role}
+			if tt.deflate {
+				args = append(args, "-deflate")
+			}
+			cmd := exec.Command(bin, args...)
 			cmd.Stdin = strings.NewReader(tt.in)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
