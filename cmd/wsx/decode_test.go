@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -75,4 +78,44 @@ func TestDecodeBinary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecodeRawFile reads raw bytes from a file, and a missing file is an
+// error with exit status 1.
+func TestDecodeRawFile(t *testing.T) {
+	bin := buildWsx(t)
+	capture := filepath.Join(t.TempDir(), "capture.bin")
+	if err := os.WriteFile(capture, []byte{0x81, 0x05, 'H', 'e', 'l', 'l', 'o', 0x88, 0x02, 0x03, 0xe8}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "decode", "-role", "server", "-raw", capture).CombinedOutput()
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, out)
+	}
+	for _, w := range []string{`payload="Hello"`, `@7 close fin=true rsv1=false mask=false len=2 code=1000 reason=""`} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	out, err = exec.Command(bin, "decode", filepath.Join(t.TempDir(), "missing")).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no such file") {
+		t.Errorf("missing file: err %v, output %q; want exit 1 naming the file", err, out)
+	}
+}
+
+// FuzzDecodeStream: any capture, in either role, with or without deflate,
+// decodes or is reported invalid, and never panics.
+func FuzzDecodeStream(f *testing.F) {
+	for _, s := range []string{"810548656c6c6f", "818537fa213d7f9f4d5158", "010348656c80026c6f", "c107f248cdc9c90700c105f200110000", "880103", "89054865", "7f"} {
+		b, _ := hex.DecodeString(s)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, masked := range []bool{false, true} {
+			for _, deflate := range []bool{false, true} {
+				_ = decodeStream(b, masked, deflate, io.Discard)
+			}
+		}
+	})
 }
