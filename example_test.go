@@ -15,11 +15,21 @@ import (
 	websocket "github.com/hybi/websocket"
 )
 
+// newServer starts a loopback HTTP server with bounded request heads, as
+// every server that calls Accept should have (see ExampleAccept).
+func newServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadHeaderTimeout = 10 * time.Second
+	srv.Config.MaxHeaderBytes = 16 << 10
+	srv.Start()
+	return srv
+}
+
 // startServer runs handler for every WebSocket connection accepted by a
 // loopback HTTP server and returns its ws:// URL and a function that stops
 // it.
 func startServer(handler func(c *websocket.Conn)) (url string, stop func()) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
@@ -262,7 +272,7 @@ func ExampleLoop() {
 		return
 	}
 	defer loop.Close()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return

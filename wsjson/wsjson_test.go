@@ -21,11 +21,21 @@ type chat struct {
 	Tags []string `json:"tags,omitempty"`
 }
 
+// newServer starts a loopback HTTP server with bounded request heads, as
+// every server that calls websocket.Accept should have.
+func newServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadHeaderTimeout = 10 * time.Second
+	srv.Config.MaxHeaderBytes = 16 << 10
+	srv.Start()
+	return srv
+}
+
 // pair returns a client Conn and the server Conn it is connected to.
 func pair(t testing.TB) (client, server *websocket.Conn) {
 	t.Helper()
 	got := make(chan *websocket.Conn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			t.Error(err)
@@ -106,7 +116,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func Example() {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
