@@ -513,8 +513,25 @@ func TestStuckWriteEnds(t *testing.T) {
 				if how == "heartbeat" {
 					o.PingInterval, o.PongTimeout = 100*time.Millisecond, 200*time.Millisecond
 				}
-				_, server := tr.connPair(t, nil, o, nil) // the client never reads
-				big := make([]byte, 64<<20)
+				// The client never reads; small socket buffers make a
+				// 4 MiB write stick at once, without a large allocation
+				// (which the race detector makes slow).
+				cn, sn := tcpPair(t)
+				for _, c := range []*net.TCPConn{cn, sn} {
+					c.SetReadBuffer(32 << 10)
+					c.SetWriteBuffer(32 << 10)
+				}
+				cc, sc := tr.wrap(t, cn, sn)
+				client, err := newConn(cc, true, nil, &Options{}, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				server, err := newConn(sc, false, nil, o, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+				big := make([]byte, 4<<20)
 				wrote := make(chan error, 1)
 				go func() { wrote <- server.WriteMessage(Binary, big) }()
 				time.Sleep(100 * time.Millisecond) // the write is stuck
@@ -535,7 +552,9 @@ func TestStuckWriteEnds(t *testing.T) {
 						t.Fatalf("stuck write = %v, want a *CloseError with %v", err, want)
 					}
 					t.Logf("stuck write ended after %v: %v", time.Since(start).Round(time.Millisecond), err)
-				case <-time.After(10 * time.Second):
+				case <-time.After(60 * time.Second):
+					// Generous: the bound is Close's timeout or the
+					// heartbeat; the margin is for a loaded machine.
 					t.Fatal("the stuck write did not end")
 				}
 			})
