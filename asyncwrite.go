@@ -87,17 +87,6 @@ func (w *asyncWriter) setDeadline(t time.Time) {
 	w.mu.Unlock()
 }
 
-// outstanding is the number of bytes handed over and not yet written.
-func (w *asyncWriter) outstanding() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := w.inflight
-	if w.pend != nil {
-		n += len(*w.pend)
-	}
-	return n
-}
-
 // write hands b to the goroutine and waits until everything handed over so
 // far (b and what earlier writes left) is written. It returns how many
 // bytes of b were handed over: on a timeout they are committed and will be

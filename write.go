@@ -70,8 +70,10 @@ func (c *Conn) writeError(err error, queued int) error {
 		return ce
 	}
 	if isTimeout(err) {
-		if c.aw != nil {
-			queued += c.aw.outstanding()
+		if _, ok := err.(*queuedError); ok {
+			// The asyncWriter counted, at the moment of the timeout,
+			// what it still holds and what the caller keeps.
+			return err
 		}
 		if queued > 0 {
 			return &queuedError{err: err, n: queued}

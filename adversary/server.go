@@ -146,25 +146,19 @@ func stats(addr string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "goroutines ")))
 }
 
-// rss returns the resident and peak resident memory of process pid, in
-// bytes, from /proc (0 where /proc is missing).
-func rss(pid int) (cur, peak int64) {
+// rss returns the resident memory of process pid in bytes, from /proc (0
+// where /proc is missing). Peaks come from sampling it, since VmHWM cannot
+// be reset between attacks.
+func rss(pid int) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, 0
+		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = kb << 10
-		case "VmHWM:":
-			peak = kb << 10
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
 		}
 	}
-	return cur, peak
+	return 0
 }
