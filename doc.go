@@ -86,6 +86,18 @@
 // ErrHeartbeatTimeout. Both are off by default. Since frames are only read
 // while someone reads, the heartbeat needs a reader.
 //
+// # Reconnecting
+//
+// A Reconnector keeps one logical connection to a URL alive across drops:
+// it redials with exponential backoff and full jitter (honouring
+// Retry-After), stops on failures no retry can fix (a refused handshake
+// such as 401, a certificate that does not verify, a close code the
+// application marks final), runs OnConnect after each connect to
+// re-subscribe, reports every attempt and end with its reason, finds
+// half-open connections with the heartbeat, and can queue outgoing
+// messages while disconnected (ExampleReconnector; docs/troubleshooting.md,
+// "Reconnecting safely").
+//
 // # How a connection ends
 //
 // Every end is a *CloseError: Code and Reason of the Close frame that started

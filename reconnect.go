@@ -193,7 +193,9 @@ func (e ReconnectEvent) String() string {
 	var b strings.Builder
 	b.WriteString("websocket: reconnect: ")
 	b.WriteString(e.Kind.String())
-	fmt.Fprintf(&b, " (attempt %d)", e.Attempt)
+	if e.Attempt > 0 {
+		fmt.Fprintf(&b, " (attempt %d)", e.Attempt)
+	}
 	if e.Kind == Disconnected {
 		fmt.Fprintf(&b, " after %v", e.Up.Round(time.Millisecond))
 	}

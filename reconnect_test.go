@@ -1138,3 +1138,24 @@ func TestReconnectConcurrentWrites(t *testing.T) {
 		t.Error("no reconnect happened during the writes")
 	}
 }
+
+// The log lines events print (docs/troubleshooting.md quotes one).
+func TestReconnectEventString(t *testing.T) {
+	for _, tc := range []struct {
+		ev   ReconnectEvent
+		want string
+	}{
+		{ReconnectEvent{Kind: Disconnected, Attempt: 1, Up: 123 * time.Second, Delay: 412 * time.Millisecond,
+			Err: &CloseError{Code: CloseServiceRestart, Reason: "deploying", Initiator: Peer, Frames: ReceivedThenSent}},
+			`websocket: reconnect: disconnected (attempt 1) after 2m3s: websocket: closed by peer: 1012 (service restart) "deploying" (close received, then sent); retrying in 412ms`},
+		{ReconnectEvent{Kind: DialFailed, Attempt: 3, Final: true, Err: errors.New("handshake: server answered 401 Unauthorized")},
+			`websocket: reconnect: dial failed (attempt 3): handshake: server answered 401 Unauthorized; giving up`},
+		{ReconnectEvent{Kind: Dialing, Attempt: 2}, `websocket: reconnect: dialing (attempt 2)`},
+		{ReconnectEvent{Kind: Stopped, Final: true, Unsent: make([]QueuedMessage, 2)}, `websocket: reconnect: stopped; 2 queued messages unsent`},
+		{ReconnectEvent{Kind: 99}, `websocket: reconnect: ReconnectEventKind(99)`},
+	} {
+		if got := tc.ev.String(); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
