@@ -389,6 +389,57 @@ func echoHandler(got chan<- string) func(int, net.Conn) {
 	}
 }
 
+// firstThenEcho serves the first connection with first and echoes on the
+// others.
+func firstThenEcho(got chan<- string, first func(c *Conn, nc net.Conn)) func(int, net.Conn) {
+	return func(i int, nc net.Conn) {
+		c, err := Upgrade(nc, nil, nil)
+		if err != nil {
+			return
+		}
+		if i == 1 {
+			first(c, nc)
+			return
+		}
+		serveEcho(c, got)
+	}
+}
+
+// refuseThenEcho answers the first n requests with status and header,
+// and echoes on later connections.
+func refuseThenEcho(n, status int, header string) func(int, net.Conn) {
+	return func(i int, nc net.Conn) {
+		if i <= n {
+			refuse(nc, status, header)
+			return
+		}
+		echoHandler(nil)(i, nc)
+	}
+}
+
+// closeOK closes the Reconnector and checks that Run returns nil.
+func (h *rcHarness) closeOK() {
+	h.t.Helper()
+	if err := h.r.Close(); err != nil {
+		h.t.Fatalf("Close = %v", err)
+	}
+	if err := h.result(); err != nil {
+		h.t.Fatalf("Run after Close = %v, want nil", err)
+	}
+}
+
+// closeAfterOneReconnect closes the Reconnector, checks that exactly one
+// drop and one reconnect happened, and returns how the first connection
+// ended.
+func (h *rcHarness) closeAfterOneReconnect() *CloseError {
+	h.t.Helper()
+	h.closeOK()
+	h.check([]string{"dialing#1", "connected#1", "disconnected#1", "dialing#2", "connected#2", "stopped#0"},
+		[]time.Duration{50 * time.Millisecond}, 2)
+	h.checkBounds()
+	return closeEnd(h.t, h.find(Disconnected)[0])
+}
+
 // The server's listener is closed with its connections and reopened on
 // the same port: the client sees the end (1006), a refused dial, then
 // connects again.
@@ -480,14 +531,7 @@ func TestReconnectServerKilled(t *testing.T) {
 		t.Fatal("same connection after the kill")
 	}
 	echo("after kill")
-	h.r.Close()
-	if err := h.result(); err != nil {
-		t.Fatalf("Run = %v, want nil", err)
-	}
-	h.check([]string{"dialing#1", "connected#1", "disconnected#1", "dialing#2", "connected#2", "stopped#0"},
-		[]time.Duration{50 * time.Millisecond}, 2)
-	h.checkBounds()
-	ce := closeEnd(t, h.find(Disconnected)[0])
+	ce := h.closeAfterOneReconnect()
 	if ce.Code != CloseAbnormal || ce.Initiator != None || ce.Err == nil {
 		t.Errorf("end after the kill: %v, want 1006 by none with a cause", ce)
 	}
@@ -498,33 +542,18 @@ func TestReconnectServerKilled(t *testing.T) {
 func TestReconnectTCPReset(t *testing.T) {
 	reset := make(chan struct{})
 	got := make(chan string, 16)
-	srv := newRCServer(t, func(i int, nc net.Conn) {
-		c, err := Upgrade(nc, nil, nil)
-		if err != nil {
-			return
-		}
-		if i == 1 {
-			<-reset
-			nc.(*net.TCPConn).SetLinger(0)
-			c.CloseNow()
-			return
-		}
-		serveEcho(c, got)
-	})
+	srv := newRCServer(t, firstThenEcho(got, func(c *Conn, nc net.Conn) {
+		<-reset
+		nc.(*net.TCPConn).SetLinger(0)
+		c.CloseNow()
+	}))
 	h := newRCHarness(t, srv.url(), rcOptions(), nil)
 	h.run(context.Background())
 	h.connected()
 	close(reset)
 	h.connected()
 	roundTrip(t, h.r, got, "after reset")
-	h.r.Close()
-	if err := h.result(); err != nil {
-		t.Fatalf("Run = %v, want nil", err)
-	}
-	h.check([]string{"dialing#1", "connected#1", "disconnected#1", "dialing#2", "connected#2", "stopped#0"},
-		[]time.Duration{50 * time.Millisecond}, 2)
-	h.checkBounds()
-	ce := closeEnd(t, h.find(Disconnected)[0])
+	ce := h.closeAfterOneReconnect()
 	if ce.Code != CloseAbnormal || ce.Initiator != None || !errors.Is(ce, syscall.ECONNRESET) {
 		t.Errorf("end after the reset: %v, want 1006 by none, ECONNRESET", ce)
 	}
@@ -535,18 +564,10 @@ func TestReconnectTCPReset(t *testing.T) {
 func TestReconnectHalfOpen(t *testing.T) {
 	quit := make(chan struct{})
 	got := make(chan string, 16)
-	srv := newRCServer(t, func(i int, nc net.Conn) {
-		c, err := Upgrade(nc, nil, nil)
-		if err != nil {
-			return
-		}
-		if i == 1 {
-			<-quit // silent: reads nothing, answers nothing
-			c.CloseNow()
-			return
-		}
-		serveEcho(c, got)
-	})
+	srv := newRCServer(t, firstThenEcho(got, func(c *Conn, _ net.Conn) {
+		<-quit // silent: reads nothing, answers nothing
+		c.CloseNow()
+	}))
 	defer close(quit)
 	o := rcOptions()
 	o.PingInterval = 50 * time.Millisecond
@@ -556,13 +577,7 @@ func TestReconnectHalfOpen(t *testing.T) {
 	h.connected()
 	h.connected()
 	roundTrip(t, h.r, got, "after the heartbeat")
-	h.r.Close()
-	if err := h.result(); err != nil {
-		t.Fatalf("Run = %v, want nil", err)
-	}
-	h.check([]string{"dialing#1", "connected#1", "disconnected#1", "dialing#2", "connected#2", "stopped#0"},
-		[]time.Duration{50 * time.Millisecond}, 2)
-	ce := closeEnd(t, h.find(Disconnected)[0])
+	ce := h.closeAfterOneReconnect()
 	if ce.Code != CloseAbnormal || ce.Initiator != None || !errors.Is(ce, ErrHeartbeatTimeout) {
 		t.Errorf("end of the silent connection: %v, want 1006 by none, ErrHeartbeatTimeout", ce)
 	}
@@ -582,20 +597,11 @@ func TestReconnectRetryAfter(t *testing.T) {
 		{"503 garbage", "Retry-After: soon\r\n", 503, 50 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newRCServer(t, func(i int, nc net.Conn) {
-				if i == 1 {
-					refuse(nc, tc.status, tc.header)
-					return
-				}
-				echoHandler(nil)(i, nc)
-			})
+			srv := newRCServer(t, refuseThenEcho(1, tc.status, tc.header))
 			h := newRCHarness(t, srv.url(), rcOptions(), nil)
 			h.run(context.Background())
 			h.connected()
-			h.r.Close()
-			if err := h.result(); err != nil {
-				t.Fatalf("Run = %v, want nil", err)
-			}
+			h.closeOK()
 			h.check([]string{"dialing#1", "dial failed#1", "dialing#2", "connected#2", "stopped#0"}, []time.Duration{tc.want}, 1)
 			f := h.find(DialFailed)[0]
 			var re *handshake.ResponseError
@@ -636,20 +642,11 @@ func TestReconnectRefusals(t *testing.T) {
 	}
 	for _, status := range []int{500, 502, 408} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			srv := newRCServer(t, func(i int, nc net.Conn) {
-				if i <= 2 {
-					refuse(nc, status, "")
-					return
-				}
-				echoHandler(nil)(i, nc)
-			})
+			srv := newRCServer(t, refuseThenEcho(2, status, ""))
 			h := newRCHarness(t, srv.url(), rcOptions(), nil)
 			h.run(context.Background())
 			h.connected()
-			h.r.Close()
-			if err := h.result(); err != nil {
-				t.Fatalf("Run = %v, want nil", err)
-			}
+			h.closeOK()
 			h.check([]string{"dialing#1", "dial failed#1", "dialing#2", "dial failed#2", "dialing#3", "connected#3", "stopped#0"},
 				[]time.Duration{50 * time.Millisecond, 100 * time.Millisecond}, 1)
 			h.checkBounds()
