@@ -66,3 +66,81 @@ func ExampleReconnector() {
 	// got "subscribe prices"
 	// Run: <nil>
 }
+
+// Messages written while there is no connection wait in a bounded queue
+// and go out, in order, once connected; one that does not fit is refused
+// with ErrQueueFull, never dropped silently.
+func ExampleReconnector_WriteMessage() {
+	got := make(chan string, 4)
+	url, stop := startServer(func(c *websocket.Conn) {
+		for {
+			_, msg, err := c.ReadMessage(nil)
+			if err != nil {
+				return
+			}
+			got <- string(msg)
+		}
+	})
+	defer stop()
+
+	r := websocket.NewReconnector(url, &websocket.ReconnectOptions{QueueLimit: 16})
+	// Run has not connected yet: these wait in the queue (16 bytes).
+	fmt.Println(r.WriteMessage(websocket.Text, []byte("hello")))
+	fmt.Println(r.WriteMessage(websocket.Text, []byte("world")))
+	err := r.WriteMessage(websocket.Text, []byte("more than the queue holds"))
+	fmt.Println(errors.Is(err, websocket.ErrQueueFull))
+
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	fmt.Println(<-got, <-got)
+	r.Close()
+	fmt.Println("Run:", <-done)
+	// Output:
+	// <nil>
+	// <nil>
+	// true
+	// hello world
+	// Run: <nil>
+}
+
+// OnConnect logs in on every connection. A refused login is wrapped with
+// Permanent, so Run stops after one attempt instead of retrying it
+// forever; a dropped connection during the login would be retried.
+func ExamplePermanent() {
+	url, stop := startServer(func(c *websocket.Conn) {
+		c.ReadMessage(nil) // the login
+		c.WriteMessage(websocket.Text, []byte("denied"))
+		c.ReadMessage(nil) // until the client closes
+	})
+	defer stop()
+
+	attempts := 0
+	r := websocket.NewReconnector(url, &websocket.ReconnectOptions{
+		OnConnect: func(ctx context.Context, c *websocket.Conn) error {
+			if err := c.WriteMessage(websocket.Text, []byte("login alice")); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_, answer, err := c.ReadMessageContext(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if string(answer) != "ok" {
+				return websocket.Permanent(fmt.Errorf("login refused: %s", answer))
+			}
+			return nil
+		},
+		OnEvent: func(ev websocket.ReconnectEvent) {
+			if ev.Kind == websocket.Dialing {
+				attempts++
+			}
+		},
+	})
+	err := r.Run(context.Background())
+	fmt.Println("attempts:", attempts)
+	fmt.Println(err)
+	// Output:
+	// attempts: 1
+	// websocket: reconnect: OnConnect: login refused: denied
+}
