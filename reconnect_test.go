@@ -273,16 +273,39 @@ func (h *rcHarness) connected() *Conn {
 	return nil
 }
 
-// result waits for Run to return.
+// result waits for Run to return, and checks that nothing the
+// Reconnector started outlives it.
 func (h *rcHarness) result() error {
 	h.t.Helper()
 	select {
 	case err := <-h.rc:
+		h.noGoroutines()
 		return err
 	case <-time.After(20 * time.Second):
 		h.t.Fatalf("Run did not return within 20 s; events:\n%s", h.log())
 	}
 	return nil
+}
+
+// noGoroutines fails the test if a goroutine is still in the Reconnector's
+// code or holds a client connection's heartbeat once Run has returned
+// (after a short grace for the scheduler).
+func (h *rcHarness) noGoroutines() {
+	h.t.Helper()
+	var left []string
+	for range 50 {
+		left = left[:0]
+		for _, g := range interestingGoroutines() {
+			if strings.Contains(g, "(*Reconnector)") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Errorf("goroutines left after Run returned:\n%s", strings.Join(left, "\n\n"))
 }
 
 func (h *rcHarness) log() string {
@@ -850,6 +873,30 @@ func TestReconnectTLSVerification(t *testing.T) {
 	h.check([]string{"dialing#1", "dial failed#1", "stopped#0"}, nil, 0)
 	if n.Load() != 0 {
 		t.Errorf("%d requests reached the handler", n.Load())
+	}
+}
+
+// A server that accepts TCP but never answers the handshake: the attempt
+// ends at DialTimeout and is retried.
+func TestReconnectDialTimeout(t *testing.T) {
+	quit := make(chan struct{})
+	srv := newRCServer(t, func(i int, nc net.Conn) {
+		if i == 1 {
+			<-quit // reads nothing, answers nothing
+			return
+		}
+		echoHandler(nil)(i, nc)
+	})
+	defer close(quit)
+	o := rcOptions()
+	o.DialTimeout = 100 * time.Millisecond
+	h := newRCHarness(t, srv.url(), o, nil)
+	h.run(context.Background())
+	h.connected()
+	h.closeOK()
+	h.check([]string{"dialing#1", "dial failed#1", "dialing#2", "connected#2", "stopped#0"}, []time.Duration{50 * time.Millisecond}, 1)
+	if f := h.find(DialFailed)[0]; !errors.Is(f.Err, context.DeadlineExceeded) || f.Final {
+		t.Errorf("silent server reported as %v, want a retried deadline", f)
 	}
 }
 
