@@ -247,15 +247,16 @@ func (e *permanentError) Unwrap() error { return e.err }
 // fails the client's checks, a close code in FinalCloseCodes, and errors
 // of OnConnect wrapped with Permanent. Everything else is retried:
 // refused or reset TCP, timeouts, DNS errors, 408, 429 and 5xx answers
-// (waiting at least their Retry-After), and every other end of a live
-// connection (1001 going away, 1006 abnormal, 1011, 1012 service restart,
-// 1013 try again later, a heartbeat timeout…).
+// (after at least the Retry-After of a 429 or 503), and every other end of
+// a live connection (1001 going away, 1006 abnormal, 1011, 1012 service
+// restart, 1013 try again later, a heartbeat timeout…).
 //
 // The name follows the noun-for-the-doer style of http.Client and
-// Dialer: a Reconnector is a client that reconnects. Create one with
-// NewReconnector, run Run on a goroutine, write with WriteMessage from any
-// goroutine, stop with Close or by ending Run's context. Everything it
-// starts has ended when Run returns.
+// gorilla's Dialer: a Reconnector is a client that reconnects (Redialer
+// would suggest it only dials, and it also reads, re-subscribes and
+// queues). Create one with NewReconnector, run Run on a goroutine, write
+// with WriteMessage from any goroutine, stop with Close or by ending Run's
+// context. Everything it starts has ended when Run returns.
 type Reconnector struct {
 	url  string
 	opts ReconnectOptions // with defaults applied
