@@ -12,14 +12,10 @@ import (
 	"testing"
 )
 
-// buildWsx builds the wsx binary into a temporary directory.
+// buildWsx returns the wsx binary, built once for the package's tests.
 func buildWsx(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "wsx")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return wsxBinary(t)
 }
 
 func TestDecodeBinary(t *testing.T) {

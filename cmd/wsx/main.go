@@ -1,7 +1,9 @@
-// Command wsx is hybi's command-line tool: an echo server, the client
+// Command wsx is hybi's command-line tool: an interactive client that
+// traces frames, an echo server, the client
 // driver for the Autobahn testsuite's fuzzing server, and the in-process
 // conformance run of the Autobahn case catalogue against hybi itself.
 //
+//	wsx connect [-trace] [-H 'Name: value'] URL [MESSAGE...]
 //	wsx serve -addr 127.0.0.1:9001 [-compress] [-loop]
 //	wsx decode [-role client|server] [-raw] [FILE]
 //	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
@@ -35,6 +37,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"connect", "an interactive client: send lines, print messages, -trace every frame, report the close", runConnect},
 	{"serve", "run an echo server (text and binary, as the Autobahn testsuite expects)", runServe},
 	{"decode", "print and validate the frames of a captured byte stream (hex or raw)", runDecode},
 	{"autobahn-client", "drive the Autobahn fuzzing server as a client (getCaseCount, runCase, updateReports)", runAutobahnClient},
