@@ -32,15 +32,17 @@ message; received messages are printed on stdout as they arrive ("< text",
   /sleep DURATION     pause (for scripts), e.g. /sleep 1.5s
   /quit               same as /close 1000
 
-End of input (Ctrl-D) closes with 1000; Ctrl-C closes with 1001 and a second
-Ctrl-C drops the connection at once. When the connection ends, wsx prints how:
+End of input (Ctrl-D) or /close ends the input: wsx waits for the replies
+(-wait; by default one per data message sent, none when stdin is a
+terminal) for at most -timeout, then closes (with 1000 unless /close named
+a code). Ctrl-C closes with 1001 at once; a second Ctrl-C drops the
+connection. When the connection ends, wsx prints how:
 who closed, the code and reason, which Close frames crossed in which order,
 and the cause.
 
 Non-interactive mode: messages given after the URL (or with -file, one a
-line, same syntax as typed lines) are sent in order; wsx then waits for -wait
-replies (default: as many as data messages sent) or -timeout, closes with
-1000 and exits.
+line, same syntax as typed lines) are sent in order, then the input ends as
+above: wsx waits for the replies, closes and exits.
 
 -trace prints every frame in both directions on stderr: time, seconds since
 start, direction (client→server or server→client), opcode, FIN, RSV1, MASK,
@@ -155,6 +157,16 @@ func printMessage(w io.Writer, typ websocket.MessageType, p []byte) {
 	fmt.Fprintf(w, "< binary %d bytes: %x%s\n", len(p), p, more)
 }
 
+// isTerminal reports whether r is a character device (a terminal).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 func runConnect(args []string, stdout, stderr io.Writer) int {
 	return connect(args, os.Stdin, stdout, stderr)
 }
@@ -167,8 +179,8 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	trace := fs.Bool("trace", false, "print every frame in both directions on stderr")
 	binary := fs.Bool("binary", false, "send plain lines as binary messages")
 	file := fs.String("file", "", "non-interactive: send the lines of this `file` ('-' for stdin)")
-	wait := fs.Int("wait", -1, "non-interactive: replies to wait for (default: the number of data messages sent)")
-	timeout := fs.Duration("timeout", 10*time.Second, "non-interactive: how long to wait for the replies; also bounds the opening handshake")
+	wait := fs.Int("wait", -1, "at the end of the input, replies to wait for before closing (default: the number of data messages sent; 0 on a terminal)")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for those replies; also bounds the opening handshake")
 	closeTimeout := fs.Duration("close-timeout", 5*time.Second, "how long the closing handshake may take")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), connectUsage)
@@ -198,7 +210,7 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts.TracePayload = true
 	}
 
-	// The script: arguments, a file, or (interactive) stdin.
+	// The script: arguments or a file; else stdin is read as it comes.
 	interactive := len(msgs) == 0 && *file == ""
 	var script []action
 	if !interactive {
@@ -290,116 +302,110 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	closing := false
-	startClose := func(code websocket.CloseCode, reason string) {
-		if closing {
+	// Input: the script, or stdin parsed line by line. Pauses happen
+	// here, so the loop below always answers Ctrl-C.
+	actions := make(chan action)
+	go func() {
+		defer close(actions)
+		feed := func(a action) {
+			if a.kind == "sleep" {
+				time.Sleep(a.dur)
+				return
+			}
+			actions <- a
+		}
+		if !interactive {
+			for _, a := range script {
+				feed(a)
+			}
 			return
 		}
-		closing = true
-		go c.Close(code, reason)
-	}
-	do := func(a action) {
-		var err error
-		switch a.kind {
-		case "data":
-			err = c.WriteMessage(a.typ, a.data)
-		case "ping":
-			err = c.Ping(a.data)
-		case "close":
-			startClose(a.code, a.reason)
-		case "sleep":
-			time.Sleep(a.dur)
-		case "help":
-			fmt.Fprint(stderr, connectUsage[strings.Index(connectUsage, "  /binary"):strings.Index(connectUsage, "End of input")])
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			a, err := parseLine(sc.Text(), *binary)
+			if err != nil {
+				fmt.Fprintln(stderr, "wsx connect:", err)
+				continue
+			}
+			feed(a)
 		}
-		if err != nil {
-			fmt.Fprintln(stderr, "wsx connect: send:", err)
-		}
-	}
+	}()
 
-	var endErr error
-	short := ""
-	if interactive {
-		lines := make(chan string)
-		go func() {
-			sc := bufio.NewScanner(stdin)
-			sc.Buffer(make([]byte, 64<<10), 16<<20)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-	loop:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					startClose(frame.CloseNormal, "")
-					lines = nil
-					continue
-				}
-				if closing {
-					continue
-				}
-				a, err := parseLine(l, *binary)
-				if err != nil {
-					fmt.Fprintln(stderr, "wsx connect:", err)
-					continue
-				}
-				do(a)
-			case <-sig:
-				if closing {
-					c.CloseNow()
-				}
-				startClose(frame.CloseGoingAway, "interrupted")
-			case endErr = <-readerDone:
-				break loop
-			}
+	// When the input ends (or says /close), wsx waits for the replies
+	// (-wait, by default one per data message sent; none on a terminal,
+	// where a person watches) for at most -timeout, then closes. Closing
+	// at once would lose replies still in flight: Close discards data
+	// messages that arrive while it waits for the peer's Close.
+	closing, inputDone := false, false
+	closeCode, closeReason := frame.CloseNormal, ""
+	startClose := func(code websocket.CloseCode, reason string) {
+		if !closing {
+			closing = true
+			go c.Close(code, reason)
 		}
-	} else {
-		sent := 0
-		for _, a := range script {
-			if closing {
-				break
-			}
-			if a.kind == "data" {
-				sent++
-			}
-			do(a)
-		}
-		want := *wait
+	}
+	sent, got, want := 0, 0, 0
+	var deadline <-chan time.Time
+	endInput := func() {
+		inputDone, actions = true, nil
+		want = *wait
 		if want < 0 {
 			want = sent
-		}
-		got := 0
-		deadline := time.NewTimer(*timeout)
-		defer deadline.Stop()
-	wait:
-		for {
-			if got >= want && !closing {
-				startClose(frame.CloseNormal, "")
-			}
-			select {
-			case <-replies:
-				got++
-			case <-deadline.C:
-				startClose(frame.CloseNormal, "")
-			case <-sig:
-				if closing {
-					c.CloseNow()
-				}
-				startClose(frame.CloseGoingAway, "interrupted")
-			case endErr = <-readerDone:
-				break wait
+			if interactive && isTerminal(stdin) {
+				want = 0
 			}
 		}
-		for len(replies) > 0 { // counted but not yet taken
-			<-replies
+		deadline = time.After(*timeout)
+	}
+	var endErr error
+loop:
+	for {
+		if inputDone && got >= want {
+			startClose(closeCode, closeReason)
+		}
+		select {
+		case a, ok := <-actions:
+			if !ok {
+				endInput()
+				continue
+			}
+			var err error
+			switch a.kind {
+			case "data":
+				sent++
+				err = c.WriteMessage(a.typ, a.data)
+			case "ping":
+				err = c.Ping(a.data)
+			case "close":
+				closeCode, closeReason = a.code, a.reason
+				endInput()
+			case "help":
+				fmt.Fprint(stderr, connectUsage[strings.Index(connectUsage, "  /binary"):strings.Index(connectUsage, "End of input")])
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "wsx connect: send:", err)
+			}
+		case <-replies:
 			got++
+		case <-deadline:
+			startClose(closeCode, closeReason)
+		case <-sig:
+			if closing {
+				c.CloseNow()
+			}
+			startClose(frame.CloseGoingAway, "interrupted")
+		case endErr = <-readerDone:
+			break loop
 		}
-		if got < want {
-			short = fmt.Sprintf("got %d of %d replies", got, want)
-		}
+	}
+	for len(replies) > 0 { // counted but not yet taken
+		<-replies
+		got++
+	}
+	short := ""
+	if inputDone && got < want {
+		short = fmt.Sprintf("got %d of %d replies", got, want)
 	}
 	fmt.Fprint(stderr, describeClose("", endErr))
 	if short != "" {
