@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -286,4 +287,21 @@ func describeClose(prefix string, err error) string {
 	}
 	fmt.Fprintf(&b, "%s  cause  %s\n", prefix, cause)
 	return b.String()
+}
+
+// closeSummary is describeClose on one line: who, code, frames, cause.
+func closeSummary(err error) string {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return "error=" + strconv.Quote(err.Error())
+	}
+	s := fmt.Sprintf("closed_by=%s code=%d", ce.Initiator, ce.Code)
+	if ce.Reason != "" {
+		s += " reason=" + strconv.Quote(ce.Reason)
+	}
+	s += " frames=" + strconv.Quote(ce.Frames.String())
+	if ce.Err != nil {
+		s += " cause=" + strconv.Quote(ce.Err.Error())
+	}
+	return s
 }

@@ -83,8 +83,8 @@ func wsx(t *testing.T, stdin string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// server is a running wsx serve (or proxy) process.
-type server struct {
+// proc is a running wsx serve (or proxy) process.
+type proc struct {
 	url  string
 	cmd  *exec.Cmd
 	mu   sync.Mutex
@@ -93,18 +93,31 @@ type server struct {
 }
 
 // log returns what the server printed so far.
-func (s *server) log() string {
+func (s *proc) log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.logs.String()
 }
 
+// waitLog waits up to 10 s for the server's output to match re.
+func (s *proc) waitLog(t *testing.T, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := rx.FindString(s.log()); m != "" {
+			return m
+		}
+	}
+	t.Fatalf("server output never matched %q:\n%s", re, s.log())
+	return ""
+}
+
 // startWsx starts a long-running wsx command (serve, proxy) and waits for
 // the line naming its URL; the process is interrupted at the end of the
 // test.
-func startWsx(t *testing.T, args ...string) *server {
+func startWsx(t *testing.T, args ...string) *proc {
 	t.Helper()
-	s := &server{cmd: exec.Command(wsxBinary(t), args...), done: make(chan struct{})}
+	s := &proc{cmd: exec.Command(wsxBinary(t), args...), done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	if err := s.cmd.Start(); err != nil {
