@@ -98,6 +98,15 @@
 // messages while disconnected (ExampleReconnector; docs/troubleshooting.md,
 // "Reconnecting safely").
 //
+// # Tunnelling
+//
+// NetConn turns a Conn into a net.Conn whose Writes are messages and whose
+// Reads are one byte stream, to carry another protocol (HTTP/1.1, SSH…)
+// through a WebSocket. Its deadlines, Close and errors behave like a TCP
+// connection's, and a deadline never ends the WebSocket underneath
+// (ExampleNetConn_httpTunnel; docs/troubleshooting.md, "Tunnelling another
+// protocol").
+//
 // # How a connection ends
 //
 // Every end is a *CloseError: Code and Reason of the Close frame that started

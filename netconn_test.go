@@ -892,3 +892,57 @@ func (c *notifyConn) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return err
 }
+
+// BenchmarkNetConn: a round trip of one message client to server and back,
+// through the net.Conn (Write, io.ReadFull) and, for comparison in the
+// same run, through the Conn (WriteMessage, ReadMessage), over loopback
+// TCP.
+func BenchmarkNetConn(b *testing.B) {
+	for _, size := range []int{64, 64 << 10} {
+		for _, api := range []string{"NetConn", "Conn"} {
+			b.Run(api+"/"+strconv.Itoa(size), func(b *testing.B) {
+				client, server, cc, sc := netConnPair(b, testTransports[0], nil, nil)
+				msg := make([]byte, size)
+				buf := make([]byte, size)
+				if api == "NetConn" {
+					// A buffer of the message size, so that the echo
+					// sends one message per message, as the Conn's does.
+					go io.CopyBuffer(server, server, make([]byte, size))
+				} else {
+					go func() {
+						var m []byte
+						for {
+							typ, p, err := sc.ReadMessage(m)
+							if err != nil || sc.WriteMessage(typ, p) != nil {
+								return
+							}
+							m = p
+						}
+					}()
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					if api == "NetConn" {
+						if _, err := client.Write(msg); err != nil {
+							b.Fatal(err)
+						}
+						if _, err := io.ReadFull(client, buf); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					if err := cc.WriteMessage(Binary, msg); err != nil {
+						b.Fatal(err)
+					}
+					_, p, err := cc.ReadMessage(buf)
+					if err != nil || len(p) != size {
+						b.Fatal(err)
+					}
+					buf = p
+				}
+				client.Close()
+			})
+		}
+	}
+}
