@@ -71,6 +71,27 @@ func chunkedWrite(w io.Writer, p []byte, seed uint64) error {
 	return nil
 }
 
+// drain reads r to its end in a goroutine and sends io.Copy's error (nil
+// at io.EOF).
+func drain(r io.Reader) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, r)
+		errc <- err
+	}()
+	return errc
+}
+
+// readAsync starts one Read of c in a goroutine and sends its error.
+func readAsync(c net.Conn) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		errc <- err
+	}()
+	return errc
+}
+
 // checkTimeout fails the test unless err is a deadline error as a
 // net.Conn returns it.
 func checkTimeout(t testing.TB, what string, err error) {
@@ -496,16 +517,8 @@ func TestNetConnCloseUnblocks(t *testing.T) {
 	forTransports(t, func(t *testing.T, tr testTransport) {
 		t.Run("read/peer-reads", func(t *testing.T) {
 			client, server, _, _ := netConnPair(t, tr, nil, nil)
-			peer := make(chan error, 1)
-			go func() {
-				_, err := io.Copy(io.Discard, server)
-				peer <- err
-			}()
-			errc := make(chan error, 1)
-			go func() {
-				_, err := client.Read(make([]byte, 8))
-				errc <- err
-			}()
+			peer := drain(server)
+			errc := readAsync(client)
 			time.Sleep(20 * time.Millisecond)
 			start := time.Now()
 			if err := client.Close(); err != nil {
@@ -524,11 +537,7 @@ func TestNetConnCloseUnblocks(t *testing.T) {
 		t.Run("read/peer-silent", func(t *testing.T) {
 			opts := &Options{CloseTimeout: 200 * time.Millisecond}
 			client, _, _, _ := netConnPair(t, tr, opts, opts)
-			errc := make(chan error, 1)
-			go func() {
-				_, err := client.Read(make([]byte, 8))
-				errc <- err
-			}()
+			errc := readAsync(client)
 			time.Sleep(20 * time.Millisecond)
 			client.Close()
 			select {
@@ -590,11 +599,7 @@ func TestNetConnAfterClose(t *testing.T) {
 		if _, err := client.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		peer := make(chan error, 1)
-		go func() {
-			_, err := io.Copy(io.Discard, server)
-			peer <- err
-		}()
+		peer := drain(server)
 		if err := client.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
@@ -681,16 +686,8 @@ func TestNetConnContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		client := NetConn(ctx, cc, Binary)
 		server := NetConn(context.Background(), sc, Binary)
-		peer := make(chan error, 1)
-		go func() {
-			_, err := io.Copy(io.Discard, server)
-			peer <- err
-		}()
-		errc := make(chan error, 1)
-		go func() {
-			_, err := client.Read(make([]byte, 1))
-			errc <- err
-		}()
+		peer := drain(server)
+		errc := readAsync(client)
 		time.Sleep(20 * time.Millisecond)
 		cancel()
 		select {
