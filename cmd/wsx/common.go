@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,4 +308,21 @@ func closeSummary(err error) string {
 		s += " cause=" + strconv.Quote(ce.Err.Error())
 	}
 	return s
+}
+
+// serveUntilInterrupt serves h on ln until Ctrl-C (os.Interrupt). Request
+// heads are bounded: a slow or silent client cannot hold a connection or
+// send an unbounded head. Connections already upgraded stay open.
+func serveUntilInterrupt(ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

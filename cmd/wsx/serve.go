@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,12 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -419,16 +416,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ln = tls.NewListener(ln, tc)
 	}
 	fmt.Fprintf(stdout, "wsx: %s server on %s://%s/ (compression %v, loop %v)\n", cfg.mode, scheme, ln.Addr(), cfg.compress, cfg.loop)
-	// Bounded handshakes: a slow or silent client cannot hold a
-	// connection or send an unbounded head.
-	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := serveUntilInterrupt(ln, h); err != nil {
 		fmt.Fprintln(stderr, "wsx serve:", err)
 		return exitFailed
 	}
