@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hybi/websocket/deflate"
 )
 
 // The net.Conn of NetConn is checked the way golang.org/x/net/nettest
@@ -148,40 +150,56 @@ func TestNetConnBasicIO(t *testing.T) {
 }
 
 // Both directions at once: the server echoes with io.Copy(server,
-// server) while the client writes a large payload and reads it back.
+// server) while the client writes a large payload and reads it back, on
+// plain and on compressed (permessage-deflate) connections.
 func TestNetConnEcho(t *testing.T) {
 	forTransports(t, func(t *testing.T, tr testTransport) {
-		client, server, _, _ := netConnPair(t, tr, nil, nil)
-		want := randomBytes(2<<20, 3)
-		echoed := make(chan error, 1)
-		go func() {
-			_, err := io.Copy(server, server)
-			echoed <- err
-		}()
-		wrote := make(chan error, 1)
-		go func() { wrote <- chunkedWrite(client, want, 4) }()
-		got := make([]byte, len(want))
-		if _, err := io.ReadFull(client, got); err != nil {
-			t.Fatalf("reading the echo: %v", err)
-		}
-		if err := <-wrote; err != nil {
-			t.Fatalf("writer: %v", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatal("the echo differs from what was sent")
-		}
-		if err := client.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		select {
-		case err := <-echoed:
-			if err != nil {
-				t.Fatalf("echo io.Copy ended with %v, want nil (io.EOF)", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("the echo did not see the close")
+		for _, compressed := range []bool{false, true} {
+			t.Run("compressed="+strconv.FormatBool(compressed), func(t *testing.T) {
+				testNetConnEcho(t, tr, compressed)
+			})
 		}
 	})
+}
+
+func testNetConnEcho(t *testing.T, tr testTransport, compressed bool) {
+	var params *deflate.Params
+	if compressed {
+		params = &deflate.Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+	}
+	cc, sc := tr.connPair(t, nil, nil, params)
+	client := NetConn(context.Background(), cc, Binary)
+	server := NetConn(context.Background(), sc, Binary)
+	// Half random, half text-like, so that compression has work.
+	want := append(randomBytes(1<<20, 3), bytes.Repeat([]byte("tunnel "), 150_000)...)
+	echoed := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(server, server)
+		echoed <- err
+	}()
+	wrote := make(chan error, 1)
+	go func() { wrote <- chunkedWrite(client, want, 4) }()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("reading the echo: %v", err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the echo differs from what was sent")
+	}
+	if err := client.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case err := <-echoed:
+		if err != nil {
+			t.Fatalf("echo io.Copy ended with %v, want nil (io.EOF)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the echo did not see the close")
+	}
 }
 
 // Small writes answered one by one: each side reads exactly what the
