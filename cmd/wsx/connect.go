@@ -157,8 +157,9 @@ func printMessage(w io.Writer, typ websocket.MessageType, p []byte) {
 	fmt.Fprintf(w, "< binary %d bytes: %x%s\n", len(p), p, more)
 }
 
-// isTerminal reports whether r is a character device (a terminal).
-func isTerminal(r io.Reader) bool {
+// isTerminal reports whether r is an *os.File on a character device (a
+// terminal).
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false

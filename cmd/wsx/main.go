@@ -6,6 +6,7 @@
 //	wsx connect [-trace] [-H 'Name: value'] URL [MESSAGE...]
 //	wsx serve -addr 127.0.0.1:9001 [-mode echo|broadcast] [-compress] [-loop] [-tls] [-trace]
 //	wsx proxy [-trace] -listen 127.0.0.1:9002 ws://127.0.0.1:9001/
+//	wsx load [-c 100] [-n 1000 | -duration 30s] [-size 64] [-rate 5000] [-json] ws://127.0.0.1:9001/
 //	wsx decode [-role client|server] [-raw] [FILE]
 //	wsx autobahn-client -url ws://127.0.0.1:9001 -agent hybi
 //	wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-server-loop] [-report DIR]
@@ -41,6 +42,7 @@ var commands = []command{
 	{"connect", "an interactive client: send lines, print messages, -trace every frame, report the close", runConnect},
 	{"serve", "run a test server: echo (as the Autobahn testsuite expects) or broadcast, TLS, one log line per connection", runServe},
 	{"proxy", "relay clients to a server, -trace every frame of both legs, report both legs' close", runProxy},
+	{"load", "a load generator: N connections echoing M messages, latency percentiles, errors by cause, -json", runLoad},
 	{"decode", "print and validate the frames of a captured byte stream (hex or raw)", runDecode},
 	{"autobahn-client", "drive the Autobahn fuzzing server as a client (getCaseCount, runCase, updateReports)", runAutobahnClient},
 	{"conformance", "run the Autobahn case catalogue in-process against hybi's server and client", runConformance},
