@@ -326,3 +326,15 @@ func serveUntilInterrupt(ln net.Listener, h http.Handler) error {
 	}
 	return nil
 }
+
+// newFlagSet is a subcommand's flag set: errors and -h go to stderr, -h
+// prints usage then the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -173,8 +172,7 @@ func runConnect(args []string, stdout, stderr io.Writer) int {
 }
 
 func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("connect", connectUsage, stderr)
 	var cf clientFlags
 	cf.register(fs, true)
 	trace := fs.Bool("trace", false, "print every frame in both directions on stderr")
@@ -183,10 +181,6 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	wait := fs.Int("wait", -1, "at the end of the input, replies to wait for before closing (default: the number of data messages sent; 0 on a terminal)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for those replies; also bounds the opening handshake")
 	closeTimeout := fs.Duration("close-timeout", 5*time.Second, "how long the closing handshake may take")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), connectUsage)
-		fs.PrintDefaults()
-	}
 	pos, code, done := parseInterleaved(fs, args)
 	if done {
 		return code

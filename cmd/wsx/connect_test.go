@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -302,7 +303,7 @@ func TestConnectInterrupt(t *testing.T) {
 	}
 	defer stdin.Close()
 	pr, pw := io.Pipe()
-	var errb bytes.Buffer
+	var errb syncBuffer
 	cmd.Stderr = io.MultiWriter(pw, &errb)
 	var out syncBuffer
 	cmd.Stdout = &out
@@ -318,19 +319,26 @@ func TestConnectInterrupt(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "< before") && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
+	interrupt(t, cmd, &errb)
+	pw.Close()
+	contains(t, "stdout", out.String(), "< before")
+	contains(t, "stderr", errb.String(), "closed by us (local)", "code   1001 (going away)", `reason "interrupted"`, "close sent, then received")
+}
+
+// interrupt sends os.Interrupt to a started command and waits up to 10 s
+// for it to exit, failing the test if it exits with an error or not at all.
+func interrupt(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer) {
+	t.Helper()
 	cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("exit: %v\n%s", err, errb.String())
+			t.Errorf("exit: %v\n%s", err, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("wsx connect did not end after os.Interrupt")
+		t.Fatalf("%v did not end after os.Interrupt", cmd.Args)
 	}
-	pw.Close()
-	contains(t, "stdout", out.String(), "< before")
-	contains(t, "stderr", errb.String(), "closed by us (local)", "code   1001 (going away)", `reason "interrupted"`, "close sent, then received")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/bits"
@@ -224,8 +223,7 @@ type loadSummary struct {
 }
 
 func runLoad(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("load", loadUsage, stderr)
 	var cf clientFlags
 	cf.register(fs, false)
 	conns := fs.Int("c", 10, "connections")
@@ -237,10 +235,6 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	replyTimeout := fs.Duration("reply-timeout", 10*time.Second, "a connection whose echo takes longer fails")
 	progress := fs.Duration("progress", time.Second, "progress interval on stderr (0: none)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object on stdout")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), loadUsage)
-		fs.PrintDefaults()
-	}
 	pos, code, done := parseInterleaved(fs, args)
 	if done {
 		return code

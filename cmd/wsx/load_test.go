@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -138,18 +137,7 @@ func TestLoadInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(700 * time.Millisecond)
-	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit: %v\n%s", err, errb.String())
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("wsx load did not stop on os.Interrupt")
-	}
+	interrupt(t, cmd, &errb)
 	var s loadSummary
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		t.Fatalf("%q: %v", out.String(), err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -222,16 +221,11 @@ func (rl *relay) shutdown() {
 }
 
 func runProxy(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("proxy", proxyUsage, stderr)
 	var cf clientFlags
 	cf.register(fs, false)
 	listen := fs.String("listen", "127.0.0.1:9002", "address to accept clients on")
 	trace := fs.Bool("trace", false, "print every frame of both legs")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), proxyUsage)
-		fs.PrintDefaults()
-	}
 	pos, code, done := parseInterleaved(fs, args)
 	if done {
 		return code

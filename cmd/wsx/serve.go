@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -313,8 +312,7 @@ Flags:
 `
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", serveUsage, stderr)
 	var cfg serveConfig
 	addr := fs.String("addr", "127.0.0.1:9001", "address to listen on")
 	fs.StringVar(&cfg.mode, "mode", "echo", "echo or broadcast")
@@ -335,10 +333,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("key", "", "TLS private key `file` (PEM)")
 	selfSigned := fs.Bool("tls", false, "serve TLS with a generated self-signed certificate")
 	tlsOut := fs.String("tls-out", "", "with -tls: write the generated certificate to this PEM `file`")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
-		fs.PrintDefaults()
-	}
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
