@@ -205,14 +205,28 @@ func (t *tracer) hook(label string, sent, received string) func(websocket.TraceE
 	}
 }
 
-func (t *tracer) print(label, dir string, ev websocket.TraceEvent) {
-	h := ev.Header
-	b := make([]byte, 0, 160)
+// prefix starts a line: wall time, seconds since start, label.
+func (t *tracer) prefix(b []byte, label string) []byte {
 	b = fmt.Appendf(b, "%s %8.3fs ", time.Now().Format("15:04:05.000"), time.Since(t.start).Seconds())
 	if label != "" {
 		b = append(b, label...)
 		b = append(b, ' ')
 	}
+	return b
+}
+
+// note prints a line that is not a frame, with the same time columns.
+func (t *tracer) note(label, text string) {
+	b := append(t.prefix(nil, label), text...)
+	b = append(b, '\n')
+	t.mu.Lock()
+	t.w.Write(b)
+	t.mu.Unlock()
+}
+
+func (t *tracer) print(label, dir string, ev websocket.TraceEvent) {
+	h := ev.Header
+	b := t.prefix(make([]byte, 0, 160), label)
 	b = fmt.Appendf(b, "%s %-12s fin=%d rsv1=%d mask=%d len=%d", dir, h.Opcode, bit(h.Fin), bit(h.RSV1), bit(h.Masked), h.Length)
 	switch {
 	case h.Opcode == frame.OpClose && ev.Payload != nil:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,11 @@ and the cause.
 Non-interactive mode: messages given after the URL (or with -file, one a
 line, same syntax as typed lines) are sent in order, then the input ends as
 above: wsx waits for the replies, closes and exits.
+
+-read-timeout sets a read deadline before every read: a timeout is printed
+and reading goes on, since a hybi connection survives it; -timeout-closes
+instead drops the connection at the first timeout, as clients whose
+timeouts are fatal do, to reproduce their failure (see docs/wsx.md).
 
 -trace prints every frame in both directions on stderr: time, seconds since
 start, direction (client→server or server→client), opcode, FIN, RSV1, MASK,
@@ -181,6 +187,8 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	wait := fs.Int("wait", -1, "at the end of the input, replies to wait for before closing (default: the number of data messages sent; 0 on a terminal)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for those replies; also bounds the opening handshake")
 	closeTimeout := fs.Duration("close-timeout", 5*time.Second, "how long the closing handshake may take")
+	readTimeout := fs.Duration("read-timeout", 0, "set a read deadline this far ahead before every read; a timeout is printed and reading goes on (hybi's connection survives it)")
+	timeoutCloses := fs.Bool("timeout-closes", false, "with -read-timeout: drop the connection at the first timeout, as clients whose timeouts are fatal do (to reproduce their failure)")
 	pos, code, done := parseInterleaved(fs, args)
 	if done {
 		return code
@@ -200,8 +208,9 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opts.CloseTimeout = *closeTimeout
+	tr := newTracer(stderr)
 	if *trace {
-		opts.Trace = newTracer(stderr).hook("", "client→server", "server→client")
+		opts.Trace = tr.hook("", "client→server", "server→client")
 		opts.TracePayload = true
 	}
 
@@ -286,7 +295,19 @@ func connect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 	go func() {
 		for {
+			if *readTimeout > 0 {
+				c.SetReadDeadline(time.Now().Add(*readTimeout))
+			}
 			typ, p, err := c.ReadMessage(nil)
+			if *readTimeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				if *timeoutCloses {
+					tr.note("", fmt.Sprintf("read timed out after %s: -timeout-closes drops the connection (no Close frame)", *readTimeout))
+					c.CloseNow()
+				} else {
+					tr.note("", fmt.Sprintf("read timed out after %s; the connection stays open, reading on", *readTimeout))
+				}
+				continue
+			}
 			if err != nil {
 				close(inbox)
 				<-printed

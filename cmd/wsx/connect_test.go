@@ -342,3 +342,34 @@ func interrupt(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer) {
 		t.Fatalf("%v did not end after os.Interrupt", cmd.Args)
 	}
 }
+
+// The seed failure: a server pushes after idle gaps longer than the
+// client's 500 ms (here 200 ms) read deadline. With -read-timeout the
+// timeouts are printed and every push arrives; with -timeout-closes wsx
+// behaves like the failing client and drops the connection at the first
+// timeout, which the close report and the server's log tell apart from a
+// server-side close.
+func TestConnectReadTimeout(t *testing.T) {
+	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0", "-mode", "broadcast")
+	obs := startConnect(t, "-trace", "-read-timeout", "200ms", "-wait", "0", srv.url, "/sleep 1.5s")
+	r := wsx(t, "", "connect", "-ping", "0", srv.url, "first", "/sleep 600ms", "second")
+	if r.code != exitClean {
+		t.Errorf("pusher: exit %d\n%s", r.code, r.stderr)
+	}
+	if code := obs.wait(t); code != exitClean {
+		t.Errorf("observer: exit %d\n%s", code, obs.stderr.String())
+	}
+	if got, want := obs.stdout.String(), "< first\n< second\n"; got != want {
+		t.Errorf("observer got %q, want %q", got, want)
+	}
+	contains(t, "observer", obs.stderr.String(), "read timed out after 200ms; the connection stays open, reading on",
+		`server→client text         fin=1 rsv1=0 mask=0 len=6 "second"`, "code   1000 (normal closure)")
+
+	drop := startConnect(t, "-trace", "-read-timeout", "200ms", "-timeout-closes", "-wait", "0", srv.url, "/sleep 3s")
+	if code := drop.wait(t); code != exitFailed {
+		t.Errorf("-timeout-closes: exit %d, want %d", code, exitFailed)
+	}
+	contains(t, "-timeout-closes", drop.stderr.String(), "read timed out after 200ms: -timeout-closes drops the connection (no Close frame)",
+		"closed by us (local)", "code   1006 (abnormal closure)", "frames no close frames")
+	srv.waitLog(t, `close #\d+ .* closed_by=none code=1006 frames="no close frames" cause=`)
+}
