@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hybi/websocket/frame"
-	"github.com/hybi/websocket/mask"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 // closeView is the comparable part of a *CloseError.
@@ -40,16 +40,6 @@ func readUntilError(c *Conn) error {
 			return err
 		}
 	}
-}
-
-// rawFrame builds a server-to-client frame (unmasked) or, with masked, a
-// client-to-server frame.
-func rawFrame(op frame.Opcode, flags frame.Flags, payload []byte) []byte {
-	var key mask.Key
-	if flags&frame.Mask != 0 {
-		key = mask.NewKey()
-	}
-	return frame.AppendFrame(nil, frame.NewHeader(op, flags, key, int64(len(payload))), payload)
 }
 
 func TestClosePaths(t *testing.T) {
@@ -155,7 +145,7 @@ func TestClosePaths(t *testing.T) {
 		{
 			name: "protocol violation by the peer",
 			act: func(t *testing.T, client, server *Conn) error {
-				server.nc.Write(rawFrame(frame.Opcode(3), 0, []byte("?")))
+				server.nc.Write(wstest.Server(3, []byte("?")))
 				// The peer sees our Close frame with 1002 (whether its
 				// reply still goes out before we close TCP is a race).
 				serr := readUntilError(server)
@@ -170,7 +160,7 @@ func TestClosePaths(t *testing.T) {
 		{
 			name: "invalid UTF-8 from the peer",
 			act: func(t *testing.T, client, server *Conn) error {
-				server.nc.Write(rawFrame(frame.OpText, 0, []byte{'a', 0xff}))
+				server.nc.Write(wstest.Server(wstest.OpText, []byte{'a', 0xff}))
 				return nil
 			},
 			want:    closeView{frame.CloseInvalidPayload, frame.ErrInvalidUTF8.Reason, Local, SentOnly},
@@ -294,7 +284,7 @@ func TestServerClosesTCPFirst(t *testing.T) {
 				return
 			}
 			io.CopyN(io.Discard, br, h.Length)
-			nc.Write(rawFrame(frame.OpClose, 0, []byte{0x03, 0xe8}))
+			nc.Write(wstest.Server(wstest.OpClose, []byte{0x03, 0xe8}))
 			// The client must not close TCP now: our read must time out,
 			// not see EOF.
 			nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -320,7 +310,7 @@ func TestServerClosesTCPFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		peer.Write(rawFrame(frame.OpClose, frame.Mask, []byte{0x03, 0xe8}))
+		peer.Write(wstest.Client(wstest.OpClose, []byte{0x03, 0xe8}))
 		serr := make(chan error, 1)
 		go func() { serr <- readUntilError(server) }()
 		br := bufio.NewReader(peer)

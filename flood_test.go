@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 // A peer that floods a Loop with Pings and never reads the Pongs must not
@@ -23,7 +23,7 @@ func TestLoopPingFlood(t *testing.T) {
 	const conns, pings = 20, 100000
 	s := newLoopServer(t, nil, echoMessage)
 	base := runtime.NumGoroutine()
-	ping := rawFrame(frame.OpPing, frame.Mask, bytes.Repeat([]byte("p"), 125)) // the largest pong: buffers fill sooner
+	ping := wstest.Client(wstest.OpPing, bytes.Repeat([]byte("p"), 125)) // the largest pong: buffers fill sooner
 	var ncs []net.Conn
 	for range conns {
 		nc := s.upgradeRaw(t)

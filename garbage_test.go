@@ -6,7 +6,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 // Whatever a peer sends, reading never panics and ends, at the latest
@@ -24,8 +24,12 @@ func TestGarbageFromPeer(t *testing.T) {
 			}
 		} else {
 			for range 1 + rng.IntN(6) {
-				op := frame.Opcode(rng.IntN(16))
-				flags := frame.Flags(rng.IntN(32))
+				b0 := byte(rng.IntN(16)) // the opcode
+				bits := rng.IntN(32)     // RSV1-3, masked, not final
+				b0 |= byte(bits&7) << 4
+				if bits&16 == 0 {
+					b0 |= wstest.FIN
+				}
 				payload := make([]byte, rng.IntN(200))
 				for j := range payload {
 					payload[j] = byte(rng.Uint32())
@@ -33,7 +37,7 @@ func TestGarbageFromPeer(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					payload = []byte("valid text")
 				}
-				in = rawFrameKey(in, op, flags, payload)
+				in = wstest.AppendFrame(in, b0, bits&8 != 0, wstest.Key, payload, 0)
 			}
 		}
 		client := i%2 == 0
@@ -60,9 +64,4 @@ func TestGarbageFromPeer(t *testing.T) {
 		}
 		c.CloseNow()
 	}
-}
-
-func rawFrameKey(dst []byte, op frame.Opcode, flags frame.Flags, payload []byte) []byte {
-	h := frame.NewHeader(op, flags, [4]byte{1, 2, 3, 4}, int64(len(payload)))
-	return frame.AppendFrame(dst, h, payload)
 }

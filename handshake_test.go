@@ -19,6 +19,7 @@ import (
 
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/handshake"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 const rawRequest = "GET /chat HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -27,7 +28,7 @@ const rawRequest = "GET /chat HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConn
 // A client that sends its first frame in the same TCP write as its request
 // head: the bytes the handshake buffered belong to the Conn.
 func TestServerKeepsBytesAfterHandshake(t *testing.T) {
-	first := rawFrame(frame.OpText, frame.Mask, []byte("early bird"))
+	first := wstest.Client(wstest.OpText, []byte("early bird"))
 	check := func(t *testing.T, addr string, got <-chan string) {
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -107,7 +108,7 @@ func TestDialKeepsBytesAfterHandshake(t *testing.T) {
 		}
 		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Accept: " + handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
-		nc.Write(append([]byte(resp), rawFrame(frame.OpText, 0, []byte("welcome"))...))
+		nc.Write(append([]byte(resp), wstest.Server(wstest.OpText, []byte("welcome"))...))
 		io.Copy(io.Discard, nc)
 	}()
 	c := dial(t, "ws://"+ln.Addr().String()+"/", nil)

@@ -6,11 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +20,7 @@ import (
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/internal/netpoll"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 // The two read paths of a server Conn, ReadMessage (blocking reads) and
@@ -52,7 +51,7 @@ func TestLoopDiff(t *testing.T) {
 		defer h.statMu.Unlock()
 		t.Logf("%d streams (%d valid), %d messages, %d bytes written back; verdicts %v",
 			h.streams, h.valid, h.msgs, h.wire, h.verdicts)
-		if n := h.stray.Load(); n > 0 && !t.Failed() {
+		if n := h.Stray(); n > 0 && !t.Failed() {
 			t.Errorf("%d Loop callbacks for connections whose run had ended", n)
 		}
 	})
@@ -76,7 +75,7 @@ type loopDiffStream struct {
 	desc     string // what the generator put in, for failure reports
 	wire     []byte // the client's bytes after the opening handshake
 	buffered int    // wire[:buffered] arrives with the handshake (Upgrade's read-ahead)
-	cuts     []loopDiffCut
+	cuts     []wstest.Cut
 	opts     Options
 	limit    int64 // SetReadLimit, 0: none
 	// fin: the client half-closes after its last write. Streams that end
@@ -93,37 +92,15 @@ type loopDiffStream struct {
 	want  loopDiffOutcome
 }
 
-// loopDiffCut is one TCP write of the client: wire[prev end:end], then a
-// pause.
-type loopDiffCut struct {
-	end   int
-	pause time.Duration
-}
-
 // loopDiffOutcome is what a server read path did with a stream.
 type loopDiffOutcome struct {
-	Msgs      []loopDiffMsg
+	Msgs      []wstest.Msg
 	Code      frame.CloseCode
 	Reason    string
 	Initiator Initiator
 	Frames    CloseFrames
 	Err       string // the CloseError's cause, normalized
 	Wire      string // the server's bytes, hex (Pongs, the Close frame)
-}
-
-// loopDiffMsg is a delivered message; large payloads are summarized.
-type loopDiffMsg struct {
-	Type MessageType
-	Data string
-}
-
-func loopDiffMessage(typ MessageType, p []byte) loopDiffMsg {
-	if len(p) <= 64 {
-		return loopDiffMsg{typ, string(p)}
-	}
-	h := fnv.New64a()
-	h.Write(p)
-	return loopDiffMsg{typ, fmt.Sprintf("%d bytes %q… fnv64a %016x", len(p), p[:16], h.Sum64())}
 }
 
 // setClose fills in the verdict from the connection's final error.
@@ -146,41 +123,36 @@ func (o *loopDiffOutcome) setClose(err error) {
 	}
 }
 
-// loopDiffHarness holds what the runs share: a listener and one Loop.
+// loopDiffHarness is the shared differential harness (internal/wstest)
+// over *Conn, with TestLoopDiff's statistics.
 type loopDiffHarness struct {
-	ln   net.Listener
-	mu   sync.Mutex // serializes Dial+Accept, so each Accept gets its Dial
-	loop *Loop
-	recs sync.Map // *Conn → *loopDiffRecord
-
+	*wstest.Harness[*Conn]
+	loop     *Loop
 	failures atomic.Int32 // streams that failed; after a few the rest are skipped
-	stray    atomic.Int32 // callbacks for a Conn whose run ended
 
 	statMu                     sync.Mutex
 	streams, valid, msgs, wire int
 	verdicts                   map[string]int // "initiator code" → streams
 }
 
-// loopDiffRecord collects what the Loop delivered for one Conn.
-type loopDiffRecord struct {
-	mu     sync.Mutex
-	msgs   []loopDiffMsg
-	closed chan error // OnClose's error
-}
-
 func newLoopDiffHarness(t *testing.T) *loopDiffHarness {
-	h := &loopDiffHarness{ln: listen(t), verdicts: make(map[string]int)}
+	h := &loopDiffHarness{verdicts: make(map[string]int)}
+	wh, err := wstest.NewHarness(wstest.Paths[*Conn]{
+		Read:     readAll,
+		Add:      func(c *Conn) error { return h.loop.Add(c) },
+		Accept:   isCloseError,
+		CloseNow: func(c *Conn) { c.CloseNow() },
+		Ended:    func(c *Conn) error { return c.closed() },
+	}, loopDiffWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	h.Harness = wh
 	l, err := NewLoop(&LoopOptions{
-		OnMessage: func(c *Conn, typ MessageType, p []byte) {
-			r := h.record(c)
-			r.mu.Lock()
-			r.msgs = append(r.msgs, loopDiffMessage(typ, p))
-			r.mu.Unlock()
-		},
-		OnClose: func(c *Conn, err error) {
-			h.record(c).closed <- err
-		},
-		Pollers: 2,
+		OnMessage: func(c *Conn, typ MessageType, p []byte) { wh.Message(c, typ, p) },
+		OnClose:   wh.Closed,
+		Pollers:   2,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -190,46 +162,38 @@ func newLoopDiffHarness(t *testing.T) *loopDiffHarness {
 	return h
 }
 
-// record returns c's record; a callback for a Conn without one (after its
-// run gave up) is counted as stray.
-func (h *loopDiffHarness) record(c *Conn) *loopDiffRecord {
-	r, ok := h.recs.Load(c)
-	if !ok {
-		h.stray.Add(1)
-		return &loopDiffRecord{closed: make(chan error, 2)}
+// readAll is the blocking read path: ReadMessage until the end.
+func readAll(c *Conn, msg func(typ fmt.Stringer, p []byte)) error {
+	var buf []byte
+	for {
+		typ, p, err := c.ReadMessage(buf)
+		if err != nil {
+			return err
+		}
+		buf = p
+		msg(typ, p)
 	}
-	return r.(*loopDiffRecord)
 }
 
-// pair returns both ends of a new loopback TCP connection, closed at the
-// end of the test.
-func (h *loopDiffHarness) pair(t *testing.T) (client, server net.Conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	client, err := net.DialTimeout("tcp", h.ln.Addr().String(), loopDiffWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	h.ln.(*net.TCPListener).SetDeadline(time.Now().Add(loopDiffWait))
-	server, err = h.ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
+func isCloseError(err error) bool {
+	var ce *CloseError
+	return errors.As(err, &ce)
 }
 
 // check runs s through both read paths, concurrently, and compares.
 func (h *loopDiffHarness) check(t *testing.T, s *loopDiffStream) {
-	bc, bs := h.pair(t)
-	lc, ls := h.pair(t)
 	var blocking, loop loopDiffOutcome
 	var berr, lerr error
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); blocking, berr = h.runBlocking(s, bc, bs) }()
-	go func() { defer wg.Done(); loop, lerr = h.runLoop(s, lc, ls) }()
+	run := func(o *loopDiffOutcome, err *error, path func(*wstest.Script, func(net.Conn) (*Conn, error)) (wstest.Outcome, error)) {
+		defer wg.Done()
+		w, e := path(s.script(), s.serverConn)
+		*err = e
+		o.set(w)
+	}
+	go run(&blocking, &berr, h.Blocking)
+	go run(&loop, &lerr, h.Loop)
 	wg.Wait()
 	if berr != nil || lerr != nil {
 		t.Fatalf("%s\nReadMessage: %v\nLoop: %v", s.describe(), berr, lerr)
@@ -254,10 +218,28 @@ func (h *loopDiffHarness) check(t *testing.T, s *loopDiffStream) {
 	}
 }
 
+// set fills o in from what the harness saw.
+func (o *loopDiffOutcome) set(w wstest.Outcome) {
+	o.Msgs = w.Msgs
+	o.setClose(w.Err)
+	o.Wire = fmt.Sprintf("%x", w.Wire)
+}
+
+// script is s as the harness runs it.
+func (s *loopDiffStream) script() *wstest.Script {
+	return &wstest.Script{
+		Wire:  s.wire,
+		Start: s.buffered,
+		Cuts:  s.cuts,
+		FIN:   s.fin,
+		Early: s.early,
+	}
+}
+
 func (s *loopDiffStream) describe() string {
 	ends := make([]int, len(s.cuts))
 	for i, c := range s.cuts {
-		ends[i] = c.end
+		ends[i] = c.End
 	}
 	return fmt.Sprintf("%s\n%d bytes, %d with the handshake, writes ending at %v (half-close %v, before Add %v), MaxMessageSize %d, ReadBufferSize %d, read limit %d",
 		s.desc, len(s.wire), s.buffered, ends, s.fin, s.early, s.opts.MaxMessageSize, s.opts.ReadBufferSize, s.limit)
@@ -275,129 +257,6 @@ func (s *loopDiffStream) serverConn(nc net.Conn) (*Conn, error) {
 		c.SetReadLimit(s.limit)
 	}
 	return c, nil
-}
-
-// runBlocking reads s with ReadMessage until the connection ends.
-func (h *loopDiffHarness) runBlocking(s *loopDiffStream, cn, sn net.Conn) (loopDiffOutcome, error) {
-	var o loopDiffOutcome
-	c, err := s.serverConn(sn)
-	if err != nil {
-		return o, err
-	}
-	defer c.CloseNow()
-	done := make(chan error, 1)
-	go func() {
-		var buf []byte
-		for {
-			typ, p, err := c.ReadMessage(buf)
-			if err != nil {
-				done <- err
-				return
-			}
-			buf = p
-			o.Msgs = append(o.Msgs, loopDiffMessage(typ, p))
-		}
-	}()
-	deadline := time.Now().Add(loopDiffWait)
-	s.write(cn)
-	wire, werr := s.read(cn, deadline)
-	select {
-	case err := <-done:
-		o.setClose(err)
-	case <-time.After(time.Until(deadline) + 50*time.Millisecond):
-		c.CloseNow()
-		<-done
-		return o, fmt.Errorf("ReadMessage did not end within %v (%d messages delivered; client: %v)", loopDiffWait, len(o.Msgs), werr)
-	}
-	o.Wire = fmt.Sprintf("%x", wire)
-	return o, werr
-}
-
-// runLoop serves s with the shared Loop until OnClose.
-func (h *loopDiffHarness) runLoop(s *loopDiffStream, cn, sn net.Conn) (loopDiffOutcome, error) {
-	var o loopDiffOutcome
-	c, err := s.serverConn(sn)
-	if err != nil {
-		return o, err
-	}
-	defer c.CloseNow()
-	r := &loopDiffRecord{closed: make(chan error, 2)}
-	h.recs.Store(c, r)
-	defer h.recs.Delete(c)
-	deadline := time.Now().Add(loopDiffWait)
-	if s.early {
-		s.write(cn)
-	}
-	var ce *CloseError
-	if err := h.loop.Add(c); err != nil && !errors.As(err, &ce) {
-		return o, fmt.Errorf("Add: %v", err)
-	}
-	if !s.early {
-		s.write(cn)
-	}
-	wire, werr := s.read(cn, deadline)
-	select {
-	case err := <-r.closed:
-		o.setClose(err)
-		if got := c.closed(); got != err {
-			return o, fmt.Errorf("OnClose reported %v, the Conn ended with %v", err, got)
-		}
-	case <-time.After(time.Until(deadline) + 50*time.Millisecond):
-		r.mu.Lock()
-		n := len(r.msgs)
-		r.mu.Unlock()
-		return o, fmt.Errorf("no OnClose within %v (%d messages delivered; client: %v)", loopDiffWait, n, werr)
-	}
-	r.mu.Lock()
-	o.Msgs = r.msgs
-	r.mu.Unlock()
-	if len(r.closed) > 0 {
-		return o, errors.New("OnClose was called twice")
-	}
-	o.Wire = fmt.Sprintf("%x", wire)
-	return o, werr
-}
-
-// write starts writing the stream after the buffered part as the cuts
-// say, then half-closes if s.fin. Write errors are expected (the server
-// closes after a protocol error without reading the rest) and end the
-// writing.
-func (s *loopDiffStream) write(cn net.Conn) {
-	go func() {
-		prev := s.buffered
-		for _, c := range s.cuts {
-			if _, err := cn.Write(s.wire[prev:c.end]); err != nil {
-				return
-			}
-			prev = c.end
-			if c.pause > 0 {
-				time.Sleep(c.pause)
-			}
-		}
-		if s.fin {
-			cn.(*net.TCPConn).CloseWrite()
-		}
-	}()
-}
-
-// read returns what the server sends until it closes the connection; an
-// error if that does not happen by deadline.
-func (s *loopDiffStream) read(cn net.Conn, deadline time.Time) ([]byte, error) {
-	cn.SetReadDeadline(deadline)
-	var got []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := cn.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return got, fmt.Errorf("the server did not close the connection within %v", loopDiffWait)
-			}
-			// EOF, or a reset when the server closed with our bytes
-			// unread: what it sent before is still delivered first.
-			return got, nil
-		}
-	}
 }
 
 // ---- generation ----
@@ -444,52 +303,13 @@ func (g *loopDiffGen) note(format string, args ...any) {
 // frame appends a frame built bit by bit: b0 is the first byte (FIN, RSV,
 // opcode); the payload is masked with a random key unless unmasked.
 func (g *loopDiffGen) frame(b0 byte, payload []byte, unmasked bool) {
-	g.s.wire = appendLoopDiffFrame(g.s.wire, b0, !unmasked, g.key(), payload, 0)
+	g.s.wire = wstest.AppendFrame(g.s.wire, b0, !unmasked, g.key(), payload, 0)
 }
 
 func (g *loopDiffGen) key() [4]byte {
 	var k [4]byte
 	binary.LittleEndian.PutUint32(k[:], g.rng.Uint32())
 	return k
-}
-
-// appendLoopDiffFrame appends a frame. lenBytes forces the length
-// encoding (0: minimal; 2 or 8: extended, also when not minimal).
-func appendLoopDiffFrame(dst []byte, b0 byte, masked bool, key [4]byte, payload []byte, lenBytes int) []byte {
-	var m byte
-	if masked {
-		m = 0x80
-	}
-	n := len(payload)
-	if lenBytes == 0 {
-		switch {
-		case n > 0xffff:
-			lenBytes = 8
-		case n > 125:
-			lenBytes = 2
-		}
-	}
-	switch lenBytes {
-	case 8:
-		dst = append(dst, b0, m|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	case 2:
-		dst = append(dst, b0, m|126)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
-	default:
-		dst = append(dst, b0, m|byte(n))
-	}
-	if masked {
-		dst = append(dst, key[:]...)
-	}
-	start := len(dst)
-	dst = append(dst, payload...)
-	if masked {
-		for i := range payload {
-			dst[start+i] ^= key[i%4]
-		}
-	}
-	return dst
 }
 
 // size picks a message size: mostly small, sometimes at the length
@@ -536,7 +356,7 @@ func (g *loopDiffGen) bytes(n int) []byte {
 
 // message appends a valid message, maybe fragmented with control frames
 // between the fragments, and returns it.
-func (g *loopDiffGen) message() loopDiffMsg {
+func (g *loopDiffGen) message() wstest.Msg {
 	typ := Binary
 	var p []byte
 	if g.rng.IntN(2) == 0 {
@@ -568,7 +388,7 @@ func (g *loopDiffGen) message() loopDiffMsg {
 			g.control()
 		}
 	}
-	return loopDiffMessage(typ, p)
+	return wstest.NewMsg(typ, p)
 }
 
 // control appends a valid Ping or Pong.
@@ -584,8 +404,8 @@ func (g *loopDiffGen) control() {
 }
 
 // traffic appends up to n valid items and returns the messages.
-func (g *loopDiffGen) traffic(n int) []loopDiffMsg {
-	var msgs []loopDiffMsg
+func (g *loopDiffGen) traffic(n int) []wstest.Msg {
+	var msgs []wstest.Msg
 	if g.rng.IntN(12) == 0 {
 		// A burst: more small messages than a Loop delivers in one turn
 		// (maxServe), likely in one write.
@@ -594,7 +414,7 @@ func (g *loopDiffGen) traffic(n int) []loopDiffMsg {
 		for i := range k {
 			p := fmt.Appendf(nil, "m%d", i)
 			g.frame(0x81, p, false)
-			msgs = append(msgs, loopDiffMessage(Text, p))
+			msgs = append(msgs, wstest.NewMsg(Text, p))
 		}
 	}
 	for range n {
@@ -727,7 +547,7 @@ func (g *loopDiffGen) garbage() {
 		n := g.rng.IntN(126)
 		lb := []int{2, 8}[g.rng.IntN(2)]
 		g.note("non-minimal %d-byte length of %d", lb, n)
-		g.s.wire = appendLoopDiffFrame(g.s.wire, 0x82, true, g.key(), g.bytes(n), lb)
+		g.s.wire = wstest.AppendFrame(g.s.wire, 0x82, true, g.key(), g.bytes(n), lb)
 	}
 	if !end && g.rng.IntN(2) == 0 {
 		g.note("then")
@@ -762,9 +582,9 @@ func (g *loopDiffGen) cut() {
 		if e == prev {
 			continue
 		}
-		c := loopDiffCut{end: e}
+		c := wstest.Cut{End: e}
 		if g.rng.IntN(4) == 0 {
-			c.pause = time.Duration(g.rng.IntN(2000)) * time.Microsecond
+			c.Pause = time.Duration(g.rng.IntN(2000)) * time.Microsecond
 		}
 		s.cuts = append(s.cuts, c)
 		prev = e
@@ -773,7 +593,7 @@ func (g *loopDiffGen) cut() {
 	if len(s.cuts) > 40 {
 		for i := range s.cuts {
 			if i%16 != 0 {
-				s.cuts[i].pause = 0
+				s.cuts[i].Pause = 0
 			}
 		}
 	}
@@ -812,7 +632,7 @@ func TestLoopEdgeWhileReadLocked(t *testing.T) {
 	if err := c.lockRead(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cn.Write(appendLoopDiffFrame(nil, 0x81, true, [4]byte{1, 2, 3, 4}, []byte("hello"), 0)); err != nil {
+	if _, err := cn.Write(wstest.AppendFrame(nil, 0x81, true, [4]byte{1, 2, 3, 4}, []byte("hello"), 0)); err != nil {
 		c.unlockRead()
 		t.Fatal(err)
 	}
@@ -838,7 +658,7 @@ func TestLoopEdgeWhileReadLocked(t *testing.T) {
 // first and the verdict was 1007. The pipe makes the grouping exact: each
 // Read returns what one Write gave.
 func TestReadLimitVerdictChunking(t *testing.T) {
-	wire := appendLoopDiffFrame(nil, 0x81, true, [4]byte{1, 2, 3, 4}, []byte("0123456789abcdef\x80"), 0)
+	wire := wstest.AppendFrame(nil, 0x81, true, [4]byte{1, 2, 3, 4}, []byte("0123456789abcdef\x80"), 0)
 	const header = 6
 	tests := []struct {
 		name   string
@@ -894,7 +714,7 @@ func TestReadLimitCompressedChunking(t *testing.T) {
 	if len(payload) <= limit {
 		t.Fatalf("the compressed payload has %d bytes, want more than %d", len(payload), limit)
 	}
-	wire := appendLoopDiffFrame(nil, 0xc2, true, [4]byte{1, 2, 3, 4}, payload, 0)
+	wire := wstest.AppendFrame(nil, 0xc2, true, [4]byte{1, 2, 3, 4}, payload, 0)
 	const header = 6
 	tests := []struct {
 		name   string
@@ -946,7 +766,7 @@ func TestReadChunkingDiff(t *testing.T) {
 		cuts = append(cuts, whole)
 		var gen []int
 		for _, c := range s.cuts {
-			gen = append(gen, c.end)
+			gen = append(gen, c.End)
 		}
 		cuts = append(cuts, gen)
 		if len(s.wire) <= 2000 {
@@ -1026,7 +846,7 @@ func readPiped(s *loopDiffStream, ends []int) (loopDiffOutcome, error) {
 				return
 			}
 			buf = p
-			o.Msgs = append(o.Msgs, loopDiffMessage(typ, p))
+			o.Msgs = append(o.Msgs, wstest.NewMsg(typ, p))
 		}
 	}()
 	select {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/internal/wstest"
 	"github.com/hybi/websocket/mask"
 )
 
@@ -166,16 +167,16 @@ func TestSeedScenarioByteAtATime(t *testing.T) {
 				pause int // pause after this many bytes of b (-1: none)
 			}
 			e := []byte("xé") // 'x', 0xC3, 0xA9
-			frag1 := rawFrame(frame.OpText, frame.More, []byte("frag-"))
-			frag2 := rawFrame(frame.OpContinuation, 0, []byte("mented"))
+			frag1 := wstest.Frame(wstest.OpText, false, [4]byte{}, []byte("frag-"))
+			frag2 := wstest.Server(wstest.OpContinuation, []byte("mented"))
 			chunks := []chunk{
-				{rawFrame(frame.OpText, 0, []byte("first")), 1},                  // mid-header
-				{rawFrame(frame.OpBinary, 0, bytes.Repeat([]byte{7}, 300)), 100}, // mid-payload
-				{rawFrame(frame.OpText, 0, e), 4},                                // between 0xC3 and 0xA9
+				{wstest.Server(wstest.OpText, []byte("first")), 1},                  // mid-header
+				{wstest.Server(wstest.OpBinary, bytes.Repeat([]byte{7}, 300)), 100}, // mid-payload
+				{wstest.Server(wstest.OpText, e), 4},                                // between 0xC3 and 0xA9
 				{frag1, -1},
-				{rawFrame(frame.OpPing, 0, []byte("hb")), 0}, // between fragments, before a ping
+				{wstest.Server(wstest.OpPing, []byte("hb")), 0}, // between fragments, before a ping
 				{frag2, -1},
-				{rawFrame(frame.OpText, 0, []byte("last")), -1},
+				{wstest.Server(wstest.OpText, []byte("last")), -1},
 			}
 			want := []push{
 				{typ: Text, msg: "first"},

@@ -12,12 +12,13 @@ import (
 	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/internal/wstest"
 	"github.com/hybi/websocket/mask"
 )
 
 // Frames a client sends (masked) and a server sends (unmasked), for seeds.
-func clientFrame(b0 byte, payload []byte) []byte { return wireFrame(b0, true, rfcKey, payload) }
-func serverFrame(b0 byte, payload []byte) []byte { return wireFrame(b0, false, [4]byte{}, payload) }
+func clientFrame(b0 byte, payload []byte) []byte { return wstest.Frame(b0, true, rfcKey, payload) }
+func serverFrame(b0 byte, payload []byte) []byte { return wstest.Frame(b0, false, [4]byte{}, payload) }
 
 // Compressed "Hello" (RFC 7692 §7.2.3.1), tail removed.
 var deflatedHello = []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}

@@ -1,16 +1,16 @@
 package fuzz
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hybi/websocket"
+	"github.com/hybi/websocket/internal/wstest"
 )
 
 // FuzzLoop: a server Conn read by a websocket.Loop (epoll, non-blocking
@@ -92,7 +92,7 @@ func (r *loopRun) chunks() []int {
 
 // loopOutcome is what a server read path did with a stream.
 type loopOutcome struct {
-	Msgs      []loopMsg
+	Msgs      []wstest.Msg
 	Code      uint16
 	Reason    string
 	Initiator websocket.Initiator
@@ -100,24 +100,11 @@ type loopOutcome struct {
 	Wire      []byte // everything the server sent, 101 response included
 }
 
-type loopMsg struct {
-	Type websocket.MessageType
-	Data string
-}
-
-// loopShared is the process's listener and Loop, created on first use.
+// loopShared is the process's harness (internal/wstest) and Loop,
+// created on first use.
 type loopShared struct {
-	ln   net.Listener
+	*wstest.Harness[*websocket.Conn]
 	loop *websocket.Loop
-
-	mu   sync.Mutex
-	recs map[*websocket.Conn]*loopRecord
-}
-
-type loopRecord struct {
-	msgs   []loopMsg
-	closes []error
-	closed chan struct{}
 }
 
 var (
@@ -128,100 +115,64 @@ var (
 
 func loopServer() (*loopShared, error) {
 	loopOnce.Do(func() {
-		s := &loopShared{recs: make(map[*websocket.Conn]*loopRecord)}
-		s.ln, loopGetErr = net.Listen("tcp", "127.0.0.1:0")
+		s := &loopShared{}
+		s.Harness, loopGetErr = wstest.NewHarness(wstest.Paths[*websocket.Conn]{
+			Read: func(c *websocket.Conn, msg func(fmt.Stringer, []byte)) error {
+				var buf []byte
+				for {
+					typ, p, err := c.ReadMessage(buf)
+					if err != nil {
+						return err
+					}
+					buf = p
+					msg(typ, p)
+				}
+			},
+			Add: func(c *websocket.Conn) error { return s.loop.Add(c) },
+			Accept: func(err error) bool {
+				var ce *websocket.CloseError
+				return errors.As(err, &ce)
+			},
+			CloseNow: func(c *websocket.Conn) { c.CloseNow() },
+		}, loopWait)
 		if loopGetErr != nil {
 			return
 		}
 		s.loop, loopGetErr = websocket.NewLoop(&websocket.LoopOptions{
-			OnMessage: func(c *websocket.Conn, typ websocket.MessageType, p []byte) {
-				s.mu.Lock()
-				if r := s.recs[c]; r != nil {
-					r.msgs = append(r.msgs, loopMsg{typ, string(p)})
-				}
-				s.mu.Unlock()
-			},
-			OnClose: func(c *websocket.Conn, err error) {
-				s.mu.Lock()
-				if r := s.recs[c]; r != nil {
-					r.closes = append(r.closes, err)
-					if len(r.closes) == 1 {
-						close(r.closed)
-					}
-				}
-				s.mu.Unlock()
-			},
-			Pollers: 1,
+			OnMessage: func(c *websocket.Conn, typ websocket.MessageType, p []byte) { s.Message(c, typ, p) },
+			OnClose:   s.Closed,
+			Pollers:   1,
 		})
 		loopShare = s
 	})
 	return loopShare, loopGetErr
 }
 
-// pair opens a loopback connection to the shared listener.
-func (s *loopShared) pair() (client, server net.Conn, err error) {
-	client, err = net.DialTimeout("tcp", s.ln.Addr().String(), loopWait)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(loopWait))
-	server, err = s.ln.Accept()
-	if err != nil {
-		client.Close()
-		return nil, nil, err
-	}
-	return client, server, nil
-}
-
 // run feeds r.stream to a new server Conn, read by the Loop if useLoop,
 // else by ReadMessage; fin makes the client half-close after its writes.
 func (s *loopShared) run(t *testing.T, r *loopRun, useLoop, fin bool) loopOutcome {
 	t.Helper()
-	cn, sn, err := s.pair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cn.Close()
-	defer sn.Close()
 	sizes := r.chunks()
 	head := []byte(loopRequest)
 	if r.mode&2 != 0 {
 		head = append(head, "Sec-WebSocket-Extensions: permessage-deflate\r\n"...)
 	}
 	head = append(head, "\r\n"...)
+	from := 0
 	if r.mode&1 != 0 && len(sizes) > 0 {
 		head = append(head, r.stream[:sizes[0]]...)
+		from = sizes[0]
 		sizes = sizes[1:]
 	}
-	// The client writes the head (which may be larger than the socket
-	// buffers), then the rest of the stream once start is closed.
-	deadline := time.Now().Add(loopWait)
-	cn.SetWriteDeadline(deadline)
-	from := len(r.stream)
-	for _, n := range sizes {
-		from -= n
+	sc := &wstest.Script{Head: head, Wire: r.stream, Start: from, FIN: fin, Early: r.mode&8 != 0}
+	for i, n := range sizes {
+		from += n
+		c := wstest.Cut{End: from}
+		if r.mode&4 != 0 && i < 8 {
+			c.Pause = 100 * time.Microsecond
+		}
+		sc.Cuts = append(sc.Cuts, c)
 	}
-	start := make(chan struct{})
-	go func() {
-		if _, err := cn.Write(head); err != nil {
-			return
-		}
-		<-start
-		for i, n := range sizes {
-			if _, err := cn.Write(r.stream[from : from+n]); err != nil {
-				return // the server closed after a violation
-			}
-			from += n
-			if r.mode&4 != 0 && i < 8 {
-				time.Sleep(100 * time.Microsecond)
-			}
-		}
-		if fin {
-			cn.(*net.TCPConn).CloseWrite()
-		}
-	}()
-	write := sync.OnceFunc(func() { close(start) })
-	defer write() // a failure before the start must not strand the writer
 	opts := &websocket.AcceptOptions{}
 	opts.Compression = r.mode&2 != 0
 	if r.mode&0x10 != 0 {
@@ -230,115 +181,29 @@ func (s *loopShared) run(t *testing.T, r *loopRun, useLoop, fin bool) loopOutcom
 	if r.mode&0x20 != 0 {
 		opts.ReadBufferSize = 300
 	}
-	sn.SetDeadline(deadline)
-	c, err := websocket.Upgrade(sn, nil, opts)
+	serve := func(nc net.Conn) (*websocket.Conn, error) {
+		c, err := websocket.Upgrade(nc, nil, opts)
+		if err != nil {
+			return nil, err
+		}
+		if r.mode&0x40 != 0 {
+			c.SetReadLimit(100)
+		}
+		return c, nil
+	}
+	path, do := "ReadMessage", s.Blocking
+	if useLoop {
+		path, do = "Loop", s.Loop
+	}
+	w, err := do(sc, serve)
 	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	sn.SetDeadline(time.Time{})
-	defer c.CloseNow()
-	if r.mode&0x40 != 0 {
-		c.SetReadLimit(100)
-	}
-
-	var o loopOutcome
-	var ended func() (error, bool) // the final error, and whether it came in time
-	if useLoop {
-		rec := &loopRecord{closed: make(chan struct{})}
-		s.mu.Lock()
-		s.recs[c] = rec
-		s.mu.Unlock()
-		defer func() {
-			s.mu.Lock()
-			delete(s.recs, c)
-			s.mu.Unlock()
-		}()
-		if r.mode&8 != 0 {
-			write()
-		}
-		var ce *websocket.CloseError
-		if err := s.loop.Add(c); err != nil && !errors.As(err, &ce) {
-			t.Fatalf("Add: %v", err)
-		}
-		if r.mode&8 == 0 {
-			write()
-		}
-		ended = func() (error, bool) {
-			var ok bool
-			select {
-			case <-rec.closed:
-				ok = true
-			case <-time.After(time.Until(deadline) + 50*time.Millisecond):
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			o.Msgs = rec.msgs
-			if !ok {
-				return nil, false
-			}
-			if len(rec.closes) != 1 {
-				t.Fatalf("OnClose called %d times", len(rec.closes))
-			}
-			return rec.closes[0], true
-		}
-	} else {
-		done := make(chan error, 1)
-		go func() {
-			var buf []byte
-			for {
-				typ, p, err := c.ReadMessage(buf)
-				if err != nil {
-					done <- err
-					return
-				}
-				buf = p
-				o.Msgs = append(o.Msgs, loopMsg{typ, string(p)})
-			}
-		}()
-		write()
-		ended = func() (error, bool) {
-			select {
-			case err := <-done:
-				return err, true
-			case <-time.After(time.Until(deadline) + 50*time.Millisecond):
-				c.CloseNow()
-				<-done
-				return nil, false
-			}
-		}
-	}
-
-	// What the server sends, until it closes.
-	cn.SetReadDeadline(deadline)
-	var rerr error
-	o.Wire, rerr = readUntilClosed(cn)
-	err, ok := ended()
-	path := "ReadMessage"
-	if useLoop {
-		path = "Loop"
-	}
-	if !ok || rerr != nil {
-		t.Fatalf("%s: the connection did not end within %v (%d messages so far; client: %v)\nmode %#x, fin %v, chunks %v\nstream % x",
-			path, loopWait, len(o.Msgs), rerr, r.mode, fin, r.chunks(), r.stream)
+		t.Fatalf("%s: %v\nmode %#x, fin %v, chunks %v\nstream % x", path, err, r.mode, fin, r.chunks(), r.stream)
 	}
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) {
-		t.Fatalf("%s ended with %v, not a *CloseError", path, err)
+	if !errors.As(w.Err, &ce) {
+		t.Fatalf("%s ended with %v, not a *CloseError", path, w.Err)
 	}
-	o.Code, o.Reason, o.Initiator, o.Frames = uint16(ce.Code), ce.Reason, ce.Initiator, ce.Frames
-	return o
-}
-
-// readUntilClosed returns what arrives on nc until EOF or a reset (the
-// server closed with client bytes unread; what it sent before is still
-// read first); an error only if nc's read deadline passed.
-func readUntilClosed(nc net.Conn) ([]byte, error) {
-	var out bytes.Buffer
-	_, err := out.ReadFrom(nc)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return out.Bytes(), err
-	}
-	return out.Bytes(), nil
+	return loopOutcome{w.Msgs, uint16(ce.Code), ce.Reason, ce.Initiator, ce.Frames, w.Wire}
 }
 
 func init() {

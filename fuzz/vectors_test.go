@@ -45,39 +45,6 @@ const (
 	rfcAcceptB64 = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 )
 
-// wireFrame builds one frame the way a peer would put it on the wire, with
-// full control over every bit (so it can also build invalid frames): b0 is
-// the first byte (FIN, RSV, opcode); the payload is masked with key when
-// masked is set.
-func wireFrame(b0 byte, masked bool, key [4]byte, payload []byte) []byte {
-	var b []byte
-	var m byte
-	if masked {
-		m = 0x80
-	}
-	switch n := len(payload); {
-	case n > 0xffff:
-		b = append(b, b0, m|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	case n > 125:
-		b = append(b, b0, m|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, b0, m|byte(n))
-	}
-	if masked {
-		b = append(b, key[:]...)
-	}
-	start := len(b)
-	b = append(b, payload...)
-	if masked {
-		for i := range payload {
-			b[start+i] ^= key[i%4]
-		}
-	}
-	return b
-}
-
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // closePayload is a close frame body: 2-byte code and reason.
