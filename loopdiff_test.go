@@ -138,7 +138,7 @@ type loopDiffHarness struct {
 func newLoopDiffHarness(t *testing.T) *loopDiffHarness {
 	h := &loopDiffHarness{verdicts: make(map[string]int)}
 	wh, err := wstest.NewHarness(wstest.Paths[*Conn]{
-		Read:     readAll,
+		Read:     wstest.ReadAll[MessageType, *Conn],
 		Add:      func(c *Conn) error { return h.loop.Add(c) },
 		Accept:   isCloseError,
 		CloseNow: func(c *Conn) { c.CloseNow() },
@@ -160,19 +160,6 @@ func newLoopDiffHarness(t *testing.T) *loopDiffHarness {
 	h.loop = l
 	t.Cleanup(func() { l.Close() })
 	return h
-}
-
-// readAll is the blocking read path: ReadMessage until the end.
-func readAll(c *Conn, msg func(typ fmt.Stringer, p []byte)) error {
-	var buf []byte
-	for {
-		typ, p, err := c.ReadMessage(buf)
-		if err != nil {
-			return err
-		}
-		buf = p
-		msg(typ, p)
-	}
 }
 
 func isCloseError(err error) bool {

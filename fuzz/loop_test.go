@@ -2,7 +2,6 @@ package fuzz
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -117,18 +116,8 @@ func loopServer() (*loopShared, error) {
 	loopOnce.Do(func() {
 		s := &loopShared{}
 		s.Harness, loopGetErr = wstest.NewHarness(wstest.Paths[*websocket.Conn]{
-			Read: func(c *websocket.Conn, msg func(fmt.Stringer, []byte)) error {
-				var buf []byte
-				for {
-					typ, p, err := c.ReadMessage(buf)
-					if err != nil {
-						return err
-					}
-					buf = p
-					msg(typ, p)
-				}
-			},
-			Add: func(c *websocket.Conn) error { return s.loop.Add(c) },
+			Read: wstest.ReadAll[websocket.MessageType, *websocket.Conn],
+			Add:  func(c *websocket.Conn) error { return s.loop.Add(c) },
 			Accept: func(err error) bool {
 				var ce *websocket.CloseError
 				return errors.As(err, &ce)

@@ -316,3 +316,20 @@ func readUntilClosed(nc net.Conn, deadline time.Time) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// ReadAll is the blocking read path of a connection type with gorilla's
+// ReadMessage: it reads messages into one reused buffer until an error,
+// which it returns. Paths.Read is ReadAll[MessageType, *Conn].
+func ReadAll[M fmt.Stringer, C interface {
+	ReadMessage(buf []byte) (M, []byte, error)
+}](c C, msg func(typ fmt.Stringer, p []byte)) error {
+	var buf []byte
+	for {
+		typ, p, err := c.ReadMessage(buf)
+		if err != nil {
+			return err
+		}
+		buf = p
+		msg(typ, p)
+	}
+}
