@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -372,4 +373,44 @@ func TestConnectReadTimeout(t *testing.T) {
 	contains(t, "-timeout-closes", drop.stderr.String(), "read timed out after 200ms: -timeout-closes drops the connection (no Close frame)",
 		"closed by us (local)", "code   1006 (abnormal closure)", "frames no close frames")
 	srv.waitLog(t, `close #\d+ .* closed_by=none code=1006 frames="no close frames" cause=`)
+}
+
+// -proxy dials through an HTTP CONNECT proxy.
+func TestConnectHTTPProxy(t *testing.T) {
+	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0")
+	var mu sync.Mutex
+	var targets []string
+	px := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		mu.Lock()
+		targets = append(targets, r.Host)
+		mu.Unlock()
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer up.Close()
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(up, brw)
+		io.Copy(nc, up)
+	}))
+	defer px.Close()
+	r := wsx(t, "", "connect", "-proxy", px.URL, srv.url, "via proxy")
+	if r.code != exitClean || r.stdout != "< via proxy\n" {
+		t.Errorf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := strings.TrimSuffix(strings.TrimPrefix(srv.url, "ws://"), "/"); len(targets) != 1 || targets[0] != want {
+		t.Errorf("proxy saw CONNECT %v, want [%s]", targets, want)
+	}
 }

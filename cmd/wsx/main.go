@@ -55,7 +55,18 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'wsx <command> -h' for a command's flags.\n")
+	fmt.Fprint(w, `
+Examples:
+  wsx serve -addr 127.0.0.1:9001                        an echo server, one log line per connection
+  wsx connect -trace ws://127.0.0.1:9001/               type messages, see every frame and how it closed
+  wsx connect ws://127.0.0.1:9001/ hi '/close 4000 bye'  a script: send, wait for the echo, close
+  wsx proxy -trace -listen 127.0.0.1:9002 ws://127.0.0.1:9001/   watch a client you cannot change
+  wsx load -c 100 -n 1000 ws://127.0.0.1:9001/          latency percentiles over 100 connections
+  echo 818537fa213d7f9f4d5158 | wsx decode -role client  what is in a capture
+
+Run 'wsx <command> -h' for a command's flags and examples; docs/wsx.md is
+the guide, with real sessions.
+`)
 }
 
 func main() {

@@ -23,6 +23,16 @@ func TestHelp(t *testing.T) {
 		})
 	}
 	var out, errb bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "Examples:") {
+		t.Errorf("wsx -h exited %d and printed %q, want examples", code, out.String())
+	}
+	for _, c := range []string{"connect", "serve", "proxy", "load"} {
+		errb.Reset()
+		run([]string{c, "-h"}, &out, &errb)
+		if !strings.Contains(errb.String(), "Examples:\n  wsx "+c) {
+			t.Errorf("wsx %s -h has no examples:\n%s", c, errb.String())
+		}
+	}
 	if code := run([]string{"nope"}, &out, &errb); code != 2 {
 		t.Errorf("unknown command exited %d, want 2", code)
 	}
