@@ -112,37 +112,7 @@ func TestWsxAgainstPeers(t *testing.T) {
 
 			// wsx proxy between wsx connect and the peer: the peer closes,
 			// the proxy carries it to the client, both legs are reported.
-			px := exec.Command(bin, "proxy", "-trace", "-listen", "127.0.0.1:0", base+"/")
-			pr, pw := io.Pipe()
-			px.Stdout, px.Stderr = pw, pw
-			if err := px.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var mu sync.Mutex
-			var log strings.Builder
-			urls := make(chan string, 1)
-			go func() {
-				sc := bufio.NewScanner(pr)
-				for sc.Scan() {
-					mu.Lock()
-					log.WriteString(sc.Text() + "\n")
-					mu.Unlock()
-					if m := regexp.MustCompile(`ws://[^ /]+/`).FindString(sc.Text()); m != "" && strings.Contains(sc.Text(), "proxy on") {
-						urls <- m
-					}
-				}
-			}()
-			defer func() {
-				px.Process.Signal(os.Interrupt)
-				px.Wait()
-				pw.Close()
-			}()
-			var purl string
-			select {
-			case purl = <-urls:
-			case <-time.After(10 * time.Second):
-				t.Fatal("wsx proxy printed no URL")
-			}
+			purl, proxyLog := startWsxProxy(t, bin, base+"/")
 			_, errs, code = runWsxTool(t, bin, "connect", "-wait", "0", purl+"close?s=wsx-proxy", "/sleep 3s")
 			if code != 1 {
 				t.Errorf("through proxy: exit %d, want 1\n%s", code, errs)
@@ -151,9 +121,7 @@ func TestWsxAgainstPeers(t *testing.T) {
 			want := regexp.MustCompile(`  client leg: closed_by=local code=4001 reason="peer-bye" frames="close sent, then received"\n  server leg: closed_by=peer code=4001 reason="peer-bye" frames="close received, then sent"\n`)
 			deadline := time.Now().Add(5 * time.Second)
 			for {
-				mu.Lock()
-				s := log.String()
-				mu.Unlock()
+				s := proxyLog()
 				if want.MatchString(s) {
 					wantAll(t, "proxy trace", s, "server→proxy close", "proxy→client close", "client→proxy close", "proxy→server close")
 					break
@@ -165,5 +133,103 @@ func TestWsxAgainstPeers(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// startWsxProxy starts wsx proxy -trace in front of upstream and returns
+// its URL and a function returning its output so far; it is interrupted
+// when the test ends.
+func startWsxProxy(t *testing.T, bin, upstream string) (string, func() string) {
+	t.Helper()
+	px := exec.Command(bin, "proxy", "-trace", "-listen", "127.0.0.1:0", upstream)
+	pr, pw := io.Pipe()
+	px.Stdout, px.Stderr = pw, pw
+	if err := px.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var log strings.Builder
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if m := regexp.MustCompile(`ws://[^ /]+/`).FindString(sc.Text()); m != "" && strings.Contains(sc.Text(), "proxy on") {
+				urls <- m
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		px.Process.Signal(os.Interrupt)
+		px.Wait()
+		pw.Close()
+	})
+	get := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.String()
+	}
+	select {
+	case u := <-urls:
+		return u, get
+	case <-time.After(10 * time.Second):
+		t.Fatalf("wsx proxy printed no URL:\n%s", get())
+	}
+	return "", nil
+}
+
+// TestWsxProxyNodeToPython puts wsx proxy between Node's ws as the client
+// and Python's websockets as the server: the client's scenarios pass
+// through it, and for each close the proxy reports both legs, with the
+// side that started it on the right leg.
+func TestWsxProxyNodeToPython(t *testing.T) {
+	bin := buildWsxTool(t)
+	var node, py peer
+	for _, p := range externalPeers() {
+		switch p.name {
+		case "node-ws":
+			node = p
+		case "py-websockets":
+			py = p
+		}
+	}
+	base, _ := py.server(t)
+	purl, proxyLog := startWsxProxy(t, bin, base+"/")
+	// Pings are answered by each leg, not relayed, so hybi-ping (a ping
+	// from the server that the client must see) does not apply.
+	scenarios := []string{"echo-text-125", "echo-binary-65536", "send-fragmented", "recv-fragmented", "ping",
+		"close-peer", "close-hybi", "subprotocol", "reject"}
+	results := node.clients(t, strings.TrimSuffix(purl, "/"), scenarios)
+	for _, s := range scenarios {
+		r, ok := results[s]
+		if !ok || !r.OK {
+			t.Errorf("%s through wsx proxy: %+v", s, r)
+		}
+	}
+	if r := results["close-hybi"]; r.Code != peers.PeerCloseCode || r.Reason != peers.PeerCloseReason {
+		t.Errorf("close-hybi: the client saw %d %q, want %d %q", r.Code, r.Reason, peers.PeerCloseCode, peers.PeerCloseReason)
+	}
+	if r := results["reject"]; r.Status != 403 {
+		t.Errorf("reject: status %d, want 403", r.Status)
+	}
+	for _, c := range []struct{ scenario, clientLeg, serverLeg string }{
+		{"close-peer", "peer", "local"}, // Node closed
+		{"close-hybi", "local", "peer"}, // Python closed
+	} {
+		open := regexp.MustCompile(`open  #(\d+) remote=\S+ upstream=\S+\?s=` + c.scenario + ` `).FindStringSubmatch(proxyLog())
+		if open == nil {
+			t.Errorf("%s: no open line in the proxy log:\n%s", c.scenario, proxyLog())
+			continue
+		}
+		want := regexp.MustCompile(`close #` + open[1] + ` duration=\S+\n  client leg: closed_by=` + c.clientLeg + ` code=4001 reason="peer-bye" frames="[^"]+"\n  server leg: closed_by=` + c.serverLeg + ` code=4001 reason="peer-bye"`)
+		deadline := time.Now().Add(5 * time.Second)
+		for !want.MatchString(proxyLog()) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !want.MatchString(proxyLog()) {
+			t.Errorf("%s: the proxy did not report both legs as %s:\n%s", c.scenario, want, proxyLog())
+		}
 	}
 }
