@@ -147,3 +147,19 @@ func TestLoadInterrupt(t *testing.T) {
 		t.Errorf("summary %+v, want interrupted with messages and no errors", s)
 	}
 }
+
+// On a terminal the progress is one live line, rewritten in place; the
+// terminal is a pseudo-terminal made by script(1) (util-linux).
+func TestLoadLiveProgress(t *testing.T) {
+	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0", "-quiet")
+	cmd := exec.Command("script", "-qec", wsxBinary(t)+" load -c 2 -n 100 -rate 200 -progress 100ms "+srv.url, "/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("script: %v\n%q", err, out)
+	}
+	s := string(out)
+	if n := strings.Count(s, "\r"); n < 3 || !strings.Contains(s, "\x1b[K") || !strings.Contains(s, "connected 2/2") {
+		t.Errorf("want a live counter (\\r, erase to end of line), got %d carriage returns in %q", n, s)
+	}
+	contains(t, "summary", s, "200 sent, 200 received, 0 lost")
+}

@@ -78,3 +78,19 @@ func TestProxyRefusals(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C on the proxy closes both legs of every pair with 1001.
+func TestProxyInterrupt(t *testing.T) {
+	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0")
+	px := startWsx(t, "proxy", "-listen", "127.0.0.1:0", srv.url)
+	c := startConnect(t, px.url)
+	io.WriteString(c.stdin, "x\n")
+	c.waitFor(t, &c.stdout, "< x\n")
+	px.cmd.Process.Signal(os.Interrupt)
+	if code := c.wait(t); code != exitClean {
+		t.Errorf("exit %d\n%s", code, c.stderr.String())
+	}
+	contains(t, "connect", c.stderr.String(), "closed by the peer", "code   1001 (going away)", `reason "proxy shutting down"`)
+	srv.waitLog(t, `close #1 .* closed_by=peer code=1001 reason="proxy shutting down"`)
+	px.waitLog(t, `  client leg: closed_by=local code=1001 reason="proxy shutting down" frames="close sent, then received"\n  server leg: closed_by=local code=1001`)
+}
