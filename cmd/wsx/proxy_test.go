@@ -31,22 +31,6 @@ func TestProxyClientCloses(t *testing.T) {
 	contains(t, "server log", srv.log(), `path="/room" subprotocol="chat.v1"`)
 }
 
-// The server closes (Ctrl-C on wsx serve): the proxy relays its 1001 to
-// the client and reports the server's leg closed by the peer.
-func TestProxyServerCloses(t *testing.T) {
-	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0")
-	px := startWsx(t, "proxy", "-listen", "127.0.0.1:0", srv.url)
-	c := startConnect(t, px.url)
-	io.WriteString(c.stdin, "x\n")
-	c.waitFor(t, &c.stdout, "< x\n")
-	srv.cmd.Process.Signal(os.Interrupt)
-	if code := c.wait(t); code != exitClean {
-		t.Errorf("exit %d\n%s", code, c.stderr.String())
-	}
-	contains(t, "connect", c.stderr.String(), "closed by the peer", "code   1001 (going away)", `reason "server shutting down"`)
-	px.waitLog(t, `  client leg: closed_by=local code=1001 reason="server shutting down" frames="close sent, then received"\n  server leg: closed_by=peer code=1001 reason="server shutting down" frames="close received, then sent"\n`)
-}
-
 // A refused upstream handshake reaches the client with its status and
 // body; an unreachable upstream is a 502.
 func TestProxyRefusals(t *testing.T) {
@@ -79,18 +63,41 @@ func TestProxyRefusals(t *testing.T) {
 	}
 }
 
-// Ctrl-C on the proxy closes both legs of every pair with 1001.
-func TestProxyInterrupt(t *testing.T) {
-	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0")
-	px := startWsx(t, "proxy", "-listen", "127.0.0.1:0", srv.url)
-	c := startConnect(t, px.url)
-	io.WriteString(c.stdin, "x\n")
-	c.waitFor(t, &c.stdout, "< x\n")
-	px.cmd.Process.Signal(os.Interrupt)
-	if code := c.wait(t); code != exitClean {
-		t.Errorf("exit %d\n%s", code, c.stderr.String())
+// Ctrl-C on the server: the proxy relays its 1001 to the client and
+// reports the server's leg closed by the peer. Ctrl-C on the proxy: it
+// closes both legs of every pair with 1001.
+func TestProxyInterrupted(t *testing.T) {
+	for _, tt := range []struct {
+		name, reason      string
+		srvLog, pxLog     string
+		interruptTheProxy bool
+	}{
+		{"server", "server shutting down",
+			`close #1 .* closed_by=local code=1001 reason="server shutting down"`,
+			`  client leg: closed_by=local code=1001 reason="server shutting down" frames="close sent, then received"\n  server leg: closed_by=peer code=1001 reason="server shutting down" frames="close received, then sent"\n`,
+			false},
+		{"proxy", "proxy shutting down",
+			`close #1 .* closed_by=peer code=1001 reason="proxy shutting down"`,
+			`  client leg: closed_by=local code=1001 reason="proxy shutting down" frames="close sent, then received"\n  server leg: closed_by=local code=1001`,
+			true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startWsx(t, "serve", "-addr", "127.0.0.1:0")
+			px := startWsx(t, "proxy", "-listen", "127.0.0.1:0", srv.url)
+			c := startConnect(t, px.url)
+			io.WriteString(c.stdin, "x\n")
+			c.waitFor(t, &c.stdout, "< x\n")
+			if tt.interruptTheProxy {
+				px.cmd.Process.Signal(os.Interrupt)
+			} else {
+				srv.cmd.Process.Signal(os.Interrupt)
+			}
+			if code := c.wait(t); code != exitClean {
+				t.Errorf("exit %d\n%s", code, c.stderr.String())
+			}
+			contains(t, "connect", c.stderr.String(), "closed by the peer", "code   1001 (going away)", `reason "`+tt.reason+`"`)
+			srv.waitLog(t, tt.srvLog)
+			px.waitLog(t, tt.pxLog)
+		})
 	}
-	contains(t, "connect", c.stderr.String(), "closed by the peer", "code   1001 (going away)", `reason "proxy shutting down"`)
-	srv.waitLog(t, `close #1 .* closed_by=peer code=1001 reason="proxy shutting down"`)
-	px.waitLog(t, `  client leg: closed_by=local code=1001 reason="proxy shutting down" frames="close sent, then received"\n  server leg: closed_by=local code=1001`)
 }
