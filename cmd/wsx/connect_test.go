@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	websocket "github.com/hybi/websocket"
 )
 
 var (
@@ -413,4 +415,65 @@ func TestConnectHTTPProxy(t *testing.T) {
 	if want := strings.TrimSuffix(strings.TrimPrefix(srv.url, "ws://"), "/"); len(targets) != 1 || targets[0] != want {
 		t.Errorf("proxy saw CONNECT %v, want [%s]", targets, want)
 	}
+}
+
+// -ping and -pong-timeout: a server that never reads never answers the
+// heartbeat's pings, and the connection ends with the heartbeat timeout
+// as its cause (exit 1).
+func TestConnectHeartbeatTimeout(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	mute := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-hold // never read: pings stay unanswered
+	}))
+	defer mute.Close()
+	r := wsx(t, "", "connect", "-trace", "-ping", "100ms", "-pong-timeout", "300ms", "-wait", "0", "ws"+strings.TrimPrefix(mute.URL, "http")+"/", "/sleep 5s")
+	if r.code != exitFailed {
+		t.Errorf("exit %d, want %d\n%s", r.code, exitFailed, r.stderr)
+	}
+	contains(t, "stderr", r.stderr, "client→server ping", "closed by nobody: the transport failed", "code   1006 (abnormal closure)", "cause  websocket: heartbeat timeout")
+}
+
+// Ctrl-C while the opening handshake hangs abandons it (exit 3).
+func TestConnectInterruptHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept, never answer
+		}
+	}()
+	cmd := exec.Command(wsxBinary(t), "connect", "ws://"+ln.Addr().String()+"/")
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitNoDial {
+			t.Errorf("exit %v, want status %d\n%s", err, exitNoDial, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("wsx connect did not give up the handshake on os.Interrupt")
+	}
+	contains(t, "stderr", errb.String(), "context canceled")
 }

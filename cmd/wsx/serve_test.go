@@ -281,3 +281,16 @@ func TestServeBadFlags(t *testing.T) {
 		t.Errorf("key file without a key: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// The compression parameters reach the negotiated extension, which both
+// connect and the server's log print.
+func TestServeCompressionParams(t *testing.T) {
+	srv := startWsx(t, "serve", "-addr", "127.0.0.1:0", "-compress", "-server-no-context-takeover", "-client-no-context-takeover", "-server-max-window-bits", "10")
+	long := strings.Repeat("compressible ", 50)
+	r := wsx(t, "", "connect", "-compress", "-trace", srv.url, long)
+	if r.code != exitClean || r.stdout != "< "+long+"\n" {
+		t.Errorf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	contains(t, "connect", r.stderr, "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits=10", "server→client text         fin=1 rsv1=1")
+	srv.waitLog(t, `open  #1 .* extensions="permessage-deflate; [^"]*server_max_window_bits=10`)
+}
