@@ -14,21 +14,21 @@ import (
 type Case struct {
 	ID          string
 	Description string
-	Expectation string
-	// Open runs when the connection is open: it sets the expectations,
+	expectation string
+	// open runs when the connection is open: it sets the expectations,
 	// sends the case's traffic and schedules what follows.
-	Open func(s *Session)
-	// Offers are the permessage-deflate offers the fuzzer makes as a client
+	open func(s *session)
+	// offers are the permessage-deflate offers the fuzzer makes as a client
 	// (groups 12 and 13; nil elsewhere).
-	Offers []DeflateOffer
+	offers []deflateOffer
 	// accept is how the fuzzer, as a server, answers a client's offers.
 	accept acceptFunc
-	// Bound is the longest the case can take against a conforming peer
+	// bound is the longest the case can take against a conforming peer
 	// (its waits and timeouts); runners add a margin and then drop the
 	// connection, so a hanging peer cannot stall a run.
-	Bound time.Duration
-	// ReportTime: the duration is part of the result (groups 9, 12, 13).
-	ReportTime bool
+	bound time.Duration
+	// reportTime: the duration is part of the result (groups 9, 12, 13).
+	reportTime bool
 }
 
 // Group is the first component of the id ("9" for "9.7.3").
@@ -56,8 +56,8 @@ func idLess(a, b string) bool {
 	return len(ka) < len(kb)
 }
 
-// SortIDs sorts case ids numerically ("1.2.10" after "1.2.9").
-func SortIDs(ids []string) { sort.Slice(ids, func(i, j int) bool { return idLess(ids[i], ids[j]) }) }
+// sortIDs sorts case ids numerically ("1.2.10" after "1.2.9").
+func sortIDs(ids []string) { sort.Slice(ids, func(i, j int) bool { return idLess(ids[i], ids[j]) }) }
 
 var catalogue = sync.OnceValue(func() []*Case {
 	var cs []*Case
@@ -77,16 +77,6 @@ var catalogue = sync.OnceValue(func() []*Case {
 // Cases returns the full catalogue (517 cases) in the testsuite's order.
 // The slice is shared: do not modify it.
 func Cases() []*Case { return catalogue() }
-
-// Lookup returns the case with the given id.
-func Lookup(id string) *Case {
-	for _, c := range Cases() {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
 
 // Select returns the cases whose ids match any of the patterns ("*",
 // "1.*", "9.7.*", "6.4.1"), minus those matching any exclude pattern, the

@@ -20,9 +20,9 @@ const (
 )
 
 var (
-	closeNormal   = ExpectedClose{ClosedByMe: true, CloseCodes: []int{1000}, RequireClean: true}
-	failProtocol  = ExpectedClose{ClosedByMe: false, CloseCodes: []int{1002}}
-	failPayload   = ExpectedClose{ClosedByMe: false, CloseCodes: []int{1007}, WrongEndpointFatal: true}
+	closeNormal   = expectedClose{ClosedByMe: true, CloseCodes: []int{1000}, RequireClean: true}
+	failProtocol  = expectedClose{ClosedByMe: false, CloseCodes: []int{1002}}
+	failPayload   = expectedClose{ClosedByMe: false, CloseCodes: []int{1007}, WrongEndpointFatal: true}
 	helloWorld    = []byte("Hello, world!")
 	nonUTF8Binary = []byte("\x00\xff\xfe\xfd\xfc\xfb\x00\xff")
 	// κόσμε followed by a UTF-16 surrogate (invalid) and "edited".
@@ -59,12 +59,12 @@ func framingCases() []*Case {
 			cs = append(cs, &Case{
 				ID:          fmt.Sprintf("1.%d.%d", bi+1, i+1),
 				Description: desc,
-				Expectation: fmt.Sprintf("Receive echo'ed %s message (with payload as sent). Clean close with normal code.", kind),
-				Bound:       sz.kill + slack,
-				Open: func(s *Session) {
-					s.Expect(OK, Message(payload, binary))
+				expectation: fmt.Sprintf("Receive echo'ed %s message (with payload as sent). Clean close with normal code.", kind),
+				bound:       sz.kill + slack,
+				open: func(s *session) {
+					s.Expect(OK, message(payload, binary))
 					s.ExpectClose(closeNormal)
-					s.SendFrame(Frame{Opcode: op, Payload: payload, Chop: sz.chop})
+					s.SendFrame(frameSpec{Opcode: op, Payload: payload, Chop: sz.chop})
 					s.KillAfter(sz.kill)
 				},
 			})
@@ -76,25 +76,25 @@ func framingCases() []*Case {
 // pingCases is group 2: pings and pongs (RFC 6455 §5.5.2, §5.5.3).
 func pingCases() []*Case {
 	pongFor := func(id, desc, exp string, payload []byte, chop int, wait time.Duration) *Case {
-		return &Case{ID: id, Description: desc, Expectation: exp, Bound: wait + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Pong(payload))
+		return &Case{ID: id, Description: desc, expectation: exp, bound: wait + slack,
+			open: func(s *session) {
+				s.Expect(OK, pong(payload))
 				s.ExpectClose(closeNormal)
-				s.SendFrame(Frame{Opcode: opPing, Payload: payload, Chop: chop})
+				s.SendFrame(frameSpec{Opcode: opPing, Payload: payload, Chop: chop})
 				s.CloseAfter(wait)
 			}}
 	}
 	const echoExp = "Pong with payload echo'ed is sent in reply to Ping. Clean close with normal code."
 	tenPings := func(id, desc string, chop int) *Case {
 		return &Case{ID: id, Description: desc,
-			Expectation: "Pongs for our Pings with all the payloads. Note: This is not required by the Spec .. but we check for this behaviour anyway. Clean close with normal code.",
-			Bound:       3*sec + slack,
-			Open: func(s *Session) {
-				var want []Event
+			expectation: "Pongs for our Pings with all the payloads. Note: This is not required by the Spec .. but we check for this behaviour anyway. Clean close with normal code.",
+			bound:       3*sec + slack,
+			open: func(s *session) {
+				var want []event
 				for i := range 10 {
 					p := []byte(fmt.Sprintf("payload-%d", i))
-					want = append(want, Pong(p))
-					s.SendFrame(Frame{Opcode: opPing, Payload: p, Chop: chop})
+					want = append(want, pong(p))
+					s.SendFrame(frameSpec{Opcode: opPing, Payload: p, Chop: chop})
 				}
 				s.Expect(OK, want...)
 				s.ExpectClose(closeNormal)
@@ -107,9 +107,9 @@ func pingCases() []*Case {
 		pongFor("2.3", "Send ping with small binary (non UTF-8) payload.", echoExp, nonUTF8Binary, 0, sec),
 		pongFor("2.4", "Send ping with binary payload of 125 octets.", echoExp, rep("\xfe", 125), 0, sec),
 		{ID: "2.5", Description: "Send ping with binary payload of 126 octets.",
-			Expectation: "Connection is failed immediately (1002/Protocol Error), since control frames are only allowed to have payload up to and including 125 octets..",
-			Bound:       sec + slack,
-			Open: func(s *Session) {
+			expectation: "Connection is failed immediately (1002/Protocol Error), since control frames are only allowed to have payload up to and including 125 octets..",
+			bound:       sec + slack,
+			open: func(s *session) {
 				s.Expect(OK)
 				s.ExpectClose(failProtocol)
 				s.Send(opPing, rep("\xfe", 126))
@@ -117,8 +117,8 @@ func pingCases() []*Case {
 			}},
 		pongFor("2.6", "Send ping with binary payload of 125 octets, send in octet-wise chops.", "Pong with payload echo'ed is sent in reply to Ping. Implementations must be TCP clean. Clean close with normal code.", rep("\xfe", 125), 1, 2*sec),
 		{ID: "2.7", Description: "Send unsolicited pong without payload. Verify nothing is received. Clean close with normal code.",
-			Expectation: "Nothing.", Bound: sec + slack,
-			Open: func(s *Session) {
+			expectation: "Nothing.", bound: sec + slack,
+			open: func(s *session) {
 				s.Expect(OK)
 				s.ExpectClose(closeNormal)
 				s.Send(opPong, nil)
@@ -126,8 +126,8 @@ func pingCases() []*Case {
 				s.CloseAfter(sec)
 			}},
 		{ID: "2.8", Description: "Send unsolicited pong with payload. Verify nothing is received. Clean close with normal code.",
-			Expectation: "Nothing.", Bound: sec + slack,
-			Open: func(s *Session) {
+			expectation: "Nothing.", bound: sec + slack,
+			open: func(s *session) {
 				s.Expect(OK)
 				s.ExpectClose(closeNormal)
 				s.Send(opPong, []byte("unsolicited pong payload"))
@@ -135,11 +135,11 @@ func pingCases() []*Case {
 				s.CloseAfter(sec)
 			}},
 		{ID: "2.9", Description: "Send unsolicited pong with payload. Send ping with payload. Verify pong for ping is received.",
-			Expectation: "Nothing in reply to own Pong, but Pong with payload echo'ed in reply to Ping. Clean close with normal code.",
-			Bound:       sec + slack,
-			Open: func(s *Session) {
+			expectation: "Nothing in reply to own Pong, but Pong with payload echo'ed in reply to Ping. Clean close with normal code.",
+			bound:       sec + slack,
+			open: func(s *session) {
 				p := []byte("ping payload")
-				s.Expect(OK, Pong(p))
+				s.Expect(OK, pong(p))
 				s.ExpectClose(closeNormal)
 				s.Send(opPong, []byte("unsolicited pong payload"))
 				s.Send(opPing, p)
@@ -153,11 +153,11 @@ func pingCases() []*Case {
 // failAfter builds the common shape of a case that sends frames the peer
 // must reject: optionally an echo is expected first (OK) or nothing
 // (NON-STRICT), then the peer must fail the connection with 1002.
-func failAfter(id, desc, exp string, echoFirst []byte, frames ...Frame) *Case {
-	return &Case{ID: id, Description: desc, Expectation: exp, Bound: sec + slack,
-		Open: func(s *Session) {
+func failAfter(id, desc, exp string, echoFirst []byte, frames ...frameSpec) *Case {
+	return &Case{ID: id, Description: desc, expectation: exp, bound: sec + slack,
+		open: func(s *session) {
 			if echoFirst != nil {
-				s.Expect(OK, Message(echoFirst, false))
+				s.Expect(OK, message(echoFirst, false))
 				s.Expect(NonStrict)
 			} else {
 				s.Expect(OK)
@@ -179,56 +179,56 @@ func reservedCases() []*Case {
 	const opExp = "Echo for first message is received, but then connection is failed immediately, since reserved opcode frame is used. A Pong is not received."
 	return []*Case{
 		failAfter("3.1", "Send small text message with <b>RSV = 1</b>.", "The connection is failed immediately (1002/protocol error), since RSV must be 0, when no extension defining RSV meaning has been negotiated.", nil,
-			Frame{Opcode: opText, Payload: helloWorld, RSV: 1}),
+			frameSpec{Opcode: opText, Payload: helloWorld, RSV: 1}),
 		failAfter("3.2", "Send small text message, then send again with <b>RSV = 2</b>, then send Ping.", rsvExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld}, Frame{Opcode: opText, Payload: helloWorld, RSV: 2}, Frame{Opcode: opPing}),
+			frameSpec{Opcode: opText, Payload: helloWorld}, frameSpec{Opcode: opText, Payload: helloWorld, RSV: 2}, frameSpec{Opcode: opPing}),
 		failAfter("3.3", "Send small text message, then send again with <b>RSV = 3</b>, then send Ping. Octets are sent in frame-wise chops. Octets are sent in octet-wise chops.", rsvExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld, Sync: true}, Frame{Opcode: opText, Payload: helloWorld, RSV: 3, Sync: true}, Frame{Opcode: opPing, Sync: true}),
+			frameSpec{Opcode: opText, Payload: helloWorld, Sync: true}, frameSpec{Opcode: opText, Payload: helloWorld, RSV: 3, Sync: true}, frameSpec{Opcode: opPing, Sync: true}),
 		failAfter("3.4", "Send small text message, then send again with <b>RSV = 4</b>, then send Ping. Octets are sent in octet-wise chops.", rsvExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld, Chop: 1}, Frame{Opcode: opText, Payload: helloWorld, RSV: 4, Chop: 1}, Frame{Opcode: opPing, Chop: 1}),
+			frameSpec{Opcode: opText, Payload: helloWorld, Chop: 1}, frameSpec{Opcode: opText, Payload: helloWorld, RSV: 4, Chop: 1}, frameSpec{Opcode: opPing, Chop: 1}),
 		failAfter("3.5", "Send small binary message with <b>RSV = 5</b>.", "The connection is failed immediately, since RSV must be 0.", nil,
-			Frame{Opcode: opBinary, Payload: nonUTF8Binary, RSV: 5}),
+			frameSpec{Opcode: opBinary, Payload: nonUTF8Binary, RSV: 5}),
 		// The testsuite describes 3.6 as a ping but sends a binary frame; we send what it sends.
 		failAfter("3.6", "Send Ping with <b>RSV = 6</b>.", "The connection is failed immediately, since RSV must be 0.", nil,
-			Frame{Opcode: opBinary, Payload: helloWorld, RSV: 6}),
+			frameSpec{Opcode: opBinary, Payload: helloWorld, RSV: 6}),
 		failAfter("3.7", "Send Close with <b>RSV = 7</b>.", "The connection is failed immediately, since RSV must be 0.", nil,
-			Frame{Opcode: opClose, RSV: 7}),
+			frameSpec{Opcode: opClose, RSV: 7}),
 
 		failAfter("4.1.1", "Send frame with reserved non-control <b>Opcode = 3</b>.", "The connection is failed immediately.", nil,
-			Frame{Opcode: 3}),
+			frameSpec{Opcode: 3}),
 		failAfter("4.1.2", "Send frame with reserved non-control <b>Opcode = 4</b> and non-empty payload.", "The connection is failed immediately.", nil,
-			Frame{Opcode: 4, Payload: []byte("reserved opcode payload")}),
+			frameSpec{Opcode: 4, Payload: []byte("reserved opcode payload")}),
 		failAfter("4.1.3", "Send small text message, then send frame with reserved non-control <b>Opcode = 5</b>, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld}, Frame{Opcode: 5}, Frame{Opcode: opPing}),
+			frameSpec{Opcode: opText, Payload: helloWorld}, frameSpec{Opcode: 5}, frameSpec{Opcode: opPing}),
 		failAfter("4.1.4", "Send small text message, then send frame with reserved non-control <b>Opcode = 6</b> and non-empty payload, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld}, Frame{Opcode: 6, Payload: helloWorld}, Frame{Opcode: opPing}),
+			frameSpec{Opcode: opText, Payload: helloWorld}, frameSpec{Opcode: 6, Payload: helloWorld}, frameSpec{Opcode: opPing}),
 		failAfter("4.1.5", "Send small text message, then send frame with reserved non-control <b>Opcode = 7</b> and non-empty payload, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld, Chop: 1}, Frame{Opcode: 7, Payload: helloWorld, Chop: 1}, Frame{Opcode: opPing, Chop: 1}),
+			frameSpec{Opcode: opText, Payload: helloWorld, Chop: 1}, frameSpec{Opcode: 7, Payload: helloWorld, Chop: 1}, frameSpec{Opcode: opPing, Chop: 1}),
 		failAfter("4.2.1", "Send frame with reserved control <b>Opcode = 11</b>.", "The connection is failed immediately.", nil,
-			Frame{Opcode: 11}),
+			frameSpec{Opcode: 11}),
 		failAfter("4.2.2", "Send frame with reserved control <b>Opcode = 12</b> and non-empty payload.", "The connection is failed immediately.", nil,
-			Frame{Opcode: 12, Payload: []byte("reserved opcode payload")}),
+			frameSpec{Opcode: 12, Payload: []byte("reserved opcode payload")}),
 		failAfter("4.2.3", "Send small text message, then send frame with reserved control <b>Opcode = 13</b>, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld}, Frame{Opcode: 13}, Frame{Opcode: opPing}),
+			frameSpec{Opcode: opText, Payload: helloWorld}, frameSpec{Opcode: 13}, frameSpec{Opcode: opPing}),
 		failAfter("4.2.4", "Send small text message, then send frame with reserved control <b>Opcode = 14</b> and non-empty payload, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld}, Frame{Opcode: 14, Payload: helloWorld}, Frame{Opcode: opPing}),
+			frameSpec{Opcode: opText, Payload: helloWorld}, frameSpec{Opcode: 14, Payload: helloWorld}, frameSpec{Opcode: opPing}),
 		failAfter("4.2.5", "Send small text message, then send frame with reserved control <b>Opcode = 15</b> and non-empty payload, then send Ping.", opExp, helloWorld,
-			Frame{Opcode: opText, Payload: helloWorld, Chop: 1}, Frame{Opcode: 15, Payload: helloWorld, Chop: 1}, Frame{Opcode: opPing, Chop: 1}),
+			frameSpec{Opcode: opText, Payload: helloWorld, Chop: 1}, frameSpec{Opcode: 15, Payload: helloWorld, Chop: 1}, frameSpec{Opcode: opPing, Chop: 1}),
 	}
 }
 
 // fragmentationCases is group 5 (RFC 6455 §5.4).
 func fragmentationCases() []*Case {
 	const noContinue = "The connection is failed immediately, since there is no message to continue."
-	f := func(op frame.Opcode, fin bool, payload string, chop int, sync bool) Frame {
-		return Frame{Opcode: op, NoFin: !fin, Payload: []byte(payload), Chop: chop, Sync: sync}
+	f := func(op frame.Opcode, fin bool, payload string, chop int, sync bool) frameSpec {
+		return frameSpec{Opcode: op, NoFin: !fin, Payload: []byte(payload), Chop: chop, Sync: sync}
 	}
 	echo2 := func(id, desc, exp string, withPing bool, chop int, sync bool) *Case {
-		return &Case{ID: id, Description: desc, Expectation: exp, Bound: sec + slack,
-			Open: func(s *Session) {
-				msg := Text("fragment1fragment2")
+		return &Case{ID: id, Description: desc, expectation: exp, bound: sec + slack,
+			open: func(s *session) {
+				msg := text("fragment1fragment2")
 				if withPing {
-					s.Expect(OK, Pong([]byte("ping payload")), msg)
+					s.Expect(OK, pong([]byte("ping payload")), msg)
 				} else {
 					s.Expect(OK, msg)
 				}
@@ -242,9 +242,9 @@ func fragmentationCases() []*Case {
 			}}
 	}
 	pingPong := func(id, desc, exp string, sync bool) *Case {
-		return &Case{ID: id, Description: desc, Expectation: exp, Bound: 2*sec + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Pong([]byte("pongme 1!")), Pong([]byte("pongme 2!")), Text("fragment1fragment2fragment3fragment4fragment5"))
+		return &Case{ID: id, Description: desc, expectation: exp, bound: 2*sec + slack,
+			open: func(s *session) {
+				s.Expect(OK, pong([]byte("pongme 1!")), pong([]byte("pongme 2!")), text("fragment1fragment2fragment3fragment4fragment5"))
 				s.ExpectClose(closeNormal)
 				s.SendFrame(f(opText, false, "fragment1", 0, sync))
 				s.SendFrame(f(opCont, false, "fragment2", 0, sync))
@@ -301,7 +301,7 @@ func fragmentationCases() []*Case {
 
 // wrongCodeFails makes a WRONG CODE close verdict fail the case, as the
 // testsuite's group 7 cases do.
-func wrongCodeFails(s *Session) {
+func wrongCodeFails(s *session) {
 	s.OnLost = func() {
 		if s.BehaviorClose == WrongCode {
 			s.Behavior = Failed
@@ -311,7 +311,7 @@ func wrongCodeFails(s *Session) {
 }
 
 // informational makes both verdicts INFORMATIONAL whatever happened.
-func informational(s *Session, result string) {
+func informational(s *session, result string) {
 	s.OnLost = func() {
 		switch s.Behavior {
 		case OK:
@@ -327,9 +327,9 @@ func informational(s *Session, result string) {
 
 // closeCases is group 7: the closing handshake (RFC 6455 §5.5.1, §7).
 func closeCases() []*Case {
-	fuzzerClose := func(id, desc, exp string, ec ExpectedClose, send func(s *Session)) *Case {
-		return &Case{ID: id, Description: desc, Expectation: exp, Bound: sec + slack,
-			Open: func(s *Session) {
+	fuzzerClose := func(id, desc, exp string, ec expectedClose, send func(s *session)) *Case {
+		return &Case{ID: id, Description: desc, expectation: exp, bound: sec + slack,
+			open: func(s *session) {
 				s.SuppressClose()
 				wrongCodeFails(s)
 				s.Expect(OK)
@@ -339,98 +339,98 @@ func closeCases() []*Case {
 			}}
 	}
 	cs := []*Case{
-		{ID: "7.1.1", Description: "Send a message followed by a close frame", Expectation: "Echoed message followed by clean close with normal code.", Bound: sec + slack,
-			Open: func(s *Session) {
+		{ID: "7.1.1", Description: "Send a message followed by a close frame", expectation: "Echoed message followed by clean close with normal code.", bound: sec + slack,
+			open: func(s *session) {
 				wrongCodeFails(s)
 				p := []byte("Hello World!")
-				s.Expect(OK, Text("Hello World!"))
+				s.Expect(OK, text("Hello World!"))
 				s.ExpectClose(closeNormal)
 				s.Send(opText, p)
 				s.KillAfter(sec)
 			}},
-		fuzzerClose("7.1.2", "Send two close frames", "Clean close with normal code. Second close frame ignored.", closeNormal, func(s *Session) {
+		fuzzerClose("7.1.2", "Send two close frames", "Clean close with normal code. Second close frame ignored.", closeNormal, func(s *session) {
 			s.SendClose(1000, "")
 			s.Send(opClose, nil)
 		}),
-		fuzzerClose("7.1.3", "Send a ping after close message", "Clean close with normal code, no pong.", closeNormal, func(s *Session) {
+		fuzzerClose("7.1.3", "Send a ping after close message", "Clean close with normal code, no pong.", closeNormal, func(s *session) {
 			s.SendClose(1000, "")
 			s.Send(opPing, nil)
 		}),
-		fuzzerClose("7.1.4", "Send text message after sending a close frame.", "Clean close with normal code. Text message ignored.", closeNormal, func(s *Session) {
+		fuzzerClose("7.1.4", "Send text message after sending a close frame.", "Clean close with normal code. Text message ignored.", closeNormal, func(s *session) {
 			s.SendClose(1000, "")
 			s.Send(opText, []byte("Hello World!"))
 		}),
-		fuzzerClose("7.1.5", "Send message fragment1 followed by close then fragment", "Clean close with normal code.", closeNormal, func(s *Session) {
-			s.SendFrame(Frame{Opcode: opText, NoFin: true, Payload: []byte("fragment1")})
+		fuzzerClose("7.1.5", "Send message fragment1 followed by close then fragment", "Clean close with normal code.", closeNormal, func(s *session) {
+			s.SendFrame(frameSpec{Opcode: opText, NoFin: true, Payload: []byte("fragment1")})
 			s.SendClose(1000, "")
-			s.SendFrame(Frame{Opcode: opCont, Payload: []byte("fragment2")})
+			s.SendFrame(frameSpec{Opcode: opCont, Payload: []byte("fragment2")})
 		}),
 		{ID: "7.1.6", Description: "Send 256K message followed by close then a ping",
-			Expectation: "Case outcome depends on implementation defined close behavior. Message and close frame are sent back to back. If the close frame is processed before the text message write is complete (as can happen in asynchronous processing models) the close frame is processed first and the text message may not be received or may only be partially received.",
-			Bound:       sec + slack,
-			Open: func(s *Session) {
+			expectation: "Case outcome depends on implementation defined close behavior. Message and close frame are sent back to back. If the close frame is processed before the text message write is complete (as can happen in asynchronous processing models) the close frame is processed first and the text message may not be received or may only be partially received.",
+			bound:       sec + slack,
+			open: func(s *session) {
 				s.SuppressClose()
 				informational(s, "")
-				s.Expect(OK, Text("Hello World!"))
+				s.Expect(OK, text("Hello World!"))
 				s.Expect(NonStrict)
 				s.ExpectClose(closeNormal)
-				s.SendFrame(Frame{Opcode: opText, Payload: []byte("BAsd7&jh23"), Len: 256 << 10})
+				s.SendFrame(frameSpec{Opcode: opText, Payload: []byte("BAsd7&jh23"), Len: 256 << 10})
 				s.Send(opText, []byte("Hello World!"))
 				s.SendClose(1000, "")
 				s.Send(opPing, nil)
 				s.KillAfter(sec)
 			}},
-		fuzzerClose("7.3.1", "Send a close frame with payload length 0 (no close code, no close reason)", "Clean close with normal code.", closeNormal, func(s *Session) {
+		fuzzerClose("7.3.1", "Send a close frame with payload length 0 (no close code, no close reason)", "Clean close with normal code.", closeNormal, func(s *session) {
 			s.SendCloseFrame(-1, nil)
 		}),
 		fuzzerClose("7.3.2", "Send a close frame with payload length 1", "Clean close with protocol error or drop TCP.",
-			ExpectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *Session) {
+			expectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *session) {
 				s.SendCloseFrame(-1, []byte("a"))
 			}),
-		fuzzerClose("7.3.3", "Send a close frame with payload length 2 (regular close with a code)", "Clean close with normal code.", closeNormal, func(s *Session) {
+		fuzzerClose("7.3.3", "Send a close frame with payload length 2 (regular close with a code)", "Clean close with normal code.", closeNormal, func(s *session) {
 			s.SendClose(1000, "")
 		}),
-		fuzzerClose("7.3.4", "Send a close frame with close code and close reason", "Clean close with normal code.", closeNormal, func(s *Session) {
+		fuzzerClose("7.3.4", "Send a close frame with close code and close reason", "Clean close with normal code.", closeNormal, func(s *session) {
 			s.SendClose(1000, "Hello World!")
 		}),
-		fuzzerClose("7.3.5", "Send a close frame with close code and close reason of maximum length (123)", "Clean close with normal code.", closeNormal, func(s *Session) {
+		fuzzerClose("7.3.5", "Send a close frame with close code and close reason of maximum length (123)", "Clean close with normal code.", closeNormal, func(s *session) {
 			s.SendClose(1000, string(rep("*", 123)))
 		}),
 		fuzzerClose("7.3.6", "Send a close frame with close code and close reason which is too long (124) - total frame payload 126 octets", "Clean close with protocol error code or dropped TCP connection.",
-			ExpectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *Session) {
+			expectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *session) {
 				s.SendCloseFrame(1000, rep("*", 124))
 			}),
 		fuzzerClose("7.5.1", "Send a close frame with invalid UTF8 payload", "Clean close with protocol error or invalid utf8 code or dropped TCP.",
-			ExpectedClose{ClosedByMe: true, CloseCodes: []int{1002, 1007}}, func(s *Session) {
+			expectedClose{ClosedByMe: true, CloseCodes: []int{1002, 1007}}, func(s *session) {
 				s.SendCloseFrame(1000, invalidUTF8)
 			}),
 	}
 	for i, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
 		code := code
 		cs = append(cs, fuzzerClose(fmt.Sprintf("7.7.%d", i+1), fmt.Sprintf("Send close with valid close code %d", code), "Clean close with normal or echoed code",
-			ExpectedClose{ClosedByMe: true, CloseCodes: []int{1000, code}, RequireClean: true}, func(s *Session) {
+			expectedClose{ClosedByMe: true, CloseCodes: []int{1000, code}, RequireClean: true}, func(s *session) {
 				s.SendCloseFrame(code, nil)
 			}))
 	}
 	for i, code := range []int{0, 999, 1004, 1005, 1006, 1016, 1100, 2000, 2999} {
 		code := code
 		cs = append(cs, fuzzerClose(fmt.Sprintf("7.9.%d", i+1), fmt.Sprintf("Send close with invalid close code %d", code), "Clean close with protocol error code or drop TCP",
-			ExpectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *Session) {
+			expectedClose{ClosedByMe: true, CloseCodes: []int{1002}}, func(s *session) {
 				s.SendCloseFrame(code, nil)
 			}))
 	}
 	for i, code := range []int{5000, 65535} {
 		code := code
 		cs = append(cs, &Case{ID: fmt.Sprintf("7.13.%d", i+1), Description: fmt.Sprintf("Send close with close code %d", code),
-			Expectation: "Actual events are undefined by the spec.", Bound: sec + slack,
-			Open: func(s *Session) {
+			expectation: "Actual events are undefined by the spec.", bound: sec + slack,
+			open: func(s *session) {
 				s.SuppressClose()
 				s.OnLost = func() {
 					s.Behavior, s.BehaviorClose = Informational, Informational
 					s.Result = "Actual events are undefined by the spec."
 				}
 				s.Expect(OK)
-				s.ExpectClose(ExpectedClose{ClosedByMe: true, CloseCodes: []int{1000, code, 1002}})
+				s.ExpectClose(expectedClose{ClosedByMe: true, CloseCodes: []int{1000, code, 1002}})
 				s.SendCloseFrame(code, nil)
 				s.KillAfter(sec)
 			}})
@@ -442,12 +442,12 @@ func closeCases() []*Case {
 func autoFragmentCases() []*Case {
 	return []*Case{{ID: "10.1.1",
 		Description: "Send text message with payload of length 65536 auto-fragmented with <b>autoFragmentSize = 1300</b>.",
-		Expectation: "Receive echo'ed text message (with payload as sent and transmitted frame counts as expected). Clean close with normal code.",
-		Bound:       10*sec + slack,
-		Open: func(s *Session) {
+		expectation: "Receive echo'ed text message (with payload as sent and transmitted frame counts as expected). Clean close with normal code.",
+		bound:       10*sec + slack,
+		open: func(s *session) {
 			payload := rep("*", 65536)
 			s.AutoFragmentSize = 1300
-			s.Expect(OK, Message(payload, false))
+			s.Expect(OK, message(payload, false))
 			s.ExpectClose(closeNormal)
 			s.SendMessage(payload, false, 0)
 			s.KillAfter(10 * sec)

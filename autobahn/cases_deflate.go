@@ -25,24 +25,24 @@ var corpusOrder = []string{"json_data1", "lena512", "gutenberg_faust", "html_dat
 // deflateParamTable is 13.1 to 13.7: the client's offers and how the
 // server answers them.
 var deflateParamTable = []struct {
-	offers []DeflateOffer
+	offers []deflateOffer
 	accept acceptFunc
 	desc   string
 }{
-	{[]DeflateOffer{defaultOffer}, acceptWith(false, 0), "[(False, 0)]"},
-	{[]DeflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true}}, acceptWith(true, 0), "[(True, 0)]"},
-	{[]DeflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestMaxWindowBits: 9}}, acceptWith(false, 9), "[(False, 9)]"},
-	{[]DeflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestMaxWindowBits: 15}}, acceptWith(false, 15), "[(False, 15)]"},
-	{[]DeflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true, RequestMaxWindowBits: 9}}, acceptWith(true, 9), "[(True, 9)]"},
-	{[]DeflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true, RequestMaxWindowBits: 15}}, acceptWith(true, 15), "[(True, 15)]"},
-	{[]DeflateOffer{
+	{[]deflateOffer{defaultOffer}, acceptWith(false, 0), "[(False, 0)]"},
+	{[]deflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true}}, acceptWith(true, 0), "[(True, 0)]"},
+	{[]deflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestMaxWindowBits: 9}}, acceptWith(false, 9), "[(False, 9)]"},
+	{[]deflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestMaxWindowBits: 15}}, acceptWith(false, 15), "[(False, 15)]"},
+	{[]deflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true, RequestMaxWindowBits: 9}}, acceptWith(true, 9), "[(True, 9)]"},
+	{[]deflateOffer{{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true, RequestMaxWindowBits: 15}}, acceptWith(true, 15), "[(True, 15)]"},
+	{[]deflateOffer{
 		{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true, RequestMaxWindowBits: 9},
 		{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true, RequestNoContextTakeover: true},
 		defaultOffer,
 	}, acceptFirst(acceptWith(true, 9), acceptWith(true, 0), acceptWith(false, 0)), "[(True, 9), (True, 0), (False, 0)]"},
 }
 
-func offersDesc(os []DeflateOffer) string {
+func offersDesc(os []deflateOffer) string {
 	s := "["
 	for i, o := range os {
 		if i > 0 {
@@ -67,7 +67,7 @@ func deflateCases() []*Case {
 	for j, key := range corpusOrder {
 		for i, sz := range msgSizes {
 			cs = append(cs, compressionCase(fmt.Sprintf("12.%d.%d", j+1, i+1), key, sz.n, sz.count, sz.wait, sz.frag,
-				[]DeflateOffer{defaultOffer}, acceptWith(false, 0), "Use default permessage-deflate offer."))
+				[]deflateOffer{defaultOffer}, acceptWith(false, 0), "Use default permessage-deflate offer."))
 		}
 	}
 	for j, p := range deflateParamTable {
@@ -79,11 +79,11 @@ func deflateCases() []*Case {
 	return cs
 }
 
-func compressionCase(id, key string, n, count int, wait time.Duration, frag int, offers []DeflateOffer, accept acceptFunc, offerDesc string) *Case {
-	return &Case{ID: id, Offers: offers, accept: accept, ReportTime: true, Bound: wait + slack,
+func compressionCase(id, key string, n, count int, wait time.Duration, frag int, offers []deflateOffer, accept acceptFunc, offerDesc string) *Case {
+	return &Case{ID: id, offers: offers, accept: accept, reportTime: true, bound: wait + slack,
 		Description: fmt.Sprintf("Send %d compressed messages each of payload size %d, auto-fragment to %d octets. %s", count, n, frag, offerDesc),
-		Expectation: fmt.Sprintf("Receive echo'ed messages (with payload as sent). Timeout case after %d secs.", int(wait/sec)),
-		Open: func(s *Session) {
+		expectation: fmt.Sprintf("Receive echo'ed messages (with payload as sent). Timeout case after %d secs.", int(wait/sec)),
+		open: func(s *session) {
 			c := corpora()[key]
 			s.EnableTrace(false)
 			s.AutoFragmentSize = frag

@@ -18,13 +18,13 @@ func sizeName(n int) string {
 
 // bulkEcho is the shape of 9.1 to 9.6: send one large message, wait for
 // its echo, judge type and length only, close.
-func bulkEcho(id, desc, exp string, binary bool, wait time.Duration, send func(s *Session), size int) *Case {
+func bulkEcho(id, desc, exp string, binary bool, wait time.Duration, send func(s *session), size int) *Case {
 	kind := "text"
 	if binary {
 		kind = "binary"
 	}
-	return &Case{ID: id, Description: desc, Expectation: exp, Bound: wait + slack, ReportTime: true,
-		Open: func(s *Session) {
+	return &Case{ID: id, Description: desc, expectation: exp, bound: wait + slack, reportTime: true,
+		open: func(s *session) {
 			s.EnableTrace(false)
 			s.ExpectClose(closeNormal)
 			s.Behavior = Failed
@@ -60,14 +60,14 @@ func limitCases() []*Case {
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.1.%d", i+1),
 			fmt.Sprintf("Send text message message with payload of length %d * 2**%d (%s).", n>>pow2(n), pow2(n), sizeName(n)),
 			"Receive echo'ed text message (with payload as sent).", false, textWait[i],
-			func(s *Session) { s.SendFrame(Frame{Opcode: opText, Payload: []byte(textFill), Len: n}) }, n))
+			func(s *session) { s.SendFrame(frameSpec{Opcode: opText, Payload: []byte(textFill), Len: n}) }, n))
 	}
 	for i, n := range sizes {
 		n := n
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.2.%d", i+1),
 			fmt.Sprintf("Send binary message message with payload of length %d * 2**%d (%s).", n>>pow2(n), pow2(n), sizeName(n)),
 			"Receive echo'ed binary message (with payload as sent).", true, binWait[i],
-			func(s *Session) { s.SendFrame(Frame{Opcode: opBinary, Payload: []byte(binFill), Len: n}) }, n))
+			func(s *session) { s.SendFrame(frameSpec{Opcode: opBinary, Payload: []byte(binFill), Len: n}) }, n))
 	}
 	frags := []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20}
 	const fragTotal = 4 << 20
@@ -77,7 +77,7 @@ func limitCases() []*Case {
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.3.%d", i+1),
 			fmt.Sprintf("Send fragmented text message message with message payload of length 4 * 2**20 (4M). Sent out in fragments of %s.", sizeName(fs)),
 			"Receive echo'ed text message (with payload as sent).", false, 100*sec,
-			func(s *Session) { s.SendMessage(textMsg, false, fs) }, fragTotal))
+			func(s *session) { s.SendMessage(textMsg, false, fs) }, fragTotal))
 	}
 	binFE := rep("\xfe", fragTotal)
 	for i, fs := range frags {
@@ -89,7 +89,7 @@ func limitCases() []*Case {
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.4.%d", i+1),
 			fmt.Sprintf("Send fragmented binary message message with message payload of length 4 * 2**20 (4M). Sent out in fragments of %s.", sizeName(fs)),
 			"Receive echo'ed binary message (with payload as sent).", true, 100*sec,
-			func(s *Session) { s.SendMessage(msg, true, fs) }, fragTotal))
+			func(s *session) { s.SendMessage(msg, true, fs) }, fragTotal))
 	}
 	chops := []int{64, 128, 256, 512, 1024, 2048}
 	for i, c := range chops {
@@ -97,15 +97,17 @@ func limitCases() []*Case {
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.5.%d", i+1),
 			fmt.Sprintf("Send text message message with payload of length 1 * 2**20 (1M). Sent out data in chops of %d octets.", c),
 			"Receive echo'ed text message (with payload as sent).", false, 1000*sec,
-			func(s *Session) { s.SendFrame(Frame{Opcode: opText, Payload: []byte(textFill), Len: 1 << 20, Chop: c}) }, 1<<20))
+			func(s *session) {
+				s.SendFrame(frameSpec{Opcode: opText, Payload: []byte(textFill), Len: 1 << 20, Chop: c})
+			}, 1<<20))
 	}
 	for i, c := range chops {
 		c := c
 		cs = append(cs, bulkEcho(fmt.Sprintf("9.6.%d", i+1),
 			fmt.Sprintf("Send binary message message with payload of length 1 * 2**20 (1M). Sent out data in chops of %d octets.", c),
 			"Receive echo'ed binary message (with payload as sent).", true, 1000*sec,
-			func(s *Session) {
-				s.SendFrame(Frame{Opcode: opBinary, Payload: []byte(binFill), Len: 1 << 20, Chop: c})
+			func(s *session) {
+				s.SendFrame(frameSpec{Opcode: opBinary, Payload: []byte(binFill), Len: 1 << 20, Chop: c})
 			}, 1<<20))
 	}
 	rtt := []struct {
@@ -137,10 +139,10 @@ func roundTrips(id string, binary bool, n, count int, wait time.Duration) *Case 
 	if binary {
 		kind, op, fill = "binary", opBinary, "\xfe"
 	}
-	return &Case{ID: id, ReportTime: true, Bound: wait + slack,
+	return &Case{ID: id, reportTime: true, bound: wait + slack,
 		Description: fmt.Sprintf("Send %d %s messages of payload size %d to measure implementation/network RTT (round trip time) / latency.", count, kind, n),
-		Expectation: fmt.Sprintf("Receive echo'ed %s messages (with payload as sent). Timeout case after %d secs.", kind, int(wait/sec)),
-		Open: func(s *Session) {
+		expectation: fmt.Sprintf("Receive echo'ed %s messages (with payload as sent). Timeout case after %d secs.", kind, int(wait/sec)),
+		open: func(s *session) {
 			s.EnableTrace(false)
 			s.Behavior = Failed
 			s.ExpectClose(closeNormal)
@@ -149,7 +151,7 @@ func roundTrips(id string, binary bool, n, count int, wait time.Duration) *Case 
 			sent := 0
 			payload := rep(fill, n)
 			sendOne := func() {
-				s.SendFrame(Frame{Opcode: op, Payload: payload})
+				s.SendFrame(frameSpec{Opcode: op, Payload: payload})
 				sent++
 			}
 			s.OnMessage = func(msg []byte, bin bool) {

@@ -119,10 +119,10 @@ func utf8Vectors() []utf8Group {
 // the byte stream is not, in fact, a valid UTF-8 stream, that endpoint
 // MUST _Fail the WebSocket Connection_").
 func utf8Cases() []*Case {
-	echo := func(id, desc string, want []byte, send func(s *Session)) *Case {
-		return &Case{ID: id, Description: desc, Expectation: "The message is echo'ed back to us.", Bound: sec + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Message(want, false))
+	echo := func(id, desc string, want []byte, send func(s *session)) *Case {
+		return &Case{ID: id, Description: desc, expectation: "The message is echo'ed back to us.", bound: sec + slack,
+			open: func(s *session) {
+				s.Expect(OK, message(want, false))
 				s.ExpectClose(closeNormal)
 				send(s)
 				s.CloseAfter(sec)
@@ -131,49 +131,49 @@ func utf8Cases() []*Case {
 	const hello = "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!" // Hello-µ@ßöäüàá-UTF-8!!
 	const p1, p2 = "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4", "\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!"
 	cs := []*Case{
-		{ID: "6.1.1", Description: "Send text message of length 0.", Expectation: "A message is echo'ed back to us (with empty payload).", Bound: sec + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Text(""))
+		{ID: "6.1.1", Description: "Send text message of length 0.", expectation: "A message is echo'ed back to us (with empty payload).", bound: sec + slack,
+			open: func(s *session) {
+				s.Expect(OK, text(""))
 				s.ExpectClose(closeNormal)
 				s.Send(opText, nil)
 				s.CloseAfter(sec)
 			}},
-		{ID: "6.1.2", Description: "Send fragmented text message, 3 fragments each of length 0.", Expectation: "A message is echo'ed back to us (with empty payload).", Bound: sec + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Text(""))
+		{ID: "6.1.2", Description: "Send fragmented text message, 3 fragments each of length 0.", expectation: "A message is echo'ed back to us (with empty payload).", bound: sec + slack,
+			open: func(s *session) {
+				s.Expect(OK, text(""))
 				s.ExpectClose(closeNormal)
-				s.SendFrame(Frame{Opcode: opText, NoFin: true})
-				s.SendFrame(Frame{Opcode: opCont, NoFin: true})
-				s.SendFrame(Frame{Opcode: opCont})
+				s.SendFrame(frameSpec{Opcode: opText, NoFin: true})
+				s.SendFrame(frameSpec{Opcode: opCont, NoFin: true})
+				s.SendFrame(frameSpec{Opcode: opCont})
 				s.CloseAfter(sec)
 			}},
-		{ID: "6.1.3", Description: "Send fragmented text message, 3 fragments, first and last of length 0, middle non-empty.", Expectation: "A message is echo'ed back to us (with payload = payload of middle fragment).", Bound: sec + slack,
-			Open: func(s *Session) {
-				s.Expect(OK, Text("middle frame payload"))
+		{ID: "6.1.3", Description: "Send fragmented text message, 3 fragments, first and last of length 0, middle non-empty.", expectation: "A message is echo'ed back to us (with payload = payload of middle fragment).", bound: sec + slack,
+			open: func(s *session) {
+				s.Expect(OK, text("middle frame payload"))
 				s.ExpectClose(closeNormal)
-				s.SendFrame(Frame{Opcode: opText, NoFin: true})
-				s.SendFrame(Frame{Opcode: opCont, NoFin: true, Payload: []byte("middle frame payload")})
-				s.SendFrame(Frame{Opcode: opCont})
+				s.SendFrame(frameSpec{Opcode: opText, NoFin: true})
+				s.SendFrame(frameSpec{Opcode: opCont, NoFin: true, Payload: []byte("middle frame payload")})
+				s.SendFrame(frameSpec{Opcode: opCont})
 				s.CloseAfter(sec)
 			}},
-		echo("6.2.1", "Send a valid UTF-8 text message in one fragment.<br><br>MESSAGE:<br>"+hello+"<br>"+hex.EncodeToString([]byte(hello)), []byte(hello), func(s *Session) {
+		echo("6.2.1", "Send a valid UTF-8 text message in one fragment.<br><br>MESSAGE:<br>"+hello+"<br>"+hex.EncodeToString([]byte(hello)), []byte(hello), func(s *session) {
 			s.SendMessage([]byte(hello), false, 0)
 		}),
-		echo("6.2.2", "Send a valid UTF-8 text message in two fragments, fragmented on UTF-8 code point boundary.", []byte(p1+p2), func(s *Session) {
-			s.SendFrame(Frame{Opcode: opText, NoFin: true, Payload: []byte(p1)})
-			s.SendFrame(Frame{Opcode: opCont, Payload: []byte(p2)})
+		echo("6.2.2", "Send a valid UTF-8 text message in two fragments, fragmented on UTF-8 code point boundary.", []byte(p1+p2), func(s *session) {
+			s.SendFrame(frameSpec{Opcode: opText, NoFin: true, Payload: []byte(p1)})
+			s.SendFrame(frameSpec{Opcode: opCont, Payload: []byte(p2)})
 		}),
-		echo("6.2.3", "Send a valid UTF-8 text message in fragments of 1 octet, resulting in frames ending on positions which are not code point ends.<br><br>MESSAGE:<br>"+hello, []byte(hello), func(s *Session) {
+		echo("6.2.3", "Send a valid UTF-8 text message in fragments of 1 octet, resulting in frames ending on positions which are not code point ends.<br><br>MESSAGE:<br>"+hello, []byte(hello), func(s *session) {
 			s.SendMessage([]byte(hello), false, 1)
 		}),
-		echo("6.2.4", "Send a valid UTF-8 text message in fragments of 1 octet, resulting in frames ending on positions which are not code point ends.<br><br>MESSAGE:<br>"+kosme, []byte(kosme), func(s *Session) {
+		echo("6.2.4", "Send a valid UTF-8 text message in fragments of 1 octet, resulting in frames ending on positions which are not code point ends.<br><br>MESSAGE:<br>"+kosme, []byte(kosme), func(s *session) {
 			s.SendMessage([]byte(kosme), false, 1)
 		}),
 	}
 	invalid := func(id, desc string, frag int) *Case {
 		return &Case{ID: id, Description: desc + "<br><br>MESSAGE:<br>" + hex.EncodeToString(invalidUTF8),
-			Expectation: "The connection is failed immediately, since the payload is not valid UTF-8.", Bound: sec + slack,
-			Open: func(s *Session) {
+			expectation: "The connection is failed immediately, since the payload is not valid UTF-8.", bound: sec + slack,
+			open: func(s *session) {
 				s.Expect(OK)
 				s.ExpectClose(failPayload)
 				s.SendMessage(invalidUTF8, false, frag)
@@ -189,38 +189,38 @@ func utf8Cases() []*Case {
 	// above U+10FFFF); the peer should fail as soon as it sees that octet.
 	full := kosme + "\xf4\x90\x80\x80" + "edited"
 	failFast := func(id, desc string, parts [3]string, oneFrame bool) *Case {
-		return &Case{ID: id, Description: desc, Bound: 3*sec + slack,
-			Expectation: "The first frame is accepted, we expect to timeout on the first wait. The 2nd frame should be rejected immediately (fail fast on UTF-8). If we timeout, we expect the connection is failed at least then, since the complete message payload is not valid UTF-8.",
-			Open: func(s *Session) {
-				s.Expect(OK, Timeout("A"))
-				s.Expect(NonStrict, Timeout("A"), Timeout("B"))
+		return &Case{ID: id, Description: desc, bound: 3*sec + slack,
+			expectation: "The first frame is accepted, we expect to timeout on the first wait. The 2nd frame should be rejected immediately (fail fast on UTF-8). If we timeout, we expect the connection is failed at least then, since the complete message payload is not valid UTF-8.",
+			open: func(s *session) {
+				s.Expect(OK, timeout("A"))
+				s.Expect(NonStrict, timeout("A"), timeout("B"))
 				s.ExpectClose(failPayload)
 				if oneFrame {
 					s.BeginFrame(opText, len(full))
 					s.FrameData([]byte(parts[0]))
 				} else {
-					s.SendFrame(Frame{Opcode: opText, NoFin: true, Payload: []byte(parts[0])})
+					s.SendFrame(frameSpec{Opcode: opText, NoFin: true, Payload: []byte(parts[0])})
 				}
 				s.ContinueLater(sec, func() {
 					if !s.IsOpen() {
 						return
 					}
-					s.Record(Timeout("A"))
+					s.Record(timeout("A"))
 					if oneFrame {
 						s.FrameData([]byte(parts[1]))
 					} else {
-						s.SendFrame(Frame{Opcode: opCont, NoFin: true, Payload: []byte(parts[1])})
+						s.SendFrame(frameSpec{Opcode: opCont, NoFin: true, Payload: []byte(parts[1])})
 					}
 					s.ContinueLater(sec, func() {
 						if !s.IsOpen() {
 							return
 						}
-						s.Record(Timeout("B"))
+						s.Record(timeout("B"))
 						if oneFrame {
 							s.FrameData([]byte(parts[2]))
 							s.EndMessage()
 						} else {
-							s.SendFrame(Frame{Opcode: opCont, Payload: []byte(parts[2])})
+							s.SendFrame(frameSpec{Opcode: opCont, Payload: []byte(parts[2])})
 						}
 						s.KillAfter(sec)
 					})
@@ -248,10 +248,10 @@ func utf8Cases() []*Case {
 			payload := []byte(vec.payload)
 			cs = append(cs, &Case{ID: fmt.Sprintf("6.%d.%d", gi+5, vi+1),
 				Description: desc + "<br><br>Payload: 0x" + hex.EncodeToString(payload),
-				Expectation: exp, Bound: sec/2 + slack,
-				Open: func(s *Session) {
+				expectation: exp, bound: sec/2 + slack,
+				open: func(s *session) {
 					if vec.valid {
-						s.Expect(OK, Message(payload, false))
+						s.Expect(OK, message(payload, false))
 						s.ExpectClose(closeNormal)
 					} else {
 						s.Expect(OK)
@@ -263,13 +263,4 @@ func utf8Cases() []*Case {
 		}
 	}
 	return cs
-}
-
-// UTF8Subcategories returns the titles of 6.5 onwards, keyed "6.N".
-func UTF8Subcategories() map[string]string {
-	m := map[string]string{}
-	for i, g := range utf8Vectors() {
-		m[fmt.Sprintf("6.%d", i+5)] = g.title
-	}
-	return m
 }

@@ -91,11 +91,11 @@ func RunClient(ctx context.Context, serverURL, agent string, cases []*Case, opts
 
 func runClientCase(ctx context.Context, u *url.URL, c *Case, margin time.Duration) (*Result, string) {
 	started := time.Now()
-	conn, br, pmd, server, err := clientHandshake(ctx, u, c.Offers, 5*time.Second)
+	conn, br, pmd, server, err := clientHandshake(ctx, u, c.offers, 5*time.Second)
 	if err != nil {
 		return handshakeFailed(c, "", started, false, err), server
 	}
 	s := newSession(c, conn, br, false, pmd)
-	s.run(ctx, c.Bound+margin)
+	s.run(ctx, c.bound+margin)
 	return s.result("", started), server
 }

@@ -14,8 +14,8 @@ import (
 // compress/flate so that groups 12 and 13 do not judge hybi's deflate
 // package with itself.
 
-// DeflateOffer is one permessage-deflate offer in the testsuite's terms.
-type DeflateOffer struct {
+// deflateOffer is one permessage-deflate offer in the testsuite's terms.
+type deflateOffer struct {
 	AcceptNoContextTakeover  bool // offer client_no_context_takeover
 	AcceptMaxWindowBits      bool // offer client_max_window_bits
 	RequestNoContextTakeover bool // ask for server_no_context_takeover
@@ -23,10 +23,10 @@ type DeflateOffer struct {
 }
 
 // defaultOffer is the testsuite's PerMessageDeflateOffer().
-var defaultOffer = DeflateOffer{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true}
+var defaultOffer = deflateOffer{AcceptNoContextTakeover: true, AcceptMaxWindowBits: true}
 
 // String is the offer as sent in Sec-WebSocket-Extensions.
-func (o DeflateOffer) String() string {
+func (o deflateOffer) String() string {
 	s := "permessage-deflate"
 	if o.AcceptNoContextTakeover {
 		s += "; client_no_context_takeover"
@@ -46,7 +46,7 @@ func (o DeflateOffer) String() string {
 // deflateAccept is how the fuzzer, as a server, answers a client's offer:
 // which offer it takes and what it requests of the client.
 type deflateAccept struct {
-	Offer                    DeflateOffer
+	Offer                    deflateOffer
 	RequestNoContextTakeover bool // client_no_context_takeover in the response
 	RequestMaxWindowBits     int  // client_max_window_bits=N in the response
 }
@@ -69,12 +69,12 @@ func (a deflateAccept) String() string {
 }
 
 // acceptFunc picks among a client's offers; ok false declines them all.
-type acceptFunc func(offers []DeflateOffer) (deflateAccept, bool)
+type acceptFunc func(offers []deflateOffer) (deflateAccept, bool)
 
 // acceptWith returns the testsuite's server accept functions 1-6: take the
 // first offer that allows what we request.
 func acceptWith(noCtx bool, maxBits int) acceptFunc {
-	return func(offers []DeflateOffer) (deflateAccept, bool) {
+	return func(offers []deflateOffer) (deflateAccept, bool) {
 		for _, o := range offers {
 			if noCtx && !o.AcceptNoContextTakeover {
 				continue
@@ -90,7 +90,7 @@ func acceptWith(noCtx bool, maxBits int) acceptFunc {
 
 // acceptFirst tries each function in turn (the testsuite's accept7).
 func acceptFirst(fns ...acceptFunc) acceptFunc {
-	return func(offers []DeflateOffer) (deflateAccept, bool) {
+	return func(offers []deflateOffer) (deflateAccept, bool) {
 		for _, f := range fns {
 			if a, ok := f(offers); ok {
 				return a, true
@@ -149,8 +149,8 @@ func windowBits(v string) (int, error) {
 }
 
 // parseOffer reads a client's permessage-deflate offer.
-func parseOffer(e extElem) (DeflateOffer, error) {
-	o := DeflateOffer{AcceptNoContextTakeover: true}
+func parseOffer(e extElem) (deflateOffer, error) {
+	o := deflateOffer{AcceptNoContextTakeover: true}
 	for k, v := range e.params {
 		switch k {
 		case "client_max_window_bits":

@@ -19,6 +19,12 @@
 // testsuite's index.json shape; Gate fails unless every case is OK or
 // INFORMATIONAL.
 //
+// What a user needs is exported: the catalogue (Cases, Select, Case),
+// the two runners (RunClient, NewServer and Options), their results
+// (Report, Result, Verdict) and the gate (Gate, GateIndex, ReadIndex).
+// How a case is played (its script, frames and expected events) is not:
+// cases are added to the catalogue in this package.
+//
 // The runner judges implementations, so it depends on nothing it judges
 // except the wire codec (packages frame and mask): the opening handshake
 // (RFC 6455 §4), UTF-8 validation (RFC 3629) and permessage-deflate

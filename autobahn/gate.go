@@ -26,7 +26,7 @@ func GateIndex(name string, idx Index) ([]string, error) {
 		for id := range idx[a] {
 			ids = append(ids, id)
 		}
-		SortIDs(ids)
+		sortIDs(ids)
 		for _, id := range ids {
 			e := idx[a][id]
 			n++

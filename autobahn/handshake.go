@@ -21,9 +21,9 @@ import (
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// UserAgent is what the fuzzing client sends as User-Agent, and the
+// userAgent is what the fuzzing client sends as User-Agent, and the
 // fuzzing server as Server.
-const UserAgent = "hybi-autobahn/1.0 (native runner of the AutobahnTestSuite catalogue)"
+const userAgent = "hybi-autobahn/1.0 (native runner of the AutobahnTestSuite catalogue)"
 
 func acceptKey(key string) string {
 	h := sha1.Sum([]byte(key + wsGUID))
@@ -52,7 +52,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // clientHandshake dials u and performs the opening handshake, offering
 // permessage-deflate when offers are given. It returns the negotiated
 // deflate parameters (nil: none) and the Server header.
-func clientHandshake(ctx context.Context, u *url.URL, offers []DeflateOffer, timeout time.Duration) (net.Conn, *bufio.Reader, *pmdSession, string, error) {
+func clientHandshake(ctx context.Context, u *url.URL, offers []deflateOffer, timeout time.Duration) (net.Conn, *bufio.Reader, *pmdSession, string, error) {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
@@ -67,7 +67,7 @@ func clientHandshake(ctx context.Context, u *url.URL, offers []DeflateOffer, tim
 	key := newNonce()
 	var b strings.Builder
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\n", path)
-	fmt.Fprintf(&b, "User-Agent: %s\r\n", UserAgent)
+	fmt.Fprintf(&b, "User-Agent: %s\r\n", userAgent)
 	fmt.Fprintf(&b, "Host: %s\r\n", host)
 	b.WriteString("Upgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n")
 	fmt.Fprintf(&b, "Sec-WebSocket-Key: %s\r\n", key)
@@ -144,7 +144,7 @@ func serverHandshake(w http.ResponseWriter, r *http.Request, accept acceptFunc) 
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return nil, nil, nil, err
 		}
-		var offers []DeflateOffer
+		var offers []deflateOffer
 		for _, e := range exts {
 			if e.name != "permessage-deflate" {
 				continue
@@ -169,7 +169,7 @@ func serverHandshake(w http.ResponseWriter, r *http.Request, accept acceptFunc) 
 	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	fmt.Fprintf(&b, "Server: %s\r\n", UserAgent)
+	fmt.Fprintf(&b, "Server: %s\r\n", userAgent)
 	b.WriteString("Upgrade: WebSocket\r\nConnection: Upgrade\r\n")
 	fmt.Fprintf(&b, "Sec-WebSocket-Accept: %s\r\n", acceptKey(key))
 	if extResp != "" {

@@ -25,9 +25,9 @@ type Result struct {
 	BehaviorClose                  Verdict            `json:"behaviorClose"`
 	Result                         string             `json:"result"`
 	ResultClose                    string             `json:"resultClose"`
-	Expected                       map[string][]Event `json:"expected"`
-	ExpectedClose                  ExpectedClose      `json:"expectedClose"`
-	Received                       []Event            `json:"received"`
+	Expected                       map[string][]event `json:"expected"`
+	ExpectedClose                  expectedClose      `json:"expectedClose"`
+	Received                       []event            `json:"received"`
 	IsServer                       bool               `json:"isServer"`
 	ClosedByMe                     bool               `json:"closedByMe"`
 	FailedByMe                     bool               `json:"failedByMe"`
@@ -47,13 +47,13 @@ type Result struct {
 func (r *Result) Passed() bool { return r.Behavior.Passing() && r.BehaviorClose.Passing() }
 
 // result collects the session's outcome.
-func (s *Session) result(agent string, started time.Time) *Result {
+func (s *session) result(agent string, started time.Time) *Result {
 	r := &Result{
-		ID: s.Case.ID, Description: s.Case.Description, Expectation: s.Case.Expectation,
+		ID: s.Case.ID, Description: s.Case.Description, Expectation: s.Case.expectation,
 		Agent: agent, Started: started.UTC().Format(time.RFC3339Nano),
-		Duration: s.end.Sub(s.start).Milliseconds(), ReportTime: s.Case.ReportTime,
+		Duration: s.end.Sub(s.start).Milliseconds(), ReportTime: s.Case.reportTime,
 		Behavior: s.Behavior, BehaviorClose: s.BehaviorClose, Result: s.Result, ResultClose: s.ResultClose,
-		Expected: map[string][]Event{}, ExpectedClose: s.expectedClose, Received: s.received,
+		Expected: map[string][]event{}, ExpectedClose: s.expectedClose, Received: s.received,
 		IsServer: s.isServer, ClosedByMe: s.closedByMe, FailedByMe: s.failedByMe, DroppedByMe: s.droppedByMe,
 		WasClean: s.wasClean, WasNotCleanReason: s.notCleanReason,
 		WasServerConnectionDropTimeout: s.serverDropTO, WasCloseHandshakeTimeout: s.closeHSTO,
@@ -62,7 +62,7 @@ func (s *Session) result(agent string, started time.Time) *Result {
 		Wirelog: s.trace,
 	}
 	if r.Received == nil {
-		r.Received = []Event{}
+		r.Received = []event{}
 	}
 	for _, e := range s.expected {
 		r.Expected[string(e.Verdict)] = e.Events
@@ -73,12 +73,12 @@ func (s *Session) result(agent string, started time.Time) *Result {
 // handshakeFailed is the result of a case whose connection never opened.
 func handshakeFailed(c *Case, agent string, started time.Time, isServer bool, err error) *Result {
 	return &Result{
-		ID: c.ID, Description: c.Description, Expectation: c.Expectation, Agent: agent,
-		Started: started.UTC().Format(time.RFC3339Nano), ReportTime: c.ReportTime,
+		ID: c.ID, Description: c.Description, Expectation: c.expectation, Agent: agent,
+		Started: started.UTC().Format(time.RFC3339Nano), ReportTime: c.reportTime,
 		Behavior: Failed, BehaviorClose: Failed,
 		Result:      fmt.Sprintf("The opening handshake failed: %v", err),
 		ResultClose: "The WebSocket opening handshake was never completed!",
-		Expected:    map[string][]Event{}, Received: []Event{}, IsServer: isServer,
+		Expected:    map[string][]event{}, Received: []event{}, IsServer: isServer,
 	}
 }
 
@@ -86,23 +86,23 @@ func handshakeFailed(c *Case, agent string, started time.Time, isServer bool, er
 // for concurrent use.
 type Report struct {
 	mu      sync.Mutex
-	Results map[string]map[string]*Result
+	results map[string]map[string]*Result
 }
 
 // NewReport returns an empty report.
-func NewReport() *Report { return &Report{Results: map[string]map[string]*Result{}} }
+func NewReport() *Report { return &Report{results: map[string]map[string]*Result{}} }
 
 // Add records a result (replacing an earlier one for the same agent and case).
 func (r *Report) Add(res *Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.Results == nil {
-		r.Results = map[string]map[string]*Result{}
+	if r.results == nil {
+		r.results = map[string]map[string]*Result{}
 	}
-	m := r.Results[res.Agent]
+	m := r.results[res.Agent]
 	if m == nil {
 		m = map[string]*Result{}
-		r.Results[res.Agent] = m
+		r.results[res.Agent] = m
 	}
 	m[res.ID] = res
 }
@@ -112,7 +112,7 @@ func (r *Report) Agents() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
-	for a := range r.Results {
+	for a := range r.results {
 		out = append(out, a)
 	}
 	sort.Strings(out)
@@ -124,13 +124,13 @@ func (r *Report) Sorted(agent string) []*Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ids []string
-	for id := range r.Results[agent] {
+	for id := range r.results[agent] {
 		ids = append(ids, id)
 	}
-	SortIDs(ids)
+	sortIDs(ids)
 	out := make([]*Result, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, r.Results[agent][id])
+		out = append(out, r.results[agent][id])
 	}
 	return out
 }
@@ -172,8 +172,8 @@ func cleanForFilename(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(b.String()), " ", "_")
 }
 
-// ReportFile is the name of a case's detail report, as the testsuite names it.
-func ReportFile(agent, id, ext string) string {
+// reportFile is the name of a case's detail report, as the testsuite names it.
+func reportFile(agent, id, ext string) string {
 	return cleanForFilename(agent) + "_case_" + strings.ReplaceAll(id, ".", "_") + "." + ext
 }
 
@@ -184,7 +184,7 @@ func (r *Report) Index() Index {
 		m := map[string]IndexEntry{}
 		for _, res := range r.Sorted(a) {
 			m[res.ID] = IndexEntry{Behavior: res.Behavior, BehaviorClose: res.BehaviorClose, Duration: res.Duration,
-				RemoteCloseCode: res.RemoteCloseCode, ReportFile: ReportFile(a, res.ID, "json")}
+				RemoteCloseCode: res.RemoteCloseCode, ReportFile: reportFile(a, res.ID, "json")}
 		}
 		idx[a] = m
 	}
@@ -211,7 +211,7 @@ func (r *Report) Write(dir string) error {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(dir, ReportFile(a, res.ID, "json")), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, reportFile(a, res.ID, "json")), b, 0o644); err != nil {
 				return err
 			}
 		}
@@ -329,7 +329,7 @@ func (r *Report) Markdown() string {
 				b.WriteString("\n```\n")
 				for i, l := range res.Wirelog {
 					if i == 40 {
-						fmt.Fprintf(&b, "... %d more lines in %s\n", len(res.Wirelog)-40, ReportFile(a, res.ID, "json"))
+						fmt.Fprintf(&b, "... %d more lines in %s\n", len(res.Wirelog)-40, reportFile(a, res.ID, "json"))
 						break
 					}
 					b.WriteString(limit(l, 200) + "\n")

@@ -35,7 +35,7 @@ func TestCatalogue(t *testing.T) {
 		}
 		seen[c.ID] = true
 		groups[c.Group()]++
-		if c.Open == nil || c.Description == "" || c.Expectation == "" || c.Bound <= 0 {
+		if c.open == nil || c.Description == "" || c.expectation == "" || c.bound <= 0 {
 			t.Errorf("case %s is incomplete", c.ID)
 		}
 	}
@@ -90,7 +90,7 @@ func runAgainst(t *testing.T, cfg peerConfig, cases []*Case) map[string]*Result 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rep.Results["testpeer"]
+	return rep.results["testpeer"]
 }
 
 func TestConformingPeerPasses(t *testing.T) {
@@ -251,7 +251,7 @@ func TestReportShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := rep.Results["shape"]["9.7.1"]; !r.ReportTime || r.Duration <= 0 || r.Behavior != OK {
+	if r := rep.results["shape"]["9.7.1"]; !r.ReportTime || r.Duration <= 0 || r.Behavior != OK {
 		t.Errorf("9.7.1: reportTime %v, duration %d ms, behavior %s; want a timed OK", r.ReportTime, r.Duration, r.Behavior)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
@@ -282,8 +282,8 @@ func TestReportShape(t *testing.T) {
 func TestHardTimeBound(t *testing.T) {
 	t.Parallel()
 	url := startEchoServer(t, peerConfig{})
-	idle := &Case{ID: "0.0.1", Description: "waits forever", Expectation: "nothing", Bound: 50 * time.Millisecond,
-		Open: func(s *Session) {
+	idle := &Case{ID: "0.0.1", Description: "waits forever", expectation: "nothing", bound: 50 * time.Millisecond,
+		open: func(s *session) {
 			s.Expect(OK)
 			s.ExpectClose(closeNormal)
 		}}
@@ -292,7 +292,7 @@ func TestHardTimeBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rep.Results["idle"]["0.0.1"]
+	r := rep.results["idle"]["0.0.1"]
 	if !r.DroppedByMe || !strings.Contains(r.WasNotCleanReason, "time bound") || r.BehaviorClose != Failed {
 		t.Errorf("result %+v, want a drop at the time bound and behaviorClose FAILED", r)
 	}
@@ -324,7 +324,7 @@ func TestHugeFrameFromPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rep.Results["huge"]["1.1.1"]
+	r := rep.results["huge"]["1.1.1"]
 	if r.LocalCloseCode == nil || *r.LocalCloseCode != 1009 || r.Behavior != Failed {
 		t.Errorf("result: behavior %s, local close code %v; want FAILED and 1009", r.Behavior, r.LocalCloseCode)
 	}
@@ -388,7 +388,7 @@ func TestWriteErrorKeepsPeerBytes(t *testing.T) {
 	conn := &resetConn{Conn: nc, pending: bytes.NewReader(b), reset: make(chan struct{}), closed: make(chan struct{})}
 	c := Select([]string{"4.2.5"}, nil)[0]
 	s := newSession(c, conn, bufio.NewReader(conn), false, nil)
-	s.run(context.Background(), c.Bound+time.Second)
+	s.run(context.Background(), c.bound+time.Second)
 	r := s.result("reset", time.Now())
 	if r.Behavior != OK || r.BehaviorClose != OK || r.RemoteCloseCode == nil || *r.RemoteCloseCode != 1002 {
 		t.Errorf("behavior %s, behaviorClose %s, remote close code %v; want OK, OK, 1002\nwirelog: %q",

@@ -43,11 +43,8 @@ func NewServer(ctx context.Context, cases []*Case, opts Options) *Server {
 // Report returns the results so far.
 func (f *Server) Report() *Report { return f.report }
 
-// CaseCount is the number of cases the server plays.
-func (f *Server) CaseCount() int { return len(f.cases) }
-
-// WriteReports writes the reports to OutDir now.
-func (f *Server) WriteReports() error {
+// writeReports writes the reports to OutDir now.
+func (f *Server) writeReports() error {
 	if f.outDir == "" {
 		return nil
 	}
@@ -75,8 +72,8 @@ func (f *Server) caseParam(r *http.Request) *Case {
 
 // control plays a short exchange on a non-case endpoint: fn sends, then
 // the fuzzer closes.
-func control(fn func(s *Session)) *Case {
-	return &Case{ID: "control", Bound: 3 * time.Second, Open: func(s *Session) {
+func control(fn func(s *session)) *Case {
+	return &Case{ID: "control", bound: 3 * time.Second, open: func(s *session) {
 		s.ExpectClose(closeNormal)
 		fn(s)
 		s.SendClose(1000, "")
@@ -95,13 +92,13 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "/getCaseCount":
-		c = control(func(s *Session) { s.SendMessage([]byte(strconv.Itoa(len(f.cases))), false, 0) })
+		c = control(func(s *session) { s.SendMessage([]byte(strconv.Itoa(len(f.cases))), false, 0) })
 	case "/updateReports":
-		if err := f.WriteReports(); err != nil {
+		if err := f.writeReports(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		c = control(func(*Session) {})
+		c = control(func(*session) {})
 	case "/getCaseInfo":
 		cc := f.caseParam(r)
 		if cc == nil {
@@ -109,7 +106,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b, _ := json.Marshal(map[string]string{"id": cc.ID, "description": cc.Description})
-		c = control(func(s *Session) { s.SendMessage(b, false, 0) })
+		c = control(func(s *session) { s.SendMessage(b, false, 0) })
 	case "/getCaseStatus":
 		cc := f.caseParam(r)
 		if cc == nil {
@@ -118,12 +115,12 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		behavior := ""
 		f.report.mu.Lock()
-		if res := f.report.Results[agent][cc.ID]; res != nil {
+		if res := f.report.results[agent][cc.ID]; res != nil {
 			behavior = string(res.Behavior)
 		}
 		f.report.mu.Unlock()
 		b, _ := json.Marshal(map[string]string{"behavior": behavior})
-		c = control(func(s *Session) { s.SendMessage(b, false, 0) })
+		c = control(func(s *session) { s.SendMessage(b, false, 0) })
 	default:
 		http.Error(w, "autobahn fuzzing server: unknown endpoint", http.StatusNotFound)
 		return
@@ -145,7 +142,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = context.Background()
 	}
 	s := newSession(c, conn, br, true, pmd)
-	s.run(ctx, c.Bound+f.opts.margin())
+	s.run(ctx, c.bound+f.opts.margin())
 	if c.ID == "control" {
 		return
 	}

@@ -23,9 +23,9 @@ func dialPeer(t *testing.T, raw string, cfg peerConfig) *echoPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var offers []DeflateOffer
+	var offers []deflateOffer
 	if cfg.deflate {
-		offers = []DeflateOffer{defaultOffer}
+		offers = []deflateOffer{defaultOffer}
 	}
 	conn, br, pmd, _, err := clientHandshake(context.Background(), u, offers, 5*time.Second)
 	if err != nil {

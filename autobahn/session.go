@@ -31,10 +31,10 @@ const (
 	stateClosed
 )
 
-// Frame is one frame the fuzzer sends, deliberately allowing anything the
+// frameSpec is one frame the fuzzer sends, deliberately allowing anything the
 // wire format can carry: reserved opcodes and bits, fragmented control
 // frames, oversized control payloads.
-type Frame struct {
+type frameSpec struct {
 	Opcode  frame.Opcode
 	Payload []byte
 	NoFin   bool  // clear FIN
@@ -113,10 +113,10 @@ func (q *writeQueue) run(w net.Conn) {
 	}
 }
 
-// Session is one run of one case over one connection: the fuzzing peer.
+// session is one run of one case over one connection: the fuzzing peer.
 // Every method runs on the session's event loop (case scripts, timers and
 // received frames are serialized there), so a case needs no locking.
-type Session struct {
+type session struct {
 	Case     *Case
 	isServer bool // the fuzzer's role: true tests a client, false tests a server
 	conn     net.Conn
@@ -160,9 +160,9 @@ type Session struct {
 	streamMasked     bool
 
 	// judging
-	received      []Event
+	received      []event
 	expected      []expectation
-	expectedClose ExpectedClose
+	expectedClose expectedClose
 	suppressClose bool
 	Behavior      Verdict
 	BehaviorClose Verdict
@@ -179,8 +179,8 @@ type Session struct {
 	traceOn    bool
 }
 
-func newSession(c *Case, conn net.Conn, br *bufio.Reader, isServer bool, pmd *pmdSession) *Session {
-	s := &Session{
+func newSession(c *Case, conn net.Conn, br *bufio.Reader, isServer bool, pmd *pmdSession) *session {
+	s := &session{
 		Case:          c,
 		isServer:      isServer,
 		conn:          conn,
@@ -200,7 +200,7 @@ func newSession(c *Case, conn net.Conn, br *bufio.Reader, isServer bool, pmd *pm
 }
 
 // post runs fn on the event loop, unless the session has ended.
-func (s *Session) post(fn func()) {
+func (s *session) post(fn func()) {
 	select {
 	case s.events <- fn:
 	case <-s.done:
@@ -208,22 +208,22 @@ func (s *Session) post(fn func()) {
 }
 
 // after runs fn on the event loop after d.
-func (s *Session) after(d time.Duration, fn func()) *time.Timer {
+func (s *session) after(d time.Duration, fn func()) *time.Timer {
 	return time.AfterFunc(d, func() { s.post(fn) })
 }
 
-func (s *Session) tracef(format string, args ...any) {
+func (s *session) tracef(format string, args ...any) {
 	if s.traceOn && len(s.trace) < 400 {
 		s.trace = append(s.trace, fmt.Sprintf("%8.3fs ", time.Since(s.start).Seconds())+fmt.Sprintf(format, args...))
 	}
 }
 
 // EnableTrace switches the wire trace on or off (off for bulk traffic).
-func (s *Session) EnableTrace(on bool) { s.traceOn = on }
+func (s *session) EnableTrace(on bool) { s.traceOn = on }
 
 // conclude records a bulk case's verdict once its last echo is judged,
 // traces the closing handshake and starts it with 1000.
-func (s *Session) conclude(b Verdict, result string) {
+func (s *session) conclude(b Verdict, result string) {
 	s.Behavior = b
 	s.Result = result
 	s.EnableTrace(true)
@@ -232,14 +232,14 @@ func (s *Session) conclude(b Verdict, result string) {
 
 // run drives the case until the connection is lost or the hard bound
 // expires, then returns with the verdicts computed.
-func (s *Session) run(ctx context.Context, bound time.Duration) {
+func (s *session) run(ctx context.Context, bound time.Duration) {
 	go s.wq.run(s.conn)
 	go s.readLoop()
 	s.wasOpen = true
 	s.start = time.Now()
 	hard := time.NewTimer(bound)
 	defer hard.Stop()
-	s.Case.Open(s)
+	s.Case.open(s)
 	for !s.ended {
 		select {
 		case fn := <-s.events:
@@ -257,13 +257,13 @@ func (s *Session) run(ctx context.Context, bound time.Duration) {
 
 // IsOpen reports whether the WebSocket connection is open (no close frame
 // sent or received yet).
-func (s *Session) IsOpen() bool { return s.state == stateOpen }
+func (s *session) IsOpen() bool { return s.state == stateOpen }
 
 // Expect adds an acceptable sequence of observed events and the verdict it
 // earns.
-func (s *Session) Expect(v Verdict, events ...Event) {
+func (s *session) Expect(v Verdict, events ...event) {
 	if events == nil {
-		events = []Event{}
+		events = []event{}
 	}
 	for i := range s.expected {
 		if s.expected[i].Verdict == v {
@@ -275,22 +275,22 @@ func (s *Session) Expect(v Verdict, events ...Event) {
 }
 
 // ExpectClose sets the expected closing behaviour.
-func (s *Session) ExpectClose(ec ExpectedClose) { s.expectedClose = ec }
+func (s *session) ExpectClose(ec expectedClose) { s.expectedClose = ec }
 
 // SuppressClose stops the automatic close the fuzzer sends when the
 // observed events match what is expected.
-func (s *Session) SuppressClose() { s.suppressClose = true }
+func (s *session) SuppressClose() { s.suppressClose = true }
 
 // Record appends an observation (a timeout marker) and checks whether the
 // case is done.
-func (s *Session) Record(e Event) {
+func (s *session) Record(e event) {
 	s.received = append(s.received, e)
 	s.finishWhenDone()
 }
 
 // finishWhenDone starts the closing handshake once the observations equal
 // every expected outcome, if the fuzzer is the one expected to close.
-func (s *Session) finishWhenDone() {
+func (s *session) finishWhenDone() {
 	for _, e := range s.expected {
 		if !eventsEqual(s.received, e.Events) {
 			return
@@ -307,14 +307,14 @@ func (s *Session) finishWhenDone() {
 
 // ---- sending ----
 
-func (s *Session) newKey() (mask.Key, bool) {
+func (s *session) newKey() (mask.Key, bool) {
 	if s.isServer {
 		return mask.Key{}, false
 	}
 	return mask.NewKey(), true
 }
 
-func (s *Session) sendData(b []byte, sync bool, chop int) {
+func (s *session) sendData(b []byte, sync bool, chop int) {
 	if chop > 0 {
 		for i := 0; i < len(b); i += chop {
 			j := min(i+chop, len(b))
@@ -328,7 +328,7 @@ func (s *Session) sendData(b []byte, sync bool, chop int) {
 
 // SendFrame writes one frame exactly as described, whatever the state of
 // the connection (like the testsuite's sendFrame).
-func (s *Session) SendFrame(f Frame) {
+func (s *session) SendFrame(f frameSpec) {
 	payload := f.Payload
 	if f.Len > 0 && len(payload) > 0 {
 		p := make([]byte, f.Len)
@@ -356,14 +356,14 @@ func (s *Session) SendFrame(f Frame) {
 }
 
 // Send writes a final, unfragmented frame.
-func (s *Session) Send(op frame.Opcode, payload []byte) {
-	s.SendFrame(Frame{Opcode: op, Payload: payload})
+func (s *session) Send(op frame.Opcode, payload []byte) {
+	s.SendFrame(frameSpec{Opcode: op, Payload: payload})
 }
 
 // SendMessage sends a data message, compressed when permessage-deflate was
 // negotiated, split into fragments of fragSize bytes (or of
 // AutoFragmentSize when fragSize is 0). Only while open.
-func (s *Session) SendMessage(payload []byte, binary bool, fragSize int) {
+func (s *session) SendMessage(payload []byte, binary bool, fragSize int) {
 	if s.state != stateOpen {
 		return
 	}
@@ -381,7 +381,7 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragSize int) {
 		pfs = s.AutoFragmentSize
 	}
 	if pfs <= 0 || len(payload) <= pfs {
-		s.SendFrame(Frame{Opcode: op, Payload: payload, RSV: rsv})
+		s.SendFrame(frameSpec{Opcode: op, Payload: payload, RSV: rsv})
 		return
 	}
 	// Like the testsuite: a payload that is an exact multiple of the
@@ -394,10 +394,10 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragSize int) {
 			j = len(payload)
 		}
 		if first {
-			s.SendFrame(Frame{Opcode: op, Payload: payload[i:j], NoFin: !done, RSV: rsv})
+			s.SendFrame(frameSpec{Opcode: op, Payload: payload[i:j], NoFin: !done, RSV: rsv})
 			first = false
 		} else {
-			s.SendFrame(Frame{Opcode: frame.OpContinuation, Payload: payload[i:j], NoFin: !done})
+			s.SendFrame(frameSpec{Opcode: frame.OpContinuation, Payload: payload[i:j], NoFin: !done})
 		}
 		if done {
 			return
@@ -408,7 +408,7 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragSize int) {
 // BeginFrame starts a non-final frame of the given length whose payload is
 // then written in pieces with FrameData (RFC 6455 allows a frame to arrive
 // over any time). Only while open.
-func (s *Session) BeginFrame(op frame.Opcode, length int) {
+func (s *session) BeginFrame(op frame.Opcode, length int) {
 	if s.state != stateOpen {
 		return
 	}
@@ -421,7 +421,7 @@ func (s *Session) BeginFrame(op frame.Opcode, length int) {
 }
 
 // FrameData writes the next piece of the frame BeginFrame started.
-func (s *Session) FrameData(p []byte) {
+func (s *session) FrameData(p []byte) {
 	if s.state != stateOpen {
 		return
 	}
@@ -434,21 +434,21 @@ func (s *Session) FrameData(p []byte) {
 }
 
 // EndMessage ends a streamed message with an empty final continuation.
-func (s *Session) EndMessage() {
+func (s *session) EndMessage() {
 	if s.state != stateOpen {
 		return
 	}
-	s.SendFrame(Frame{Opcode: frame.OpContinuation})
+	s.SendFrame(frameSpec{Opcode: frame.OpContinuation})
 }
 
 // SendCloseFrame sends a close frame with any code (code < 0: no payload
 // at all) and raw reason bytes, and moves to the closing state, like the
 // testsuite's sendCloseFrame. Nothing happens unless open.
-func (s *Session) SendCloseFrame(code int, reason []byte) {
+func (s *session) SendCloseFrame(code int, reason []byte) {
 	s.sendCloseFrame(code, reason, false)
 }
 
-func (s *Session) sendCloseFrame(code int, reason []byte, isReply bool) {
+func (s *session) sendCloseFrame(code int, reason []byte, isReply bool) {
 	if s.state != stateOpen {
 		return
 	}
@@ -462,7 +462,7 @@ func (s *Session) sendCloseFrame(code int, reason []byte, isReply bool) {
 		payload = append(payload, reason...)
 		s.localReason = reason
 	}
-	s.SendFrame(Frame{Opcode: frame.OpClose, Payload: payload})
+	s.SendFrame(frameSpec{Opcode: frame.OpClose, Payload: payload})
 	s.state = stateClosing
 	s.closedByMe = !isReply
 	if s.closedByMe {
@@ -472,7 +472,7 @@ func (s *Session) sendCloseFrame(code int, reason []byte, isReply bool) {
 
 // SendClose starts the closing handshake with a code (< 0: none) and an
 // optional reason.
-func (s *Session) SendClose(code int, reason string) {
+func (s *session) SendClose(code int, reason string) {
 	var r []byte
 	if reason != "" {
 		r = []byte(reason)
@@ -482,7 +482,7 @@ func (s *Session) SendClose(code int, reason string) {
 
 // KillAfter fails the connection after d unless it is closed by then: the
 // fuzzer sends close 1001 (or drops TCP when already closing).
-func (s *Session) KillAfter(d time.Duration) {
+func (s *session) KillAfter(d time.Duration) {
 	s.tracef("KILL AFTER %v", d)
 	s.after(d, func() {
 		if s.state != stateClosed {
@@ -494,7 +494,7 @@ func (s *Session) KillAfter(d time.Duration) {
 
 // CloseAfter starts the closing handshake (close without a code) after d
 // unless the connection is closing or closed by then.
-func (s *Session) CloseAfter(d time.Duration) {
+func (s *session) CloseAfter(d time.Duration) {
 	s.tracef("CLOSE AFTER %v", d)
 	s.after(d, func() {
 		if s.state != stateClosed {
@@ -505,7 +505,7 @@ func (s *Session) CloseAfter(d time.Duration) {
 }
 
 // ContinueLater runs fn after d unless the connection is closed by then.
-func (s *Session) ContinueLater(d time.Duration, fn func()) {
+func (s *session) ContinueLater(d time.Duration, fn func()) {
 	s.after(d, func() {
 		if s.state != stateClosed {
 			fn()
@@ -515,7 +515,7 @@ func (s *Session) ContinueLater(d time.Duration, fn func()) {
 
 // ---- failing and dropping ----
 
-func (s *Session) failConnection(code int, reason string) {
+func (s *session) failConnection(code int, reason string) {
 	if s.state == stateClosed {
 		return
 	}
@@ -531,17 +531,17 @@ func (s *Session) failConnection(code int, reason string) {
 	}
 }
 
-func (s *Session) protocolViolation(reason string) {
+func (s *session) protocolViolation(reason string) {
 	s.tracef("PROTOCOL VIOLATION by peer: %s", reason)
 	s.failConnection(1002, reason)
 }
 
-func (s *Session) invalidPayload(reason string) {
+func (s *session) invalidPayload(reason string) {
 	s.tracef("INVALID PAYLOAD from peer: %s", reason)
 	s.failConnection(1007, reason)
 }
 
-func (s *Session) onCloseHandshakeTimeout() {
+func (s *session) onCloseHandshakeTimeout() {
 	if s.state != stateClosed {
 		s.tracef("close handshake timeout")
 		s.wasClean = false
@@ -551,7 +551,7 @@ func (s *Session) onCloseHandshakeTimeout() {
 	}
 }
 
-func (s *Session) onServerConnectionDropTimeout() {
+func (s *session) onServerConnectionDropTimeout() {
 	if s.state != stateClosed {
 		s.tracef("server connection drop timeout")
 		s.wasClean = false
@@ -562,7 +562,7 @@ func (s *Session) onServerConnectionDropTimeout() {
 }
 
 // dropConnection closes TCP from our side and ends the case.
-func (s *Session) dropConnection() {
+func (s *session) dropConnection() {
 	if s.state == stateClosed {
 		return
 	}
@@ -572,7 +572,7 @@ func (s *Session) dropConnection() {
 }
 
 // connectionLost ends the session and computes the verdicts.
-func (s *Session) connectionLost() {
+func (s *session) connectionLost() {
 	if s.ended {
 		return
 	}
@@ -603,7 +603,7 @@ func (s *Session) connectionLost() {
 
 // judge computes behavior and behaviorClose the way the testsuite's
 // Case.onConnectionLost does.
-func (s *Session) judge() {
+func (s *session) judge() {
 	for _, e := range s.expected {
 		if eventsEqual(s.received, e.Events) {
 			s.Behavior = e.Verdict
@@ -663,7 +663,7 @@ func joinInts(list []int) string {
 
 // readLoop parses frames off the connection and hands them to the loop.
 // It applies no protocol rules beyond the wire format; the loop judges.
-func (s *Session) readLoop() {
+func (s *session) readLoop() {
 	for {
 		h, payload, err := readFrame(s.br)
 		if err != nil {
@@ -734,7 +734,7 @@ func readFrame(br *bufio.Reader) (frame.Header, []byte, error) {
 // onFrame applies the receive rules of the testsuite's protocol to one
 // frame from the peer. Violations fail the connection (close 1002) but the
 // frame is still processed so the closing handshake can complete.
-func (s *Session) onFrame(h frame.Header, payload []byte) {
+func (s *session) onFrame(h frame.Header, payload []byte) {
 	if s.state == stateClosed {
 		return
 	}
@@ -830,7 +830,7 @@ func (s *Session) onFrame(h frame.Header, payload []byte) {
 		s.OnMessage(msg, binaryMsg)
 		return
 	}
-	s.Record(Message(msg, binaryMsg))
+	s.Record(message(msg, binaryMsg))
 }
 
 func rsvBits(h frame.Header) int {
@@ -847,20 +847,20 @@ func rsvBits(h frame.Header) int {
 	return v
 }
 
-func (s *Session) onControl(h frame.Header, payload []byte) {
+func (s *session) onControl(h frame.Header, payload []byte) {
 	switch h.Opcode {
 	case frame.OpPing:
 		if s.state == stateOpen {
 			s.Send(frame.OpPong, payload)
 		}
 	case frame.OpPong:
-		s.Record(Pong(append([]byte(nil), payload...)))
+		s.Record(pong(append([]byte(nil), payload...)))
 	case frame.OpClose:
 		s.onCloseFrame(payload)
 	}
 }
 
-func (s *Session) onCloseFrame(payload []byte) {
+func (s *session) onCloseFrame(payload []byte) {
 	var code *int
 	var reason []byte
 	if len(payload) >= 2 {

@@ -29,39 +29,39 @@ const (
 // only OK and INFORMATIONAL are.
 func (v Verdict) Passing() bool { return v == OK || v == Informational }
 
-// Event is one observation the fuzzer records during a case: an echoed
+// event is one observation the fuzzer records during a case: an echoed
 // message, a pong, or a timeout marker the case script inserts when it
 // waited and the connection was still open.
-type Event struct {
+type event struct {
 	Kind   string // "message", "pong" or "timeout"
 	Data   []byte // payload of a message or pong
 	Binary bool   // message only: opcode was binary
 	Tag    string // timeout only: which wait elapsed ("A", "B")
 }
 
-// Message is an expected or observed data message.
-func Message(payload []byte, binary bool) Event {
-	return Event{Kind: "message", Data: payload, Binary: binary}
+// message is an expected or observed data message.
+func message(payload []byte, binary bool) event {
+	return event{Kind: "message", Data: payload, Binary: binary}
 }
 
-// Text is an expected text message.
-func Text(s string) Event { return Message([]byte(s), false) }
+// text is an expected text message.
+func text(s string) event { return message([]byte(s), false) }
 
-// Pong is an expected or observed pong.
-func Pong(payload []byte) Event { return Event{Kind: "pong", Data: payload} }
+// pong is an expected or observed pong.
+func pong(payload []byte) event { return event{Kind: "pong", Data: payload} }
 
-// Timeout is the marker a case records when a wait elapsed with the
+// timeout is the marker a case records when a wait elapsed with the
 // connection still open.
-func Timeout(tag string) Event { return Event{Kind: "timeout", Tag: tag} }
+func timeout(tag string) event { return event{Kind: "timeout", Tag: tag} }
 
-func (e Event) equal(o Event) bool {
+func (e event) equal(o event) bool {
 	if e.Kind != o.Kind || e.Tag != o.Tag || e.Binary != o.Binary {
 		return false
 	}
 	return bytes.Equal(e.Data, o.Data)
 }
 
-func eventsEqual(a, b []Event) bool {
+func eventsEqual(a, b []event) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -96,7 +96,7 @@ func logData(p []byte) string {
 
 // MarshalJSON renders an event as the testsuite's report tuples:
 // ["message", payload, binary], ["pong", payload], ["timeout", tag].
-func (e Event) MarshalJSON() ([]byte, error) {
+func (e event) MarshalJSON() ([]byte, error) {
 	switch e.Kind {
 	case "message":
 		return json.Marshal([]any{e.Kind, logData(e.Data), e.Binary})
@@ -107,8 +107,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 }
 
-// ExpectedClose is what a case expects of the closing of the connection.
-type ExpectedClose struct {
+// expectedClose is what a case expects of the closing of the connection.
+type expectedClose struct {
 	// ClosedByMe: the fuzzer is expected to send the first close frame.
 	ClosedByMe bool `json:"closedByMe"`
 	// CloseCodes the peer may send (a close without a code is always fine).
@@ -124,5 +124,5 @@ type ExpectedClose struct {
 // expectation is one acceptable event sequence and the verdict it earns.
 type expectation struct {
 	Verdict Verdict
-	Events  []Event
+	Events  []event
 }
