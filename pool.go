@@ -26,13 +26,11 @@ func getChunk() *[]byte {
 func putChunk(b *[]byte) { chunkPool.Put(b) }
 
 // maxWrite bounds the bytes handed to the kernel in one write of a large
-// frame. On Linux loopback (kernel 6.18, default tcp_wmem) a single write
-// of 1 MiB or more halves the throughput of a blocking echo (the writer
-// fills the socket and parks until the reader drains it), while writes
-// just under 1 MiB run at the copy limit: a raw TCP echo of 1 MiB
-// messages (no WebSocket) made 2.1k round trips/s with one write per
-// message and 4.3k with pieces of 1 MiB − 4 KiB, smaller pieces (256 and
-// 512 KiB) 2.6-2.9k; docs/performance.md has the sweep.
+// frame. On Linux loopback a single write of 1 MiB or more fills the
+// socket and parks the writer until the reader drains it, which halves the
+// throughput of a blocking echo, while writes just under 1 MiB run at the
+// copy limit and smaller pieces pay a system call and a wake-up each;
+// docs/performance.md has the sweep of raw TCP echoes that chose this size.
 const maxWrite = 1<<20 - 4<<10
 
 // writeBufPools hold the buffers a client masks large payloads into, in

@@ -171,6 +171,34 @@ func decompressMessage(d *Decompressor, payload []byte, rng *rand.Rand) ([]byte,
 	return got, d.Err()
 }
 
+// TestHuffmanOnlyRatio pins what the package doc says of the small-window
+// compressor: Huffman-only coding (a window below 15 bits) still roughly
+// halves text, though LZ77 at the default level does better. It logs the
+// sizes docs/performance.md quotes (go test -run TestHuffmanOnlyRatio -v
+// ./deflate).
+func TestHuffmanOnlyRatio(t *testing.T) {
+	text := textData(100, 16<<10)
+	size := func(bits int) int {
+		c, err := NewCompressor(flate.DefaultCompression, false, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.AppendMessage(nil, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p)
+	}
+	huffman, lz77 := size(8), size(15)
+	t.Logf("%d bytes of text: %d Huffman-only (window 8), %d with LZ77 (window 15, default level)", len(text), huffman, lz77)
+	if huffman > len(text)*6/10 {
+		t.Errorf("Huffman-only: %d bytes of %d, want at most 60%%", huffman, len(text))
+	}
+	if lz77 >= huffman {
+		t.Errorf("LZ77 %d bytes, Huffman-only %d: want LZ77 smaller", lz77, huffman)
+	}
+}
+
 // TestCompressorWindowLimit: below 15 window bits the compressor emits no
 // back-references (flate.HuffmanOnly), so the peer's smaller window always
 // suffices; 100 000 zeros then cost at least one bit each.

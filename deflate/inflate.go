@@ -63,9 +63,9 @@ var clOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 1
 // caller hands it compressed bytes as they arrive and an output buffer, and
 // it decodes exactly as much as fits. It never reads ahead of the input it is
 // given, never blocks and never grows: its memory is the 32 KiB window plus
-// fixed decoding tables (40 KiB in all) and output is bounded by the
-// caller's buffer, so a decompression bomb costs CPU the caller meters, never
-// memory.
+// fixed decoding tables (docs/performance.md has the total) and output is
+// bounded by the caller's buffer, so a decompression bomb costs CPU the
+// caller meters, never memory.
 //
 // The zero value is ready to use. An Inflater keeps the window between
 // messages (RFC 7692 context takeover); Reset forgets it. It is not safe for
