@@ -162,13 +162,7 @@ func (c *Conn) finish(ce *CloseError) *CloseError {
 		c.hb.timer.Stop()
 	}
 	c.mu.Unlock()
-	lc := c.lc.Load()
-	if lc == nil || lc.detach(c) {
-		c.nc.Close()
-	}
-	if lc != nil && lc.l.opts.OnClose != nil {
-		lc.l.opts.OnClose(c, ce)
-	}
+	c.io().closeTransport(c, ce)
 	return ce
 }
 
@@ -296,36 +290,9 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 
 	// 2. Wait for the peer's Close frame: either the active reader gets
-	// it (a Loop is always active: wait for it), or we read ourselves.
-	if lc := c.lc.Load(); lc != nil {
-		if lc.inCallback.Load() {
-			return nil // see Loop: the Loop completes the handshake, OnClose reports it
-		}
-		c.g.acquire(lockLoop, timer.C) // held by the Loop: returns at the end or the timeout
-		if c.closed() == nil {
-			c.finish(c.stateError(ErrCloseTimeout))
-		}
-		return c.closeResult()
-	}
-	for {
-		if !c.g.acquire(lockR, timer.C) {
-			if c.closed() == nil {
-				c.finish(c.stateError(ErrCloseTimeout))
-			}
-			return c.closeResult()
-		}
-		c.nc.SetReadDeadline(deadline)
-		for {
-			if _, _, err := c.readEvent(nil, false); err != nil {
-				if isTimeout(err) {
-					c.finish(c.stateError(ErrCloseTimeout))
-				}
-				break
-			}
-			c.chunk = nil // discard data
-		}
-		c.g.release(lockR)
-	}
+	// it, or we read ourselves (see driver.awaitClose).
+	c.io().awaitClose(c, deadline, timer.C)
+	return c.closeResult()
 }
 
 func (c *Conn) closeResult() error {

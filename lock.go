@@ -5,12 +5,11 @@ import (
 	"time"
 )
 
-// The three locks of a Conn, as bits of gate.held.
+// The locks of a Conn, as bits of gate.held (a Loop adds lockLoop).
 const (
-	lockR    = 1 << iota // the read side
-	lockW                // the write side (one frame or control burst)
-	lockMsg              // a whole data message (WriteMessage, NextWriter)
-	lockLoop             // held for good by a Loop serving the connection
+	lockR   = 1 << iota // the read side
+	lockW               // the write side (one frame or control burst)
+	lockMsg             // a whole data message (WriteMessage, NextWriter)
 )
 
 // gate holds a Conn's locks. Unlike sync.Mutex, a waiter gives up when the
@@ -101,9 +100,7 @@ func (c *Conn) lockRead() error {
 
 func (c *Conn) unlockRead() {
 	c.g.release(lockR)
-	if lc := c.lc.Load(); lc != nil {
-		lc.missedEdge(c)
-	}
+	c.io().released(c)
 }
 
 // lockWrite takes the write side or returns the final error.

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hybi/websocket/internal/netpoll"
 )
@@ -60,7 +61,35 @@ type LoopOptions struct {
 	OnClose func(c *Conn, err error)
 	// Pollers is the number of poller goroutines; 0 means GOMAXPROCS.
 	Pollers int
+
+	// WriteQueueLimit bounds, per connection, the bytes waiting for a
+	// peer that reads slower than the application writes; 0 means
+	// DefaultWriteQueueLimit. Writes to a connection a poller serves
+	// never block (so OnMessage may write): what the socket does not
+	// take now is queued and written when it takes bytes again, in
+	// order. A write that would pass the limit is refused with
+	// ErrWriteQueueFull before any of it is sent, unless the queue is
+	// empty (a message larger than the limit goes to a peer that reads).
+	// Connections without a descriptor (TLS) write from their own
+	// goroutine, bounded by the write deadline, as outside a Loop.
+	WriteQueueLimit int
+	// QueueFullCode, when not 0, also closes a connection whose write
+	// met a full queue, with this code (ClosePolicyViolation or
+	// CloseTryAgainLater are the usual ones): the peer that does not
+	// read is dropped instead of its messages.
+	QueueFullCode CloseCode
 }
+
+func (o *LoopOptions) writeQueueLimit() int {
+	if o.WriteQueueLimit > 0 {
+		return o.WriteQueueLimit
+	}
+	return DefaultWriteQueueLimit
+}
+
+// lockLoop is a fourth lock bit (see lock.go), held for good by a Loop
+// serving the connection: Close waits on it for the connection's end.
+const lockLoop = lockMsg << 1
 
 var (
 	errLoopOwned  = errors.New("websocket: the connection is read by a Loop; its messages arrive through LoopOptions.OnMessage")
@@ -116,7 +145,14 @@ func (l *Loop) Add(c *Conn) error {
 		lc.fd = fd
 	}
 	c.g.tryAcquire(lockLoop) // for Close to wait on: never released
+	// The write side moves from blocking writes to the queue: wait for a
+	// write in progress.
+	if !c.g.acquire(lockW, nil) {
+		c.unlockRead()
+		return c.closed()
+	}
 	c.lc.Store(lc)
+	c.g.release(lockW)
 	buffered := c.r < c.w
 	c.unlockRead()
 
@@ -204,7 +240,9 @@ func (l *Loop) readLoop(c *Conn) {
 			return
 		}
 		buf = msg
+		c.ls.inCallback.Store(true)
 		l.opts.OnMessage(c, typ, msg)
+		c.ls.inCallback.Store(false)
 	}
 }
 
@@ -216,12 +254,12 @@ type loopConn struct {
 	fd int
 
 	// nonblock makes the Conn's reads non-blocking reads of fd; set by
-	// the poller while it holds the read side. wnb does the same for
-	// writes, set while the poller holds the write side.
+	// the poller while it holds the read side.
 	nonblock bool
-	wnb      bool
-	// flushing: a flushLater goroutine is running.
-	flushing atomic.Bool
+	// q holds what the socket did not take (loopwrite.go); deferred:
+	// control frames wait in the state machine for room in it.
+	q        writeQueue
+	deferred atomic.Bool
 	// The message being received when the socket ran dry mid-message;
 	// nil otherwise, so an idle connection holds no message buffer.
 	msg  []byte
@@ -240,9 +278,10 @@ type loopConn struct {
 	inCallback atomic.Bool
 
 	// mu guards busy and closeLater: fd must not be closed while the
-	// poller reads it (the number could be reused by a new connection).
+	// poller reads it or a writer writes it (the number could be reused
+	// by a new connection).
 	mu         sync.Mutex
-	busy       bool
+	busy       int
 	closeLater bool
 }
 
@@ -299,14 +338,10 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 		lc.missed.Store(false)
 	}
 	defer c.g.release(lockR)
-	lc.mu.Lock()
-	if c.closed() != nil {
-		lc.mu.Unlock()
+	if !lc.enter(c) {
 		return false, true
 	}
-	lc.busy = true
-	lc.mu.Unlock()
-	defer lc.done(c)
+	defer lc.exit(c)
 
 	lc.nonblock = true
 	defer func() { lc.nonblock = false }()
@@ -363,64 +398,35 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 // maxPollerBuf bounds the message buffer a poller keeps between messages.
 const maxPollerBuf = 4 << 20
 
-// done ends a serve: a close that happened meanwhile closes the socket now.
-func (lc *loopConn) done(c *Conn) {
+// enter marks fd in use by the caller, unless the connection ended.
+func (lc *loopConn) enter(c *Conn) bool {
 	lc.mu.Lock()
-	lc.busy = false
-	later := lc.closeLater
+	defer lc.mu.Unlock()
+	if c.closed() != nil {
+		return false
+	}
+	lc.busy++
+	return true
+}
+
+// exit ends a use of fd: a close that happened meanwhile closes the socket
+// now.
+func (lc *loopConn) exit(c *Conn) {
+	lc.mu.Lock()
+	lc.busy--
+	later := lc.closeLater && lc.busy == 0
+	if later {
+		lc.closeLater = false
+	}
 	lc.mu.Unlock()
 	if later {
 		c.nc.Close()
 	}
 }
 
-// flushControl writes the control output the machine queued (Pongs, a
-// Close reply) from the poller, which never blocks on one connection: it
-// writes what the socket takes now, and leaves the rest to flushLater. A
-// Pong that cannot go out stays in the machine, where the next ones
-// coalesce with it, so a peer that floods Pings and never reads costs a
-// bounded queue and one goroutine, never one per Ping.
-func (lc *loopConn) flushControl(c *Conn) {
-	if !c.tryLockWrite() {
-		return // the holder flushes when it lets go (unlockWrite)
-	}
-	lc.wnb = true
-	err := c.flushLocked()
-	lc.wnb = false
-	// Not unlockWrite: its loop would flush with blocking writes.
-	c.g.release(lockW)
-	if errors.Is(err, ErrWriteQueued) || c.ctrlPending.Load() {
-		lc.flushLater(c)
-	}
-}
-
-// flushLater writes the rest of the control output with blocking writes
-// on a goroutine of its own: at most one per connection at a time. It
-// ends when the bytes are out, or when the connection ends (the
-// heartbeat, Close's timeout or the peer's reset unblock the write).
-func (lc *loopConn) flushLater(c *Conn) {
-	if !lc.flushing.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		for {
-			c.Flush()
-			lc.flushing.Store(false)
-			if !c.ctrlPending.Load() || c.closed() != nil || !lc.flushing.CompareAndSwap(false, true) {
-				return
-			}
-		}
-	}()
-}
-
-// read is the Conn's read while the poller serves it.
-func (lc *loopConn) read(p []byte) (int, error) {
-	return rawRead(lc.fd, p)
-}
-
-// detach is called by finish before the socket is closed: the poller
-// forgets the connection, and the caller closes the socket itself unless
-// the poller is reading it (then the poller does when it is done).
+// detach is called when the connection ended: the poller forgets it, and
+// the caller closes the socket itself unless the poller or a writer is
+// using it (then the last of them does).
 func (lc *loopConn) detach(c *Conn) (closeNow bool) {
 	lc.l.forget(c)
 	if lc.p == nil {
@@ -429,11 +435,89 @@ func (lc *loopConn) detach(c *Conn) (closeNow bool) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	lc.p.remove(c, lc)
-	if lc.busy {
+	if lc.busy > 0 {
 		lc.closeLater = true
 		return false
 	}
 	return true
+}
+
+// The Loop's driver (see driver): a connection a poller serves reads and
+// writes its descriptor without blocking; one served by a goroutine of its
+// own (lc.p == nil: TLS, or no epoll) does blocking I/O on that goroutine,
+// as outside a Loop.
+
+func (lc *loopConn) read(c *Conn, p []byte) (int, error) {
+	if lc.nonblock {
+		return rawRead(lc.fd, p)
+	}
+	return blocking{}.read(c, p)
+}
+
+func (lc *loopConn) write(c *Conn, b []byte) (int, error) {
+	if lc.p == nil {
+		return blocking{}.write(c, b)
+	}
+	return lc.queueWrite(c, b, nil)
+}
+
+func (lc *loopConn) writev(c *Conn, b, p []byte) (int64, error) {
+	if lc.p == nil {
+		return blocking{}.writev(c, b, p)
+	}
+	n, err := lc.queueWrite(c, b, p)
+	return int64(n), err
+}
+
+// setWriteDeadline: writes never block; the deadline bounds flushed only.
+func (lc *loopConn) setWriteDeadline(c *Conn, t time.Time) error {
+	if lc.p == nil {
+		return blocking{}.setWriteDeadline(c, t)
+	}
+	if t.IsZero() {
+		lc.q.deadline.Store(0)
+	} else {
+		lc.q.deadline.Store(t.UnixNano())
+	}
+	return nil
+}
+
+func (lc *loopConn) readerErr() error { return errLoopOwned }
+
+func (lc *loopConn) released(c *Conn) { lc.missedEdge(c) }
+
+// end: a poller does not wait for the Close frames to go out or, as a
+// client, for the server to close; that goes on on a goroutine.
+func (lc *loopConn) end(c *Conn, fn func() error) error {
+	if !lc.nonblock {
+		return fn()
+	}
+	lc.closing.Store(true)
+	go fn()
+	return errLoopClosing
+}
+
+func (lc *loopConn) closeTransport(c *Conn, ce *CloseError) {
+	if lc.detach(c) {
+		c.nc.Close()
+	}
+	lc.q.release()
+	if lc.l.opts.OnClose != nil {
+		lc.l.opts.OnClose(c, ce)
+	}
+}
+
+// awaitClose: the Loop reads the peer's Close. Called from OnMessage, Close
+// does not wait for it (the Loop is waiting for OnMessage): OnClose
+// reports how the handshake ended.
+func (lc *loopConn) awaitClose(c *Conn, _ time.Time, timer <-chan time.Time) {
+	if lc.inCallback.Load() {
+		return
+	}
+	c.g.acquire(lockLoop, timer) // held by the Loop: returns at the end or the timeout
+	if c.closed() == nil {
+		c.finish(c.stateError(ErrCloseTimeout))
+	}
 }
 
 // poller is one goroutine waiting on one epoll instance.
@@ -465,7 +549,7 @@ func (p *poller) add(c *Conn, lc *loopConn) error {
 	}
 	p.conns[lc.fd] = c
 	p.mu.Unlock()
-	return p.np.Add(lc.fd, uint64(lc.fd))
+	return p.np.AddReadWrite(lc.fd, uint64(lc.fd))
 }
 
 func (p *poller) remove(c *Conn, lc *loopConn) {
@@ -500,7 +584,16 @@ func (p *poller) run() {
 			if c == nil {
 				continue
 			}
-			if lc := c.lc.Load(); lc != nil && lc.serve(c, &p.msg) {
+			lc := c.lc.Load()
+			if lc == nil {
+				continue
+			}
+			if ev.Writable {
+				// Under the queue's lock: a writer that just found
+				// the socket full may not have queued its rest yet.
+				lc.drain(c)
+			}
+			if ev.Readable && lc.serve(c, &p.msg) {
 				p.again = append(p.again, c)
 			}
 		}

@@ -32,12 +32,16 @@ type loopClose struct {
 
 func newLoopServer(t *testing.T, opts *AcceptOptions, onMessage func(c *Conn, typ MessageType, p []byte)) *loopServer {
 	t.Helper()
+	return newLoopServerWith(t, opts, LoopOptions{OnMessage: onMessage, Pollers: 2})
+}
+
+// newLoopServerWith is newLoopServer with the Loop's options (OnClose is
+// the server's).
+func newLoopServerWith(t *testing.T, opts *AcceptOptions, lo LoopOptions) *loopServer {
+	t.Helper()
 	s := &loopServer{closes: make(chan loopClose, 1000), conns: make(chan *Conn, 1000)}
-	l, err := NewLoop(&LoopOptions{
-		OnMessage: onMessage,
-		OnClose:   func(c *Conn, err error) { s.closes <- loopClose{c, err} },
-		Pollers:   2,
-	})
+	lo.OnClose = func(c *Conn, err error) { s.closes <- loopClose{c, err} }
+	l, err := NewLoop(&lo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // connFD returns the file descriptor of nc when it is a TCP or Unix
@@ -81,4 +82,40 @@ func rawWrite(fd int, b []byte) (int, error) {
 		}
 	}
 	return written, nil
+}
+
+// rawWritev writes b and then p to the non-blocking descriptor fd, with
+// writev while both have bytes left, or returns how much it wrote and
+// errWouldBlock when the socket is full.
+func rawWritev(fd int, b, p []byte) (int, error) {
+	if len(p) == 0 {
+		return rawWrite(fd, b)
+	}
+	if len(b) == 0 {
+		return rawWrite(fd, p)
+	}
+	var iov [2]syscall.Iovec
+	written := 0
+	for written < len(b) {
+		rest := b[written:]
+		iov[0].Base, iov[1].Base = &rest[0], &p[0]
+		iov[0].SetLen(len(rest))
+		iov[1].SetLen(len(p))
+		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+		n := int(r)
+		if e != 0 {
+			n = 0
+		}
+		written += n
+		switch {
+		case e == 0:
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
+			return written, errWouldBlock
+		default:
+			return written, os.NewSyscallError("writev", e)
+		}
+	}
+	n, err := rawWrite(fd, p[written-len(b):])
+	return written + n, err
 }

@@ -14,5 +14,6 @@ func connFD(net.Conn) (int, bool) { return 0, false }
 
 var errNoRawIO = errors.New("websocket: raw descriptor I/O is not supported on this platform")
 
-func rawRead(int, []byte) (int, error)  { return 0, errNoRawIO }
-func rawWrite(int, []byte) (int, error) { return 0, errNoRawIO }
+func rawRead(int, []byte) (int, error)           { return 0, errNoRawIO }
+func rawWrite(int, []byte) (int, error)          { return 0, errNoRawIO }
+func rawWritev(int, []byte, []byte) (int, error) { return 0, errNoRawIO }

@@ -94,25 +94,8 @@ func (c *Conn) readDone(n int, err error) error {
 	return c.readError(err)
 }
 
-// read reads from the socket: a blocking read, or a non-blocking one while
-// a Loop's poller serves the connection.
-func (c *Conn) read(p []byte) (int, error) {
-	if lc := c.lc.Load(); lc != nil && lc.nonblock {
-		return lc.read(p)
-	}
-	return c.nc.Read(p)
-}
-
-// write writes b whole to the socket, or returns an error with the number
-// of bytes written: a blocking write, or a non-blocking one while a Loop's
-// poller flushes control frames (then errWouldBlock when the socket is
-// full).
-func (c *Conn) write(b []byte) (int, error) {
-	if lc := c.lc.Load(); lc != nil && lc.wnb {
-		return rawWrite(lc.fd, b)
-	}
-	return c.netWrite(b)
-}
+// read reads from the transport, as the driver does it.
+func (c *Conn) read(p []byte) (int, error) { return c.io().read(c, p) }
 
 // inlineRead is the size of the buffer inside every Conn that a quiet
 // connection waits on (see fill). It holds a small message whole.
@@ -273,10 +256,6 @@ func (c *Conn) SetReadLimit(n int64) {
 // releases the write side.
 func (c *Conn) queueControl() {
 	c.ctrlPending.Store(true)
-	if lc := c.lc.Load(); lc != nil && lc.nonblock {
-		lc.flushControl(c) // a Loop's poller never blocks (loop.go)
-		return
-	}
 	if c.tryLockWrite() {
 		c.flushLocked()
 		c.unlockWrite()
@@ -293,7 +272,9 @@ func (c *Conn) sendControlNow(deadline time.Time) {
 		return
 	}
 	c.setWriteDeadline(deadline)
-	c.flushLocked()
+	if c.flushLocked() == nil {
+		c.io().flushed(c)
+	}
 	c.g.release(lockW)
 }
 
@@ -304,17 +285,10 @@ func (c *Conn) failed(err error) error {
 	if ce := c.closed(); ce != nil {
 		return ce
 	}
-	if lc := c.lc.Load(); lc != nil && lc.nonblock {
-		// A Loop's poller does not wait for the Close frame to go out.
-		lc.closing.Store(true)
-		go func() {
-			c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
-			c.finish(c.stateError(err))
-		}()
-		return err
-	}
-	c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
-	return c.finish(c.stateError(err))
+	return c.io().end(c, func() error {
+		c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+		return c.finish(c.stateError(err))
+	})
 }
 
 // peerClosed handles the peer's Close frame: the reply (if the peer
@@ -324,14 +298,7 @@ func (c *Conn) peerClosed(ev conn.Event) error {
 	if c.opts.OnClose != nil {
 		c.opts.OnClose(ev.Code, string(ev.Data))
 	}
-	if lc := c.lc.Load(); lc != nil && lc.nonblock {
-		// A Loop's poller does not wait for the reply to go out or, as a
-		// client, for the server to close.
-		lc.closing.Store(true)
-		go c.closeReply()
-		return errLoopClosing
-	}
-	return c.closeReply()
+	return c.io().end(c, c.closeReply)
 }
 
 // closeReply sends the reply to the peer's Close, waits for the server's
@@ -364,8 +331,8 @@ func (c *Conn) closeReply() error {
 // the part of a message read so far is kept and the next call returns the
 // whole message. When the connection ends it returns a *CloseError.
 func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
-	if c.lc.Load() != nil {
-		return 0, dst[:0], errLoopOwned
+	if err := c.io().readerErr(); err != nil {
+		return 0, dst[:0], err
 	}
 	if err := c.lockRead(); err != nil {
 		return 0, dst[:0], err
@@ -497,8 +464,8 @@ func (c *Conn) discardMessage() error {
 // called again (the rest of an unfinished message is then discarded).
 // Timeouts behave as in ReadMessage: the next Read resumes.
 func (c *Conn) NextReader() (MessageType, io.Reader, error) {
-	if c.lc.Load() != nil {
-		return 0, nil, errLoopOwned
+	if err := c.io().readerErr(); err != nil {
+		return 0, nil, err
 	}
 	if err := c.lockRead(); err != nil {
 		return 0, nil, err
@@ -536,8 +503,8 @@ type messageReader struct {
 
 func (mr *messageReader) Read(p []byte) (int, error) {
 	c := mr.c
-	if c.lc.Load() != nil {
-		return 0, errLoopOwned
+	if err := c.io().readerErr(); err != nil {
+		return 0, err
 	}
 	if err := c.lockRead(); err != nil {
 		return 0, err

@@ -88,7 +88,7 @@ func (c *Conn) writeError(err error, queued int) error {
 func (c *Conn) flushLocked() error {
 	c.ctrlPending.Store(false)
 	if len(c.owed) > 0 {
-		n, err := c.write(c.owed)
+		n, err := c.netWrite(c.owed)
 		c.owed = c.owed[n:]
 		if err != nil {
 			return c.writeError(err, len(c.owed))
@@ -102,11 +102,11 @@ func (c *Conn) flushLocked() error {
 	}
 	c.smu.Lock()
 	p := c.cc.Pending()
-	if len(p) == 0 {
+	_, closing := c.cc.CloseSent()
+	if len(p) == 0 || !closing && c.io().admit(c, len(p), admitControl) != nil {
 		c.smu.Unlock()
 		return nil
 	}
-	_, closing := c.cc.CloseSent()
 	buf := getChunk()
 	b := append((*buf)[:0], p...)
 	c.cc.Advance(len(p))
@@ -114,7 +114,7 @@ func (c *Conn) flushLocked() error {
 	if c.opts.Trace != nil {
 		c.traceOut(b, &c.tr.bufW)
 	}
-	n, err := c.write(b)
+	n, err := c.netWrite(b)
 	if err != nil {
 		c.owed = append(c.owed, b[n:]...)
 		putChunk(buf)
@@ -140,6 +140,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if ce := c.closed(); ce != nil {
 			return ce
 		}
+		c.io().admit(c, frame.MaxHeaderSize+len(p), admitCommitted)
 		if err := c.flushLocked(); err != nil {
 			if !isTimeout(err) {
 				return err
@@ -150,6 +151,9 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		}
 	} else {
 		if err := c.writable(); err != nil {
+			return err
+		}
+		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 			return err
 		}
 		if err := c.flushLocked(); err != nil {
@@ -243,38 +247,16 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 	return nil
 }
 
-// setWriteDeadline applies the write deadline to the transport, or, for a
-// transport that a deadline would break (TLS, see asyncWriter), to the
-// caller's wait only.
-func (c *Conn) setWriteDeadline(t time.Time) error {
-	if c.aw != nil {
-		c.aw.setDeadline(t)
-		return nil
-	}
-	return c.nc.SetWriteDeadline(t)
-}
+// setWriteDeadline applies the write deadline to the transport, as the
+// driver does it.
+func (c *Conn) setWriteDeadline(t time.Time) error { return c.io().setWriteDeadline(c, t) }
 
-// netWrite writes b to the transport: directly, or through the
-// asyncWriter of a TLS transport. Like net.Conn's Write, it returns the
-// number of bytes of b committed before an error.
-func (c *Conn) netWrite(b []byte) (int, error) {
-	if c.aw != nil {
-		return c.aw.write(b)
-	}
-	return c.nc.Write(b)
-}
+// netWrite writes b to the transport. Like net.Conn's Write, it returns
+// the number of bytes of b committed before an error.
+func (c *Conn) netWrite(b []byte) (int, error) { return c.io().write(c, b) }
 
-// netWritev writes b and then p, with one writev on a socket.
-func (c *Conn) netWritev(b, p []byte) (int64, error) {
-	if c.aw != nil {
-		n, err := c.aw.writev(b, p)
-		return int64(n), err
-	}
-	c.iov = append(c.iovArr[:0], b, p)
-	n, err := c.iov.WriteTo(c.nc)
-	c.iovArr = [2][]byte{}
-	return n, err
-}
+// netWritev writes b and then p: one writev on a socket.
+func (c *Conn) netWritev(b, p []byte) (int64, error) { return c.io().writev(c, b, p) }
 
 // textValidator is the streaming UTF-8 check of text being sent.
 type textValidator = utf8v.Validator
@@ -359,6 +341,11 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	flags := frame.Flags(0)
 	if c.comp != nil && len(p) >= c.opts.compressionThreshold() {
 		if err := c.writable(); err != nil {
+			return err
+		}
+		// Asked before compressing, which commits the message (an
+		// upper bound: deflate adds at most a few bytes per block).
+		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 			return err
 		}
 		z, err := c.comp.AppendMessage(c.zbuf[:0], p)
@@ -526,6 +513,9 @@ func (mw *messageWriter) Write(p []byte) (int, error) {
 func (mw *messageWriter) writeCompressed(p []byte) (int, error) {
 	c := mw.c
 	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 		return 0, err
 	}
 	n, err := c.comp.Write(p)

@@ -25,6 +25,14 @@ type Event struct {
 	// adds EPOLLHUP and EPOLLERR. Like any event it is edge-triggered: it
 	// is not repeated for a caller that does not read to the end.
 	Hangup bool
+	// Readable is set when bytes (or the end of the stream, or an error)
+	// wait to be read: EPOLLIN, or any of Hangup's events.
+	Readable bool
+	// Writable is set, for a descriptor added with AddReadWrite, when the
+	// socket takes bytes (EPOLLOUT). Being edge-triggered, it is reported
+	// once when the descriptor is added and then after a write found the
+	// socket full and room appeared, often together with a Readable event.
+	Writable bool
 }
 
 // Poller waits for bytes on many descriptors at once with one epoll
@@ -66,7 +74,12 @@ func New() (*Poller, error) {
 //
 // Adding a descriptor that is already registered fails with an error
 // wrapping syscall.EEXIST. After Close, Add returns ErrClosed.
-func (p *Poller) Add(fd int, token uint64) error { return p.sys.add(fd, token) }
+func (p *Poller) Add(fd int, token uint64) error { return p.sys.add(fd, token, false) }
+
+// AddReadWrite is Add, with writability reported too (EPOLLOUT, edge-
+// triggered, Event.Writable): once at registration, then each time the
+// socket takes bytes again after a write found it full.
+func (p *Poller) AddReadWrite(fd int, token uint64) error { return p.sys.add(fd, token, true) }
 
 // Remove unregisters fd (EPOLL_CTL_DEL). Call it before closing the
 // connection. Events for fd that Wait has already returned are not taken

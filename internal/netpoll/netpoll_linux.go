@@ -88,8 +88,11 @@ func (p *poller) init() error {
 	return nil
 }
 
-func (p *poller) add(fd int, t uint64) error {
+func (p *poller) add(fd int, t uint64, write bool) error {
 	ev := syscall.EpollEvent{Events: addEvents}
+	if write {
+		ev.Events |= syscall.EPOLLOUT
+	}
 	setToken(&ev, t)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -170,7 +173,12 @@ func (p *poller) wait(events []Event, msec int) (int, error) {
 	// writing the wake-up pipe, so none of these events is the pipe's.
 	for i := range buf[:n] {
 		ev := &buf[i]
-		events[i] = Event{Token: token(ev), Hangup: ev.Events&hangupEvents != 0}
+		events[i] = Event{
+			Token:    token(ev),
+			Hangup:   ev.Events&hangupEvents != 0,
+			Readable: ev.Events&(syscall.EPOLLIN|hangupEvents) != 0,
+			Writable: ev.Events&syscall.EPOLLOUT != 0,
+		}
 	}
 	return n, nil
 }

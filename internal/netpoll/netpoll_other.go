@@ -19,7 +19,7 @@ var errUnsupported = errors.New("netpoll: event loops are not supported on this 
 type poller struct{}
 
 func (*poller) init() error                    { return errUnsupported }
-func (*poller) add(int, uint64) error          { return errUnsupported }
+func (*poller) add(int, uint64, bool) error    { return errUnsupported }
 func (*poller) remove(int) error               { return errUnsupported }
 func (*poller) wait([]Event, int) (int, error) { return 0, errUnsupported }
 func (*poller) close() error                   { return nil }

@@ -181,7 +181,7 @@ func TestWaitTokens(t *testing.T) {
 	for _, i := range []int{3, 0, 5, 1, 4, 2} {
 		write(t, pairs[i].cli, "x")
 		got := collect(t, p, 1)
-		if diff := cmp.Diff([]Event{{Token: toks[i]}}, got); diff != "" {
+		if diff := cmp.Diff([]Event{{Token: toks[i], Readable: true}}, got); diff != "" {
 			t.Fatalf("after writing to pair %d (-want +got):\n%s", i, diff)
 		}
 		if data, end := drain(t, pairs[i].fd); data != "x" || end != nil {
@@ -220,7 +220,7 @@ func TestEdgeTriggered(t *testing.T) {
 	expectNone(t, p, "4 bytes left unread")
 
 	write(t, pr.cli, "world")
-	if diff := cmp.Diff([]Event{{Token: 7}}, collect(t, p, 1)); diff != "" {
+	if diff := cmp.Diff([]Event{{Token: 7, Readable: true}}, collect(t, p, 1)); diff != "" {
 		t.Fatalf("new bytes behind unread ones (-want +got):\n%s", diff)
 	}
 	if data, end := drain(t, pr.fd); data != "elloworld" || end != nil {
@@ -229,8 +229,60 @@ func TestEdgeTriggered(t *testing.T) {
 	expectNone(t, p, "drained to EAGAIN")
 
 	write(t, pr.cli, "!")
-	if diff := cmp.Diff([]Event{{Token: 7}}, collect(t, p, 1)); diff != "" {
+	if diff := cmp.Diff([]Event{{Token: 7, Readable: true}}, collect(t, p, 1)); diff != "" {
 		t.Fatalf("bytes after drain (-want +got):\n%s", diff)
+	}
+}
+
+// TestWritable checks AddReadWrite: writability is reported once at
+// registration, not again while the socket keeps taking bytes, and again
+// after a write found it full and the peer made room by reading.
+func TestWritable(t *testing.T) {
+	p := newPoller(t)
+	pr := dialPair(t, listen(t))
+	pr.srv.SetWriteBuffer(16 << 10)
+	if err := p.AddReadWrite(pr.fd, 2); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Event{{Token: 2, Writable: true}}, collect(t, p, 1)); diff != "" {
+		t.Fatalf("at registration (-want +got):\n%s", diff)
+	}
+	expectNone(t, p, "nothing written yet")
+	// Fill the socket until it refuses (EAGAIN).
+	chunk := make([]byte, 64<<10)
+	filled := 0
+	fill := func() {
+		for {
+			n, err := sysWrite(pr.fd, chunk)
+			if n > 0 {
+				filled += n
+			}
+			if err == syscall.EAGAIN {
+				return
+			}
+			if err != nil || filled > 64<<20 {
+				t.Fatalf("filling the socket: %d bytes, %v", filled, err)
+			}
+		}
+	}
+	fill()
+	var evs [8]Event
+	p.sys.wait(evs[:], 0) // room the kernel made meanwhile (see below)
+	if _, err := sysWrite(pr.fd, chunk[:1]); err != syscall.EAGAIN {
+		// The kernel moved bytes to the peer's receive buffer,
+		// making room: fill again.
+		fill()
+		p.sys.wait(evs[:], 0)
+	}
+	// The peer reads everything: room appears and is reported, and the
+	// socket takes bytes again.
+	go io.CopyN(io.Discard, pr.cli, int64(filled)+1)
+	got := collect(t, p, 1)
+	if len(got) != 1 || got[0].Token != 2 || !got[0].Writable || got[0].Readable {
+		t.Fatalf("after the peer read: %+v, want one Writable event for token 2", got)
+	}
+	if n, err := sysWrite(pr.fd, chunk[:1]); n != 1 {
+		t.Fatalf("write after the Writable event: %d, %v", n, err)
 	}
 }
 
@@ -257,7 +309,7 @@ func TestAddPending(t *testing.T) {
 	if err := p.Add(pr.fd, 1); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Event{{Token: 1}}, collect(t, p, 1)); diff != "" {
+	if diff := cmp.Diff([]Event{{Token: 1, Readable: true}}, collect(t, p, 1)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 	expectNone(t, p, "buffered bytes already reported")
@@ -386,7 +438,7 @@ func TestRemove(t *testing.T) {
 	if err := p.Add(pr.fd, 3); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Event{{Token: 3}}, collect(t, p, 1)); diff != "" {
+	if diff := cmp.Diff([]Event{{Token: 3, Readable: true}}, collect(t, p, 1)); diff != "" {
 		t.Fatalf("re-added with a byte pending (-want +got):\n%s", diff)
 	}
 
@@ -478,7 +530,7 @@ func TestAddWhileWaiting(t *testing.T) {
 	write(t, pr.cli, "late")
 	select {
 	case r := <-done:
-		if r.n != 1 || r.err != nil || r.ev != (Event{Token: 5}) {
+		if r.n != 1 || r.err != nil || r.ev != (Event{Token: 5, Readable: true}) {
 			t.Errorf("Wait = %d, %v, %+v; want 1, nil, token 5", r.n, r.err, r.ev)
 		}
 	case <-time.After(testTimeout):
