@@ -260,6 +260,8 @@ type loopConn struct {
 	// control frames wait in the state machine for room in it.
 	q        writeQueue
 	deferred atomic.Bool
+	// paused: reading stopped while control frames were deferred.
+	paused atomic.Bool
 	// The message being received when the socket ran dry mid-message;
 	// nil otherwise, so an idle connection holds no message buffer.
 	msg  []byte
@@ -449,6 +451,13 @@ func (lc *loopConn) detach(c *Conn) (closeNow bool) {
 
 func (lc *loopConn) read(c *Conn, p []byte) (int, error) {
 	if lc.nonblock {
+		if lc.deferred.Load() {
+			// Our control frames wait for room in the queue: read no
+			// more from a peer that does not read ours (its Pings
+			// would be answered by nothing). drain resumes it.
+			lc.paused.Store(true)
+			return 0, errWouldBlock
+		}
 		return rawRead(lc.fd, p)
 	}
 	return blocking{}.read(c, p)
@@ -588,12 +597,10 @@ func (p *poller) run() {
 			if lc == nil {
 				continue
 			}
-			if ev.Writable {
-				// Under the queue's lock: a writer that just found
-				// the socket full may not have queued its rest yet.
-				lc.drain(c)
-			}
-			if ev.Readable && lc.serve(c, &p.msg) {
+			// drain runs under the queue's lock: a writer that just
+			// found the socket full may not have queued its rest yet.
+			resume := ev.Writable && lc.drain(c)
+			if (ev.Readable || resume) && lc.serve(c, &p.msg) {
 				p.again = append(p.again, c)
 			}
 		}

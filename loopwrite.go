@@ -126,8 +126,9 @@ func (lc *loopConn) queueWrite(c *Conn, b, p []byte) (int, error) {
 }
 
 // drain writes queued bytes when the poller reports the socket writable,
-// then the control frames that waited for room (see admitControl).
-func (lc *loopConn) drain(c *Conn) {
+// then the control frames that waited for room (see admit). It reports
+// whether reading, paused meanwhile, should resume.
+func (lc *loopConn) drain(c *Conn) (resume bool) {
 	q := &lc.q
 	q.mu.Lock()
 	if q.buf != nil && q.err == nil {
@@ -146,6 +147,7 @@ func (lc *loopConn) drain(c *Conn) {
 			c.unlockWrite() // flushes the control frames
 		} // else the holder does when it lets go
 	}
+	return !lc.deferred.Load() && lc.paused.Swap(false)
 }
 
 // admit applies the queue limit to n bytes (see driver.admit). An empty
