@@ -49,10 +49,10 @@ type Loop struct {
 type LoopOptions struct {
 	// OnMessage is called for every data message, with its type and
 	// payload; p is valid only until OnMessage returns. It runs on a
-	// poller goroutine shared by many connections: a call that blocks (a
-	// WriteMessage to a peer that does not read, a slow computation)
-	// delays the other connections of that poller, so hand long work to
-	// another goroutine. Required.
+	// poller goroutine shared by many connections: writes from it never
+	// block (see WriteQueueLimit), but a slow computation delays the
+	// other connections of that poller, so hand long work to another
+	// goroutine. Required.
 	OnMessage func(c *Conn, typ MessageType, p []byte)
 	// OnClose, when set, is called once when a connection served by the
 	// loop ends, with the connection's *CloseError (see Conn.CloseNow and
