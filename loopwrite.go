@@ -181,8 +181,19 @@ func (lc *loopConn) admit(c *Conn, n int, kind admitKind) error {
 	}
 	if code != 0 && lc.q.closing.CompareAndSwap(false, true) {
 		// Close waits for the write side, held by the caller: on a
-		// goroutine of its own, once per connection.
-		go c.Close(code, "write queue full")
+		// goroutine of its own, once per connection. Close returns at
+		// once when OnMessage runs meanwhile (see Loop); a peer that
+		// does not read never answers, so the wait for its Close is
+		// bounded here in every case.
+		go func() {
+			c.Close(code, "write queue full")
+			t := time.NewTimer(c.opts.closeTimeout())
+			defer t.Stop()
+			c.g.acquire(lockLoop, t.C) // held by the Loop: returns at the end or the timeout
+			if c.closed() == nil {
+				c.finish(c.stateError(ErrCloseTimeout))
+			}
+		}()
 	}
 	if committed {
 		return nil
