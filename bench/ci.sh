@@ -10,4 +10,8 @@ trap 'rm -f "$out"' EXIT
 go run ./cmd/benchall -quick -out "$out"
 grep -q '^## Echo round trips' "$out"
 grep -q '^## Many connections' "$out"
+go run ./cmd/benchscale -quick -out "$out"
+grep -q '^### Many busy connections' "$out"
+grep -q '^### One slow reader' "$out"
+grep -q '^### Idle connections with the heartbeat on' "$out"
 echo "bench: smoke run OK"

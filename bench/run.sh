@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full benchmark run (under 15 minutes on a 2-core machine): writes
+# Full benchmark run (benchall about 4 minutes, benchscale about 9, on a 2-core machine): writes
 # docs/performance.md. Installs the pinned benchstat when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -7,3 +7,6 @@ if ! command -v benchstat >/dev/null && [ ! -x "$(go env GOPATH)/bin/benchstat" 
 	go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 fi
 BENCH_VIA="bash bench/run.sh" go run ./cmd/benchall -out ../docs/performance.md "$@"
+# The scale rows (issue 18): their own section of the same file, spliced in
+# after benchall rewrote it (about 9 minutes on 2 cores).
+go run ./cmd/benchscale -out ../docs/performance.md

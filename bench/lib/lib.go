@@ -77,9 +77,9 @@ func All() []Lib {
 	return []Lib{Hybi(), HybiLoop(), Gorilla(), Coder(), Gobwas(), Gws(), Nbio()}
 }
 
-// ByName returns the library called name.
+// ByName returns the library called name, among All and Scale.
 func ByName(name string) (Lib, bool) {
-	for _, l := range All() {
+	for _, l := range append(All(), Scale()...) {
 		if l.Name == name {
 			return l, true
 		}

@@ -1,0 +1,74 @@
+package run
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hybi/websocket/bench/lib"
+)
+
+// TestMeasureBusy runs a tiny busy cell on hybi-loop and one peer: every
+// message is echoed and counted, and the latency and server figures are
+// filled in.
+func TestMeasureBusy(t *testing.T) {
+	for _, name := range []string{"hybi-loop", "gws"} {
+		ss, err := MeasureBusy(name, 20, []int{16, 20000}, func(int) int { return 100 })
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(ss) != 2 {
+			t.Fatalf("%s: %d samples, want 2", name, len(ss))
+		}
+		for _, s := range ss {
+			if s.Msgs != 100 || s.Conns != 20 {
+				t.Errorf("%s %d B: Msgs, Conns = %d, %d, want 100, 20", name, s.Size, s.Msgs, s.Conns)
+			}
+			if s.P50 <= 0 || s.P50 > s.P99 || s.P99 > s.Max {
+				t.Errorf("%s %d B: latency %+v not ordered", name, s.Size, s.Latency)
+			}
+			if s.PeakRSS == 0 || s.MsgsPerSec() <= 0 {
+				t.Errorf("%s %d B: peak RSS %d, %f msgs/s", name, s.Size, s.PeakRSS, s.MsgsPerSec())
+			}
+		}
+	}
+}
+
+// TestMeasureSlow runs the slow-reader row small: the slow connection
+// sends, stays open, and the others' echoes are measured both ways.
+func TestMeasureSlow(t *testing.T) {
+	s, err := MeasureSlow(10, 1024, 180, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Msgs != 180 || s.Without.P99 <= 0 || s.With.P99 <= 0 {
+		t.Errorf("sample %+v: messages or latencies missing", s)
+	}
+	if s.SlowSent < 16<<10 || !s.SlowOpen {
+		t.Errorf("slow reader sent %d bytes, still open %v; want some and true", s.SlowSent, s.SlowOpen)
+	}
+}
+
+// TestMeasureIdleHB runs the heartbeat row small on hybi-loop-hb: pings
+// arrive within the window, and the broadcast reaches every client.
+func TestMeasureIdleHB(t *testing.T) {
+	t.Setenv(lib.HeartbeatEnv, "100ms")
+	s, err := MeasureIdleHB("hybi-loop-hb", 20, 350*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Pings < 20 || s.Broadcast <= 0 || s.Connect <= 0 {
+		t.Errorf("sample %+v: want at least one ping per connection and a broadcast", s)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	d := make([]time.Duration, 100)
+	for i := range d {
+		d[i] = time.Duration(100-i) * time.Millisecond
+	}
+	got := latency(d)
+	want := Latency{P50: 51 * time.Millisecond, P90: 91 * time.Millisecond, P99: 100 * time.Millisecond, Max: 100 * time.Millisecond}
+	if got != want {
+		t.Errorf("latency = %+v, want %+v", got, want)
+	}
+}
