@@ -256,6 +256,15 @@ type loopConn struct {
 	// nonblock makes the Conn's reads non-blocking reads of fd; set by
 	// the poller while it holds the read side.
 	nonblock bool
+	// drained: a non-blocking read of this serveOnce returned less than
+	// it asked for, so the socket was empty then. Epoll is
+	// edge-triggered: bytes arriving after that read report the
+	// descriptor again, so the read that would only return EAGAIN is
+	// skipped (one system call less per message on an echo), unless the
+	// peer's FIN was already reported (hangup): no new edge follows it,
+	// so the read to EOF must not be skipped.
+	drained bool
+	hangup  atomic.Bool // an event reported Hangup; set for good
 	// q holds what the socket did not take (loopwrite.go); deferred:
 	// control frames wait in the state machine for room in it.
 	q        writeQueue
@@ -345,7 +354,7 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 	}
 	defer lc.exit(c)
 
-	lc.nonblock = true
+	lc.nonblock, lc.drained = true, false
 	defer func() { lc.nonblock = false }()
 	started := lc.open
 	b := (*buf)[:0]
@@ -458,7 +467,12 @@ func (lc *loopConn) read(c *Conn, p []byte) (int, error) {
 			lc.paused.Store(true)
 			return 0, errWouldBlock
 		}
-		return rawRead(lc.fd, p)
+		if lc.drained && !lc.hangup.Load() {
+			return 0, errWouldBlock
+		}
+		n, err := rawRead(lc.fd, p)
+		lc.drained = err == nil && n < len(p)
+		return n, err
 	}
 	return blocking{}.read(c, p)
 }
@@ -599,6 +613,9 @@ func (p *poller) run() {
 			}
 			// drain runs under the queue's lock: a writer that just
 			// found the socket full may not have queued its rest yet.
+			if ev.Hangup {
+				lc.hangup.Store(true)
+			}
 			resume := ev.Writable && lc.drain(c)
 			if (ev.Readable || resume) && lc.serve(c, &p.msg) {
 				p.again = append(p.again, c)
