@@ -49,14 +49,7 @@ func hybiAccept(ln net.Listener, cfg ServerConfig, handle func(*websocket.Conn))
 			handle(c)
 		})
 	}
-	go acceptLoop(ln, func(nc net.Conn) {
-		c, err := websocket.Upgrade(nc, nil, opts)
-		if err != nil {
-			nc.Close()
-			return
-		}
-		handle(c)
-	})
+	upgradeEach(ln, opts, handle)
 	return nil
 }
 

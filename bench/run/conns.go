@@ -26,6 +26,20 @@ func rawHandshakeExt(addr, ext string) (net.Conn, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	head, err := clientHandshake(nc, addr, ext)
+	if err != nil {
+		nc.Close()
+		return nil, "", err
+	}
+	if ext == "" {
+		return nc, "", nil
+	}
+	return nc, head, nil
+}
+
+// clientHandshake sends the fixed client request for addr on nc, offering
+// ext when not empty, and returns the 101 response head.
+func clientHandshake(nc net.Conn, addr, ext string) (string, error) {
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
 	if ext != "" {
@@ -34,24 +48,18 @@ func rawHandshakeExt(addr, ext string) (net.Conn, string, error) {
 	req += "\r\n"
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(nc, req); err != nil {
-		nc.Close()
-		return nil, "", err
+		return "", err
 	}
 	var buf [1024]byte
 	head, err := readHead(nc, buf[:])
 	if err != nil {
-		nc.Close()
-		return nil, "", fmt.Errorf("handshake: %w", err)
+		return "", fmt.Errorf("handshake: %w", err)
 	}
 	if len(head) < 12 || string(head[9:12]) != "101" {
-		nc.Close()
-		return nil, "", fmt.Errorf("handshake: %q", head)
+		return "", fmt.Errorf("handshake: %q", head)
 	}
 	nc.SetDeadline(time.Time{})
-	if ext == "" {
-		return nc, "", nil
-	}
-	return nc, string(head), nil
+	return string(head), nil
 }
 
 // UpgradeSample is the cost of n sequential handshakes that stay open.

@@ -37,31 +37,17 @@ type scaleConn struct {
 }
 
 // dialScale connects from 127.0.0.(1+i%SourceAddrs) to addr and performs
-// the fixed client handshake of rawHandshake.
+// the fixed client handshake of rawHandshake (clientHandshake).
 func dialScale(addr string, i int) (*scaleConn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%SourceAddrs))}}
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(nc, req); err != nil {
+	if _, err := clientHandshake(nc, addr, ""); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	var buf [1024]byte
-	head, err := readHead(nc, buf[:])
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("handshake: %w", err)
-	}
-	if len(head) < 12 || string(head[9:12]) != "101" {
-		nc.Close()
-		return nil, fmt.Errorf("handshake: %q", head)
-	}
-	nc.SetDeadline(time.Time{})
 	return &scaleConn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
 
