@@ -224,7 +224,7 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	if o.PingInterval > 0 {
 		c.hb = &heartbeat{start: time.Now()}
 		c.mu.Lock()
-		c.hb.timer = time.AfterFunc(o.PingInterval, c.heartbeat)
+		c.hb.timer = time.AfterFunc(c.hb.align(int64(o.PingInterval), int64(o.PingInterval)), c.heartbeat)
 		c.mu.Unlock()
 	}
 	return c, nil
@@ -285,6 +285,25 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 func (h *heartbeat) since() int64 { return int64(time.Since(h.start)) }
 
+// heartbeatGrid is the fraction of PingInterval that heartbeat ticks are
+// rounded up to: ticks of many connections fall on the same instants of
+// the clock, so the runtime fires their timers together, their Pings go
+// out together and their Pongs come back together (a Loop reads them from
+// one epoll wake-up instead of one each). A tick is late by less than
+// PingInterval/heartbeatGrid.
+const heartbeatGrid = 16
+
+// align returns the wait d (nanoseconds) rounded up so that the tick falls
+// on a multiple of interval/heartbeatGrid of the wall clock.
+func (h *heartbeat) align(d, interval int64) time.Duration {
+	g := interval / heartbeatGrid
+	if g < int64(time.Millisecond) {
+		return time.Duration(d)
+	}
+	at := time.Now().UnixNano() + d
+	return time.Duration(d + (g-at%g)%g)
+}
+
 // heartbeat runs on a timer goroutine: it fails the connection when the
 // PongTimeout after a ping passed without any byte from the peer, and sends
 // a ping every PingInterval. The next tick is armed before the ping is
@@ -319,7 +338,7 @@ func (c *Conn) heartbeat() {
 	if h.ping != 0 && timeout > 0 {
 		next = min(next, h.ping+timeout-now)
 	}
-	h.timer.Reset(time.Duration(max(next, int64(time.Millisecond))))
+	h.timer.Reset(h.align(max(next, int64(time.Millisecond)), interval))
 	c.mu.Unlock()
 	if send && c.tryLockWrite() {
 		if c.closed() == nil {

@@ -56,7 +56,10 @@ type Options struct {
 	// connection that was never read from holds none.
 	ReadBufferSize int
 
-	// PingInterval, when positive, sends a Ping every PingInterval.
+	// PingInterval, when positive, sends a Ping every PingInterval. The
+	// ticks fall on multiples of PingInterval/16 of the clock, so a Ping
+	// may be up to that much later: the heartbeats of many connections
+	// then fire together, and their Pongs are read together.
 	// PongTimeout, when positive, closes the connection with a *CloseError
 	// whose Err is ErrHeartbeatTimeout if no frame at all (a Pong or
 	// anything else) arrives within PongTimeout after a heartbeat Ping.

@@ -72,3 +72,29 @@ func TestPingContext(t *testing.T) {
 		}
 	})
 }
+
+// TestHeartbeatAlign checks the rounding of heartbeat ticks: never
+// earlier than asked, later by less than a grid step (PingInterval/16),
+// on a multiple of the step, and not rounded at all below a millisecond
+// step.
+func TestHeartbeatAlign(t *testing.T) {
+	var h heartbeat
+	const interval = int64(1600 * time.Millisecond)
+	g := interval / heartbeatGrid
+	for _, d := range []int64{int64(time.Millisecond), int64(37 * time.Millisecond), interval, interval + 1} {
+		before := time.Now().UnixNano()
+		got := int64(h.align(d, interval))
+		after := time.Now().UnixNano()
+		if got < d || got >= d+g {
+			t.Errorf("align(%v) = %v, want in [%v, %v)", time.Duration(d), time.Duration(got), time.Duration(d), time.Duration(d+g))
+		}
+		// The tick, seen from either side of the call, is on the grid
+		// give or take the time the call took.
+		if off := (before + got) % g; off > after-before && g-off > after-before {
+			t.Errorf("align(%v): tick %v off the %v grid", time.Duration(d), time.Duration(off), time.Duration(g))
+		}
+	}
+	if got := h.align(5, int64(10*time.Millisecond)); got != 5 {
+		t.Errorf("align below a 1ms step = %v, want 5ns unchanged", got)
+	}
+}
