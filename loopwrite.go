@@ -44,8 +44,12 @@ var queueBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-// push queues b. The caller holds mu.
-func (q *writeQueue) push(b []byte) {
+// push queues b. The caller holds mu. The buffer grows to at most limit
+// bytes while what it holds fits in limit (a frame admit lets past the
+// limit grows it to just what it needs), and bytes already written are
+// dropped from its front before it grows, so a peer's queue costs no more
+// memory than the limit.
+func (q *writeQueue) push(b []byte, limit int) {
 	if len(b) == 0 {
 		return
 	}
@@ -53,8 +57,33 @@ func (q *writeQueue) push(b []byte) {
 		q.buf = queueBufs.Get().(*[]byte)
 		q.off = 0
 	}
+	if len(*q.buf)+len(b) > cap(*q.buf) {
+		q.grow(len(b), limit)
+	}
 	*q.buf = append(*q.buf, b...)
 	q.n.Add(int64(len(b)))
+}
+
+// grow makes room for n more bytes (see push). The caller holds mu.
+func (q *writeQueue) grow(n, limit int) {
+	old := *q.buf
+	if q.off > 0 {
+		m := copy(old, old[q.off:])
+		old, q.off = old[:m], 0
+		*q.buf = old
+		if m+n <= cap(old) {
+			return
+		}
+	}
+	need := len(old) + n
+	nb := make([]byte, len(old), max(need, min(2*cap(old), limit)))
+	copy(nb, old)
+	if cap(old) == asyncPiece {
+		*q.buf = old[:0]
+		queueBufs.Put(q.buf)
+		q.buf = new([]byte)
+	}
+	*q.buf = nb
 }
 
 // pop drops n written bytes from the front. The caller holds mu.
@@ -116,11 +145,12 @@ func (lc *loopConn) queueWrite(c *Conn, b, p []byte) (int, error) {
 			return n, err
 		}
 	}
+	limit := lc.l.opts.writeQueueLimit()
 	if n < len(b) {
-		q.push(b[n:])
-		q.push(p)
+		q.push(b[n:], limit)
+		q.push(p, limit)
 	} else {
-		q.push(p[n-len(b):])
+		q.push(p[n-len(b):], limit)
 	}
 	return len(b) + len(p), nil
 }

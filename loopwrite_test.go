@@ -247,6 +247,15 @@ func TestLoopQueueBurst(t *testing.T) {
 		if q := server.ls.q.n.Load(); q > limit {
 			t.Fatalf("queue holds %d bytes, over the %d limit", q, limit)
 		}
+		server.ls.q.mu.Lock()
+		c := 0
+		if server.ls.q.buf != nil {
+			c = cap(*server.ls.q.buf)
+		}
+		server.ls.q.mu.Unlock()
+		if c > limit {
+			t.Fatalf("queue buffer of %d bytes, over the %d limit", c, limit)
+		}
 	}
 	if len(accepted) == n || len(accepted) == 0 {
 		t.Fatalf("%d of %d writes accepted: the burst did not meet the limit", len(accepted), n)
