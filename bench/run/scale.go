@@ -354,6 +354,16 @@ type SlowSample struct {
 	SlowOpen bool
 }
 
+// settledMem is child.Mem asked twice: sync.Pools keep what they held
+// through one collection (the victim cache), so only the second sees the
+// heap without buffers parked in pools, on both sides of a difference.
+func settledMem(c *Child) (Stats, error) {
+	if _, err := c.Mem(); err != nil {
+		return Stats{}, err
+	}
+	return c.Mem()
+}
+
 // SlowRate is how fast the slow reader sends: one SlowMsg-byte message
 // every SlowEvery; its socket's receive buffer is shrunk to SlowRcvBuf, so
 // that its echoes back up into the server's queue within a fraction of a
@@ -400,7 +410,7 @@ func MeasureSlow(conns, size, msgs int, headStart time.Duration) (SlowSample, er
 	if s.Without, s.WithoutRate, err = run(); err != nil {
 		return s, err
 	}
-	before, err := child.Mem()
+	before, err := settledMem(child)
 	if err != nil {
 		return s, err
 	}
@@ -439,7 +449,7 @@ func MeasureSlow(conns, size, msgs int, headStart time.Duration) (SlowSample, er
 		return s, err
 	}
 	s.SlowSent = sent.Load()
-	after, err := child.Mem()
+	after, err := settledMem(child)
 	if err != nil {
 		return s, err
 	}
