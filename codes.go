@@ -65,3 +65,9 @@ const (
 // its status, header and the start of its body (package handshake's type).
 // Match it with errors.As.
 type ResponseError = handshake.ResponseError
+
+// DialResult is what Dial gives back besides the Conn (package handshake's
+// Result): the agreed Subprotocol and Extensions, and the server's 101
+// response, StatusCode, Status and Header (Set-Cookie, the server's own
+// fields).
+type DialResult = handshake.Result

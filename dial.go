@@ -32,16 +32,17 @@ func negotiated(res handshake.Result, parse func(handshake.Extension) (deflate.P
 // then the opening handshake. Everything, including the handshake, is
 // bounded by ctx; the returned Conn is not tied to ctx.
 //
-// It returns what the handshake agreed on. A refused handshake is a
-// *handshake.ResponseError carrying the server's status, header and the
-// start of its body.
-func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handshake.Result, error) {
+// It returns what the handshake agreed on and the server's 101 response
+// (DialResult: subprotocol, extensions, status and header, Set-Cookie
+// included). A refused handshake is a *ResponseError carrying the server's
+// status, header and the start of its body.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, DialResult, error) {
 	if opts == nil {
 		opts = &DialOptions{}
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, handshake.Result{}, fmt.Errorf("websocket: dial: %w", err)
+		return nil, DialResult{}, fmt.Errorf("websocket: dial: %w", err)
 	}
 	switch u.Scheme {
 	case "ws", "wss":
@@ -50,20 +51,20 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handsha
 	case "https":
 		u.Scheme = "wss"
 	default:
-		return nil, handshake.Result{}, fmt.Errorf("websocket: dial: URL scheme must be ws or wss, not %q", u.Scheme)
+		return nil, DialResult{}, fmt.Errorf("websocket: dial: URL scheme must be ws or wss, not %q", u.Scheme)
 	}
 	if u.Fragment != "" {
 		// RFC 6455 §3: "Fragment identifiers are meaningless in the
 		// context of WebSocket URIs and MUST NOT be used on these URIs."
-		return nil, handshake.Result{}, errors.New("websocket: dial: URL must not have a fragment")
+		return nil, DialResult{}, errors.New("websocket: dial: URL must not have a fragment")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, handshake.Result{}, err
+		return nil, DialResult{}, err
 	}
 
 	nc, err := dialTransport(ctx, u, opts)
 	if err != nil {
-		return nil, handshake.Result{}, err
+		return nil, DialResult{}, err
 	}
 	stop := bindContext(ctx, nc)
 	// The handshake reads through a small bufio.Reader; whatever the server
@@ -89,13 +90,13 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, handsha
 	}
 	if err != nil {
 		nc.Close()
-		return nil, handshake.Result{}, ctxErr(ctx, fmt.Errorf("websocket: dial: %w", err))
+		return nil, DialResult{}, ctxErr(ctx, fmt.Errorf("websocket: dial: %w", err))
 	}
 	buffered, _ := br.Peek(br.Buffered())
 	c, err := newConn(nc, true, buffered, &opts.Options, res.Subprotocol, params)
 	if err != nil {
 		nc.Close()
-		return nil, handshake.Result{}, err
+		return nil, DialResult{}, err
 	}
 	return c, res, nil
 }

@@ -286,8 +286,10 @@ func (e *ResponseError) Is(target error) bool {
 // containing Upgrade, Sec-WebSocket-Accept matching key, a subprotocol only
 // if offered, and extensions only if offered, each accepted by its
 // ClientExtension (which checks the parameters against what it offered).
-// Bytes after the 101 response stay in br for the connection. A failure is a *ResponseError; an I/O error is returned
-// unchanged (io.ErrUnexpectedEOF when the response stops mid-head).
+// The Result carries the 101's status and header fields. Bytes after the
+// 101 response stay in br for the connection. A failure is a
+// *ResponseError; an I/O error is returned unchanged (io.ErrUnexpectedEOF
+// when the response stops mid-head).
 func ReadResponse(br *bufio.Reader, key string, o *ClientOptions) (Result, error) {
 	if o == nil {
 		o = &ClientOptions{}
@@ -345,7 +347,7 @@ func ReadResponse(br *bufio.Reader, key string, o *ClientOptions) (Result, error
 	if v := h["Sec-Websocket-Accept"]; len(v) != 1 || v[0] != AcceptKey(key) {
 		return fail(ErrBadAccept)
 	}
-	var res Result
+	res := Result{StatusCode: re.StatusCode, Status: re.Status, Header: h}
 	// §4.1: "If the response includes a |Sec-WebSocket-Extensions| header
 	// field and this header field indicates the use of an extension that
 	// was not present in the client's handshake ..., the client MUST _Fail_."

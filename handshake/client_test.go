@@ -329,6 +329,11 @@ func TestReadResponseChecks(t *testing.T) {
 					if err != nil {
 						t.Fatalf("unexpected error: %v", err)
 					}
+					// The 101's status and header come back with the result.
+					if res.StatusCode != 101 || res.Status != "101 Switching Protocols" || res.Header.Get("Sec-WebSocket-Accept") != AcceptKey(rfcKey) {
+						t.Errorf("response %d %q, Sec-WebSocket-Accept %q; want the 101 and %q", res.StatusCode, res.Status, res.Header.Get("Sec-WebSocket-Accept"), AcceptKey(rfcKey))
+					}
+					res.StatusCode, res.Status, res.Header = 0, "", nil
 					if diff := cmp.Diff(tt.res, res); diff != "" {
 						t.Errorf("Result (-want +got):\n%s", diff)
 					}

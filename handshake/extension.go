@@ -1,6 +1,9 @@
 package handshake
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
 
 // Param is one extension parameter (RFC 6455 §9.1). A parameter without a
 // value has HasValue false and Value "". A quoted-string value is stored
@@ -44,10 +47,17 @@ type ClientExtension interface {
 	Accept(response Extension) error
 }
 
-// Result is what a successful handshake agreed on (both roles).
+// Result is what a successful handshake agreed on (both roles). On the
+// client side (ReadResponse, Dial) it also holds the server's 101 response:
+// its status and every header field, so that Set-Cookie and the server's own
+// headers are readable; on the server side these stay zero.
 type Result struct {
 	Subprotocol string      // "" when none was agreed
 	Extensions  []Extension // accepted response elements, in response order
+
+	StatusCode int         // client side: 101
+	Status     string      // client side: status code and reason phrase, e.g. "101 Switching Protocols"
+	Header     http.Header // client side: the 101 response's header fields, keys canonical
 }
 
 // ParseExtensions parses all Sec-WebSocket-Extensions header values (several

@@ -78,6 +78,11 @@ func TestRoundTripHTTPServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server's extra header comes back with the 101's status.
+	if res.StatusCode != 101 || res.Header.Get("X-Server") != "hybi" {
+		t.Errorf("response %d, X-Server %q; want 101 and %q", res.StatusCode, res.Header.Get("X-Server"), "hybi")
+	}
+	res.StatusCode, res.Status, res.Header = 0, "", nil
 	want := Result{Subprotocol: "superchat", Extensions: []Extension{{Name: "x", Params: []Param{{Name: "a", Value: "1", HasValue: true}}}}}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -275,6 +280,10 @@ func TestRoundTripRaw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if res.StatusCode != 101 {
+				t.Errorf("StatusCode = %d, want 101", res.StatusCode)
+			}
+			res.StatusCode, res.Status, res.Header = 0, "", nil
 			if diff := cmp.Diff(tt.want, res); diff != "" {
 				t.Errorf("Result (-want +got):\n%s", diff)
 			}
