@@ -317,6 +317,10 @@ func FuzzClientResponse(f *testing.F) {
 			!strings.EqualFold(hresp.Header.Get("Upgrade"), "websocket") {
 			t.Fatalf("ReadResponse accepted %q (net/http: status %d, header %v)", resp[:consumed], hresp.StatusCode, hresp.Header)
 		}
+		// The Result carries the 101 as net/http reads it.
+		if whole.Res.StatusCode != 101 || whole.Res.Header.Get("Sec-WebSocket-Accept") != rfcAcceptB64 {
+			t.Fatalf("ReadResponse(%q): Result status %d, header %v", resp[:consumed], whole.Res.StatusCode, whole.Res.Header)
+		}
 		if p := whole.Res.Subprotocol; p != "" && p != "chat" && p != "superchat" {
 			t.Fatalf("accepted unoffered subprotocol %q", p)
 		}
