@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/handshake"
@@ -73,7 +75,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, DialRes
 	co := &handshake.ClientOptions{
 		Origin:       opts.Origin,
 		Subprotocols: opts.Subprotocols,
-		Header:       opts.Header,
+		Header:       withJarCookies(opts.Header, opts.Jar, u),
 	}
 	var dc *deflate.Client
 	if opts.Compression {
@@ -81,6 +83,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, DialRes
 		co.Extensions = []handshake.ClientExtension{dc}
 	}
 	res, err := handshake.Dial(nc, br, u, co)
+	storeCookies(opts.Jar, u, res, err)
 	var params *deflate.Params
 	if err == nil && dc != nil {
 		params, err = negotiated(res, dc.Params)
@@ -99,4 +102,60 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, DialRes
 		return nil, DialResult{}, err
 	}
 	return c, res, nil
+}
+
+// cookieURL is the http or https URL a cookie jar knows a ws or wss URL by,
+// as browsers do (RFC 6455 §4.1 item 12 lets a client send cookies).
+func cookieURL(u *url.URL) *url.URL {
+	cu := *u
+	if u.Scheme == "wss" {
+		cu.Scheme = "https"
+	} else {
+		cu.Scheme = "http"
+	}
+	return &cu
+}
+
+// withJarCookies returns h with jar's cookies for u appended to its Cookie
+// field, in one line after any the caller set (RFC 6265 §5.4: "the user
+// agent MUST NOT attach more than one Cookie header field"). h itself is
+// never modified.
+func withJarCookies(h http.Header, jar http.CookieJar, u *url.URL) http.Header {
+	if jar == nil {
+		return h
+	}
+	cookies := jar.Cookies(cookieURL(u))
+	if len(cookies) == 0 {
+		return h
+	}
+	pairs := h.Values("Cookie")
+	for _, c := range cookies {
+		// Only the name and value go in a request (RFC 6265 §5.4).
+		pairs = append(pairs, (&http.Cookie{Name: c.Name, Value: c.Value, Quoted: c.Quoted}).String())
+	}
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Cookie", strings.Join(pairs, "; "))
+	return h
+}
+
+// storeCookies hands jar the Set-Cookie fields of the server's answer: the
+// 101 of a successful handshake or the response of a refused one.
+func storeCookies(jar http.CookieJar, u *url.URL, res handshake.Result, err error) {
+	if jar == nil {
+		return
+	}
+	h := res.Header
+	var re *handshake.ResponseError
+	if err != nil {
+		if !errors.As(err, &re) {
+			return
+		}
+		h = re.Header
+	}
+	if cookies := (&http.Response{Header: h}).Cookies(); len(cookies) > 0 {
+		jar.SetCookies(cookieURL(u), cookies)
+	}
 }

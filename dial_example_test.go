@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"time"
 
@@ -48,4 +49,39 @@ func ExampleDial() {
 	// subprotocol: chat.v1
 	// server: example/1.0
 	// cookie: session=42; Path=/
+}
+
+// A cookie jar carries cookies across dials, as in a browser: the server
+// sets a session cookie in its 101 response, and the next Dial with the
+// same jar sends it back. The jar knows ws URLs as http (wss as https), so
+// an http.Client can share it (a login over HTTPS, then the WebSocket).
+func ExampleDialOptions_jar() {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h http.Header
+		if ck, err := r.Cookie("session"); err == nil {
+			fmt.Println("server: welcome back,", ck.Value)
+		} else {
+			h = http.Header{"Set-Cookie": {"session=42; Path=/; HttpOnly"}}
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Header: h})
+		if err != nil {
+			return
+		}
+		c.CloseNow()
+	}))
+	defer srv.Close()
+
+	jar, _ := cookiejar.New(nil)
+	opts := &websocket.DialOptions{Jar: jar}
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
+		cancel()
+		if err != nil {
+			log.Fatal(err)
+		}
+		c.CloseNow()
+	}
+	// Output:
+	// server: welcome back, 42
 }

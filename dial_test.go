@@ -2,9 +2,15 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,4 +74,148 @@ func TestDialResultResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// DialOptions.Jar: a cookie set by the 101 is sent on the next dial, after
+// the Cookie of DialOptions.Header in one field; a cookie set by a refusal
+// is stored too; a Secure cookie set over wss goes back over wss only
+// (the jar knows wss as https).
+func TestDialCookieJar(t *testing.T) {
+	type seen struct{ path, cookie string }
+	got := make(chan seen, 10)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.URL.Path, strings.Join(r.Header.Values("Cookie"), " | ")}
+		switch r.URL.Path {
+		case "/refuse":
+			w.Header().Add("Set-Cookie", "refused=yes; Path=/")
+			http.Error(w, "come back later", http.StatusServiceUnavailable)
+			return
+		case "/secure":
+			c, err := Accept(w, r, &AcceptOptions{Header: http.Header{"Set-Cookie": {"tls=1; Path=/; Secure"}}})
+			if err == nil {
+				c.CloseNow()
+			}
+			return
+		}
+		c, err := Accept(w, r, &AcceptOptions{Header: http.Header{"Set-Cookie": {"session=abc; Path=/"}}})
+		if err == nil {
+			c.CloseNow()
+		}
+	})
+	dialOnce := func(t *testing.T, url string, opts *DialOptions) (DialResult, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, res, err := Dial(ctx, url, opts)
+		if err == nil {
+			c.CloseNow()
+		}
+		return res, err
+	}
+	want := func(t *testing.T, path, cookie string) {
+		t.Helper()
+		select {
+		case s := <-got:
+			if s.path != path || s.cookie != cookie {
+				t.Errorf("server saw %s with Cookie %q, want %s with %q", s.path, s.cookie, path, cookie)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server saw no request")
+		}
+	}
+
+	t.Run("ws", func(t *testing.T) {
+		srv := httptest.NewServer(handler)
+		defer srv.Close()
+		base := "ws" + strings.TrimPrefix(srv.URL, "http")
+		jar := newRecordingJar()
+		opts := &DialOptions{Jar: jar, Header: http.Header{"Cookie": {"mine=1"}}}
+		if _, err := dialOnce(t, base+"/", opts); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "/", "mine=1")
+		if _, err := dialOnce(t, base+"/", opts); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "/", "mine=1; session=abc")
+		if got := opts.Header.Values("Cookie"); len(got) != 1 || got[0] != "mine=1" {
+			t.Errorf("Dial changed DialOptions.Header: Cookie %q", got)
+		}
+		_, err := dialOnce(t, base+"/refuse", opts)
+		var re *ResponseError
+		if !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("Dial /refuse = %v, want a 503 *ResponseError", err)
+		}
+		want(t, "/refuse", "mine=1; session=abc")
+		if _, err := dialOnce(t, base+"/", &DialOptions{Jar: jar}); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "/", "session=abc; refused=yes") // the jar's order: longest path, then oldest
+		for _, u := range jar.urls() {
+			if !strings.HasPrefix(u, "http://") {
+				t.Errorf("the jar saw %s for a ws dial", u)
+			}
+		}
+		// The jar is the one an http.Client would use for the same site.
+		u, _ := url.Parse(srv.URL + "/")
+		if n := len(jar.Cookies(u)); n != 2 {
+			t.Errorf("jar holds %d cookies for %s, want 2", n, u)
+		}
+	})
+
+	t.Run("wss", func(t *testing.T) {
+		srv := httptest.NewTLSServer(handler)
+		defer srv.Close()
+		pool := x509.NewCertPool()
+		pool.AddCert(srv.Certificate())
+		jar := newRecordingJar()
+		opts := &DialOptions{Jar: jar, TLSConfig: &tls.Config{RootCAs: pool}}
+		wss := "wss" + strings.TrimPrefix(srv.URL, "https")
+		if _, err := dialOnce(t, wss+"/secure", opts); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "/secure", "")
+		if _, err := dialOnce(t, wss+"/secure", opts); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "/secure", "tls=1")
+		// The jar was asked about https URLs only.
+		for _, u := range jar.urls() {
+			if !strings.HasPrefix(u, "https://") {
+				t.Errorf("the jar saw %s for a wss dial", u)
+			}
+		}
+	})
+}
+
+// recordingJar is a cookiejar.Jar that records the URLs it is asked about.
+type recordingJar struct {
+	*cookiejar.Jar
+	mu   sync.Mutex
+	seen []string
+}
+
+func newRecordingJar() *recordingJar {
+	j, _ := cookiejar.New(nil)
+	return &recordingJar{Jar: j}
+}
+
+func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	j.mu.Lock()
+	j.seen = append(j.seen, u.String())
+	j.mu.Unlock()
+	j.Jar.SetCookies(u, cookies)
+}
+
+func (j *recordingJar) Cookies(u *url.URL) []*http.Cookie {
+	j.mu.Lock()
+	j.seen = append(j.seen, u.String())
+	j.mu.Unlock()
+	return j.Jar.Cookies(u)
+}
+
+func (j *recordingJar) urls() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.seen...)
 }

@@ -178,6 +178,12 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 	// NetDial dials TCP; nil means a net.Dialer. It must honour ctx.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Jar, if set, supplies the cookies sent with the handshake request
+	// (after any Cookie field in Header) and stores the cookies of the
+	// server's answer, from the 101 and from a refusal alike. The jar
+	// knows a ws URL as http and a wss URL as https, as browsers do, so
+	// it can be shared with an http.Client.
+	Jar http.CookieJar
 	// CompressionOffers are the permessage-deflate offers Dial sends when
 	// Compression is set, in order of preference, so that a later one is
 	// the fallback for a server that declines an earlier one (RFC 7692
