@@ -123,6 +123,15 @@ func TestDialCookieJar(t *testing.T) {
 			t.Fatal("the server saw no request")
 		}
 	}
+	// accepted dials url, which must succeed with the server seeing the
+	// request for path with Cookie cookie.
+	accepted := func(t *testing.T, url string, opts *DialOptions, path, cookie string) {
+		t.Helper()
+		if _, err := dialOnce(t, url, opts); err != nil {
+			t.Fatal(err)
+		}
+		want(t, path, cookie)
+	}
 
 	t.Run("ws", func(t *testing.T) {
 		srv := httptest.NewServer(handler)
@@ -130,14 +139,8 @@ func TestDialCookieJar(t *testing.T) {
 		base := "ws" + strings.TrimPrefix(srv.URL, "http")
 		jar := newRecordingJar()
 		opts := &DialOptions{Jar: jar, Header: http.Header{"Cookie": {"mine=1"}}}
-		if _, err := dialOnce(t, base+"/", opts); err != nil {
-			t.Fatal(err)
-		}
-		want(t, "/", "mine=1")
-		if _, err := dialOnce(t, base+"/", opts); err != nil {
-			t.Fatal(err)
-		}
-		want(t, "/", "mine=1; session=abc")
+		accepted(t, base+"/", opts, "/", "mine=1")
+		accepted(t, base+"/", opts, "/", "mine=1; session=abc")
 		if got := opts.Header.Values("Cookie"); len(got) != 1 || got[0] != "mine=1" {
 			t.Errorf("Dial changed DialOptions.Header: Cookie %q", got)
 		}
@@ -147,15 +150,8 @@ func TestDialCookieJar(t *testing.T) {
 			t.Fatalf("Dial /refuse = %v, want a 503 *ResponseError", err)
 		}
 		want(t, "/refuse", "mine=1; session=abc")
-		if _, err := dialOnce(t, base+"/", &DialOptions{Jar: jar}); err != nil {
-			t.Fatal(err)
-		}
-		want(t, "/", "session=abc; refused=yes") // the jar's order: longest path, then oldest
-		for _, u := range jar.urls() {
-			if !strings.HasPrefix(u, "http://") {
-				t.Errorf("the jar saw %s for a ws dial", u)
-			}
-		}
+		accepted(t, base+"/", &DialOptions{Jar: jar}, "/", "session=abc; refused=yes") // the jar's order: longest path, then oldest
+		jar.onlyScheme(t, "http")
 		// The jar is the one an http.Client would use for the same site.
 		u, _ := url.Parse(srv.URL + "/")
 		if n := len(jar.Cookies(u)); n != 2 {
@@ -171,20 +167,9 @@ func TestDialCookieJar(t *testing.T) {
 		jar := newRecordingJar()
 		opts := &DialOptions{Jar: jar, TLSConfig: &tls.Config{RootCAs: pool}}
 		wss := "wss" + strings.TrimPrefix(srv.URL, "https")
-		if _, err := dialOnce(t, wss+"/secure", opts); err != nil {
-			t.Fatal(err)
-		}
-		want(t, "/secure", "")
-		if _, err := dialOnce(t, wss+"/secure", opts); err != nil {
-			t.Fatal(err)
-		}
-		want(t, "/secure", "tls=1")
-		// The jar was asked about https URLs only.
-		for _, u := range jar.urls() {
-			if !strings.HasPrefix(u, "https://") {
-				t.Errorf("the jar saw %s for a wss dial", u)
-			}
-		}
+		accepted(t, wss+"/secure", opts, "/secure", "")
+		accepted(t, wss+"/secure", opts, "/secure", "tls=1")
+		jar.onlyScheme(t, "https")
 	})
 }
 
@@ -214,8 +199,18 @@ func (j *recordingJar) Cookies(u *url.URL) []*http.Cookie {
 	return j.Jar.Cookies(u)
 }
 
-func (j *recordingJar) urls() []string {
+// onlyScheme checks that the jar was asked about URLs of scheme only (a
+// ws dial asks about http URLs, a wss dial about https ones).
+func (j *recordingJar) onlyScheme(t *testing.T, scheme string) {
+	t.Helper()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]string(nil), j.seen...)
+	if len(j.seen) == 0 {
+		t.Error("the jar was never asked")
+	}
+	for _, u := range j.seen {
+		if !strings.HasPrefix(u, scheme+"://") {
+			t.Errorf("the jar saw %s, want scheme %s", u, scheme)
+		}
+	}
 }
