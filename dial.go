@@ -37,7 +37,8 @@ func negotiated(res handshake.Result, parse func(handshake.Extension) (deflate.P
 // It returns what the handshake agreed on and the server's 101 response
 // (DialResult: subprotocol, extensions, status and header, Set-Cookie
 // included). A refused handshake is a *ResponseError carrying the server's
-// status, header and the start of its body.
+// status, header and the start of its body; a proxy's refusal of the
+// CONNECT request is a *ProxyError carrying the same of the proxy's answer.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, DialResult, error) {
 	if opts == nil {
 		opts = &DialOptions{}

@@ -2,10 +2,12 @@ package websocket_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"time"
 
@@ -84,4 +86,29 @@ func ExampleDialOptions_jar() {
 	}
 	// Output:
 	// server: welcome back, 42
+}
+
+// A proxy that refuses the CONNECT request gives a *ProxyError: its status,
+// header (here the credentials it wants) and the start of its body.
+func ExampleProxyError() {
+	proxy := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
+		http.Error(w, "credentials required", http.StatusProxyAuthRequired)
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := websocket.Dial(ctx, "ws://chat.example/", &websocket.DialOptions{Proxy: http.ProxyURL(proxyURL)})
+	var pe *websocket.ProxyError
+	if errors.As(err, &pe) {
+		fmt.Println(pe.Status)
+		fmt.Println(pe.Header.Get("Proxy-Authenticate"))
+		fmt.Printf("%s", pe.Body)
+	}
+	// Output:
+	// 407 Proxy Authentication Required
+	// Basic realm="corp"
+	// credentials required
 }

@@ -1,10 +1,12 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -212,5 +214,86 @@ func (j *recordingJar) onlyScheme(t *testing.T, scheme string) {
 		if !strings.HasPrefix(u, scheme+"://") {
 			t.Errorf("the jar saw %s, want scheme %s", u, scheme)
 		}
+	}
+}
+
+// An HTTP proxy that refuses CONNECT gives a *ProxyError with its status,
+// header and the start of its body, however the body is delimited, and
+// never holds Dial beyond proxyBodyWait.
+func TestDialProxyRefusal(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	tests := []struct {
+		name     string
+		answer   string // the proxy's bytes after reading the request head
+		keepOpen bool   // the proxy leaves the connection open afterwards
+		status   int
+		header   string // a header field to check, "Name: value"
+		body     string
+		msg      string
+	}{
+		{name: "407", answer: "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n",
+			keepOpen: true, status: 407, header: `Proxy-Authenticate: Basic realm="corp"`,
+			msg: "refused CONNECT: 407 Proxy Authentication Required"},
+		{name: "403 with body", answer: "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nhost not allowed\n",
+			keepOpen: true, status: 403, header: "Content-Type: text/plain", body: "host not allowed\n",
+			msg: "refused CONNECT: 403 Forbidden: host not allowed"},
+		{name: "502 chunked", answer: "HTTP/1.1 502 Bad Gateway\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nno up\r\n7\r\nstream\n\r\n0\r\n\r\n",
+			keepOpen: true, status: 502, body: "no upstream\n", msg: "refused CONNECT: 502 Bad Gateway: no upstream"},
+		{name: "403 until close", answer: "HTTP/1.1 403 Forbidden\r\n\r\ngo away\n",
+			status: 403, body: "go away\n", msg: "refused CONNECT: 403 Forbidden: go away"},
+		{name: "403 no length, kept open", answer: "HTTP/1.1 403 Forbidden\r\n\r\ngo away\n",
+			keepOpen: true, status: 403, body: "go away\n", msg: "refused CONNECT: 403 Forbidden: go away"},
+		{name: "body beyond 1 KiB", answer: "HTTP/1.1 403 Forbidden\r\nContent-Length: 3000\r\n\r\n" + big,
+			keepOpen: true, status: 403, body: big[:maxProxyBody], msg: "refused CONNECT: 403 Forbidden: " + big[:200]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listen(t)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(10 * time.Second))
+				req, err := http.ReadRequest(bufio.NewReader(nc))
+				if err != nil || req.Method != http.MethodConnect || req.Host != "ws.example:80" {
+					t.Errorf("proxy read %v, %v; want CONNECT ws.example:80", req, err)
+					return
+				}
+				nc.Write([]byte(tc.answer))
+				if tc.keepOpen {
+					io.Copy(io.Discard, nc) // until the client closes
+				}
+			}()
+			pu := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, _, err := Dial(ctx, "ws://ws.example/", &DialOptions{Proxy: http.ProxyURL(pu)})
+			elapsed := time.Since(start)
+			<-done
+			var pe *ProxyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Dial = %v, want a *ProxyError", err)
+			}
+			if pe.StatusCode != tc.status || pe.Proxy != ln.Addr().String() || string(pe.Body) != tc.body {
+				t.Errorf("ProxyError{Proxy %q, StatusCode %d, Body %q}, want {%q, %d, %q}", pe.Proxy, pe.StatusCode, pe.Body, ln.Addr(), tc.status, tc.body)
+			}
+			if tc.header != "" {
+				name, value, _ := strings.Cut(tc.header, ": ")
+				if got := pe.Header.Get(name); got != value {
+					t.Errorf("header %s = %q, want %q", name, got, value)
+				}
+			}
+			if want := "websocket: dial: proxy " + ln.Addr().String() + " " + tc.msg; err.Error() != want {
+				t.Errorf("error text\n %q, want\n %q", err, want)
+			}
+			if elapsed > proxyBodyWait+2*time.Second {
+				t.Errorf("Dial took %v, want at most about proxyBodyWait (%v)", elapsed, proxyBodyWait)
+			}
+		})
 	}
 }

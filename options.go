@@ -174,7 +174,8 @@ type DialOptions struct {
 	// http.ProxyFromEnvironment; use NoProxy to dial directly. Only http
 	// proxies (HTTP CONNECT, RFC 9110 §9.3.6) and https proxies (CONNECT
 	// over TLS) are supported; user info in the proxy URL is sent as
-	// Proxy-Authorization Basic.
+	// Proxy-Authorization Basic. A proxy that refuses the CONNECT request
+	// makes Dial return a *ProxyError with its status, header and body.
 	Proxy func(*http.Request) (*url.URL, error)
 	// NetDial dials TCP; nil means a net.Dialer. It must honour ctx.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -166,20 +167,65 @@ func dialProxy(ctx context.Context, netDial func(context.Context, string, string
 	}
 
 	stop := bindContext(ctx, nc)
-	err = proxyConnect(nc, proxy, target)
+	err = proxyConnect(ctx, nc, proxy, target)
 	if cerr := stop(); cerr != nil && err == nil {
 		err = cerr
 	}
 	if err != nil {
 		nc.Close()
+		var pe *ProxyError
+		if errors.As(err, &pe) {
+			pe.Proxy = proxyAddr
+			return nil, err // the proxy answered: its answer is the error
+		}
 		return nil, ctxErr(ctx, err)
 	}
 	return nc, nil
 }
 
+// ProxyError is the error of a Dial whose HTTP proxy refused the CONNECT
+// request (RFC 9110 §9.3.6: any status other than 2xx), for example 407
+// Proxy Authentication Required (with a Proxy-Authenticate field saying
+// which credentials it wants), 403 Forbidden or 502 Bad Gateway. Match it
+// with errors.As.
+type ProxyError struct {
+	Proxy      string      // the proxy's host:port
+	StatusCode int         // e.g. 407
+	Status     string      // status code and reason phrase, e.g. "407 Proxy Authentication Required"
+	Header     http.Header // the response header fields
+	// Body holds the first bytes (at most 1 KiB) of the response body: as
+	// many as arrive before ctx ends and within a second of the head.
+	Body []byte
+}
+
+// Error reads like "websocket: dial: proxy 10.0.0.1:3128 refused CONNECT:
+// 403 Forbidden: host not allowed" (with the first line of the body).
+func (e *ProxyError) Error() string {
+	s := "websocket: dial: proxy " + e.Proxy + " refused CONNECT: " + e.Status
+	line, _, _ := strings.Cut(string(e.Body), "\n")
+	line = strings.TrimSpace(line)
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	if line != "" && strings.IndexFunc(line, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
+		s += ": " + line
+	}
+	return s
+}
+
+// maxProxyBody bounds ProxyError.Body, and proxyBodyWait the time spent
+// reading it once the head has arrived: the body only explains a refusal,
+// so a proxy that keeps the connection open without announcing a length
+// must not hold Dial.
+const (
+	maxProxyBody  = 1 << 10
+	proxyBodyWait = time.Second
+)
+
 // proxyConnect sends CONNECT target and reads the proxy's answer byte by
-// byte up to the end of the head, so no byte of the tunnel is consumed.
-func proxyConnect(nc net.Conn, proxy *url.URL, target string) error {
+// byte up to the end of the head, so no byte of the tunnel is consumed. A
+// refusal is a *ProxyError.
+func proxyConnect(ctx context.Context, nc net.Conn, proxy *url.URL, target string) error {
 	var b strings.Builder
 	b.WriteString("CONNECT ")
 	b.WriteString(target)
@@ -210,13 +256,30 @@ func proxyConnect(nc net.Conn, proxy *url.URL, target string) error {
 		}
 		head = append(head, one[0])
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: http.MethodConnect})
+	req := &http.Request{Method: http.MethodConnect}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), req)
 	if err != nil {
 		return fmt.Errorf("websocket: dial: proxy: %w", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("websocket: dial: proxy refused CONNECT: %s", resp.Status)
+	if resp.StatusCode/100 == 2 {
+		return nil
 	}
-	return nil
+	// The tunnel is refused, so reading past the head is harmless now:
+	// read the body as net/http delimits it (Content-Length, chunked or
+	// the connection's end), bounded in size and time.
+	if ctx.Err() == nil {
+		d := time.Now().Add(proxyBodyWait)
+		if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+			d = cd
+		}
+		nc.SetReadDeadline(d)
+	}
+	pe := &ProxyError{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header}
+	if resp, err = http.ReadResponse(bufio.NewReader(io.MultiReader(bytes.NewReader(head), nc)), req); err == nil {
+		// Not resp.Body.Close: it would drain the rest. The caller
+		// closes nc.
+		pe.Body, _ = io.ReadAll(io.LimitReader(resp.Body, maxProxyBody))
+	}
+	return pe
 }
