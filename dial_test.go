@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -248,15 +249,7 @@ func TestDialProxyRefusal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ln := listen(t)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer nc.Close()
+			addr := acceptOne(t, listen(t), func(nc net.Conn) {
 				nc.SetDeadline(time.Now().Add(10 * time.Second))
 				req, err := http.ReadRequest(bufio.NewReader(nc))
 				if err != nil || req.Method != http.MethodConnect || req.Host != "ws.example:80" {
@@ -267,20 +260,19 @@ func TestDialProxyRefusal(t *testing.T) {
 				if tc.keepOpen {
 					io.Copy(io.Discard, nc) // until the client closes
 				}
-			}()
-			pu := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+			})
+			pu := &url.URL{Scheme: "http", Host: addr}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			start := time.Now()
 			_, _, err := Dial(ctx, "ws://ws.example/", &DialOptions{Proxy: http.ProxyURL(pu)})
 			elapsed := time.Since(start)
-			<-done
 			var pe *ProxyError
 			if !errors.As(err, &pe) {
 				t.Fatalf("Dial = %v, want a *ProxyError", err)
 			}
-			if pe.StatusCode != tc.status || pe.Proxy != ln.Addr().String() || string(pe.Body) != tc.body {
-				t.Errorf("ProxyError{Proxy %q, StatusCode %d, Body %q}, want {%q, %d, %q}", pe.Proxy, pe.StatusCode, pe.Body, ln.Addr(), tc.status, tc.body)
+			if pe.StatusCode != tc.status || pe.Proxy != addr || string(pe.Body) != tc.body {
+				t.Errorf("ProxyError{Proxy %q, StatusCode %d, Body %q}, want {%q, %d, %q}", pe.Proxy, pe.StatusCode, pe.Body, addr, tc.status, tc.body)
 			}
 			if tc.header != "" {
 				name, value, _ := strings.Cut(tc.header, ": ")
@@ -288,7 +280,7 @@ func TestDialProxyRefusal(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", name, got, value)
 				}
 			}
-			if want := "websocket: dial: proxy " + ln.Addr().String() + " " + tc.msg; err.Error() != want {
+			if want := "websocket: dial: proxy " + addr + " " + tc.msg; err.Error() != want {
 				t.Errorf("error text\n %q, want\n %q", err, want)
 			}
 			if elapsed > proxyBodyWait+2*time.Second {

@@ -92,15 +92,7 @@ func TestServerKeepsBytesAfterHandshake(t *testing.T) {
 // A server that pushes its first frame in the same TCP write as its 101
 // response: Dial hands the buffered bytes to the Conn.
 func TestDialKeepsBytesAfterHandshake(t *testing.T) {
-	ln := listen(t)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
+	addr := acceptOne(t, listen(t), func(nc net.Conn) {
 		req, err := http.ReadRequest(bufio.NewReader(nc))
 		if err != nil {
 			t.Error(err)
@@ -110,14 +102,13 @@ func TestDialKeepsBytesAfterHandshake(t *testing.T) {
 			"Sec-WebSocket-Accept: " + handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
 		nc.Write(append([]byte(resp), wstest.Server(wstest.OpText, []byte("welcome"))...))
 		io.Copy(io.Discard, nc)
-	}()
-	c := dial(t, "ws://"+ln.Addr().String()+"/", nil)
+	})
+	c := dial(t, "ws://"+addr+"/", nil)
 	_, b, err := c.ReadMessage(nil)
 	if err != nil || string(b) != "welcome" {
 		t.Fatalf("ReadMessage = %q, %v", b, err)
 	}
 	c.CloseNow()
-	<-done
 }
 
 // Accept over net/http, with a subprotocol, and wss with a TLS config.

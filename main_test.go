@@ -127,12 +127,11 @@ func tcpPair(t testing.TB) (client, server *net.TCPConn) {
 	return c.(*net.TCPConn), r.c.(*net.TCPConn)
 }
 
-// serve accepts one connection on a loopback listener, upgrades it with
-// Upgrade and runs handler on it; the returned URL dials it. The test
-// waits for handler to return at cleanup.
-func serve(t testing.TB, opts *AcceptOptions, handler func(*Conn)) string {
+// acceptOne runs script on the first connection ln accepts (closing it
+// afterwards) and returns ln's address; the test closes ln and waits for
+// script at cleanup.
+func acceptOne(t testing.TB, ln net.Listener, script func(nc net.Conn)) string {
 	t.Helper()
-	ln := listen(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -140,20 +139,30 @@ func serve(t testing.TB, opts *AcceptOptions, handler func(*Conn)) string {
 		if err != nil {
 			return
 		}
-		c, err := Upgrade(nc, nil, opts)
-		if err != nil {
-			nc.Close()
-			t.Errorf("upgrade: %v", err)
-			return
-		}
-		handler(c)
-		c.CloseNow()
+		defer nc.Close()
+		script(nc)
 	}()
 	t.Cleanup(func() {
 		ln.Close()
 		<-done
 	})
-	return "ws://" + ln.Addr().String() + "/"
+	return ln.Addr().String()
+}
+
+// serve accepts one connection on a loopback listener, upgrades it with
+// Upgrade and runs handler on it; the returned URL dials it. The test
+// waits for handler to return at cleanup.
+func serve(t testing.TB, opts *AcceptOptions, handler func(*Conn)) string {
+	t.Helper()
+	return "ws://" + acceptOne(t, listen(t), func(nc net.Conn) {
+		c, err := Upgrade(nc, nil, opts)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		handler(c)
+		c.CloseNow()
+	}) + "/"
 }
 
 // dial connects to url and closes the connection at cleanup.

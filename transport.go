@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hybi/websocket/handshake"
 )
 
 // longAgo is a deadline in the past: setting it makes every blocked I/O call
@@ -201,16 +203,9 @@ type ProxyError struct {
 // Error reads like "websocket: dial: proxy 10.0.0.1:3128 refused CONNECT:
 // 403 Forbidden: host not allowed" (with the first line of the body).
 func (e *ProxyError) Error() string {
-	s := "websocket: dial: proxy " + e.Proxy + " refused CONNECT: " + e.Status
-	line, _, _ := strings.Cut(string(e.Body), "\n")
-	line = strings.TrimSpace(line)
-	if len(line) > 200 {
-		line = line[:200]
-	}
-	if line != "" && strings.IndexFunc(line, func(r rune) bool { return r < ' ' || r == 0x7f }) < 0 {
-		s += ": " + line
-	}
-	return s
+	// A refused handshake's text, with the proxy named.
+	s := (&handshake.ResponseError{StatusCode: e.StatusCode, Status: e.Status, Body: e.Body, Err: handshake.ErrNotSwitching}).Error()
+	return "websocket: dial: proxy " + e.Proxy + " refused CONNECT: " + strings.TrimPrefix(s, "handshake: server answered ")
 }
 
 // maxProxyBody bounds ProxyError.Body, and proxyBodyWait the time spent

@@ -181,24 +181,13 @@ func (tr testTransport) serveHTTP(t testing.TB, opts *AcceptOptions, handler fun
 func (tr testTransport) rawServe(t testing.TB, script func(nc net.Conn, br *bufio.Reader)) string {
 	t.Helper()
 	ln := tr.listen(t)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
+	acceptOne(t, ln, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
 		if _, err := handshake.Upgrade(br, nc, nil); err != nil {
 			t.Errorf("raw upgrade: %v", err)
 			return
 		}
 		script(nc, br)
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
 	})
 	return tr.url(ln)
 }
