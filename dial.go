@@ -29,8 +29,9 @@ func negotiated(res handshake.Result, parse func(handshake.Extension) (deflate.P
 }
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
-// §4.1): TCP, an HTTP CONNECT proxy when DialOptions.Proxy (by default the
-// environment: HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names one, TLS for wss,
+// §4.1): TCP, an HTTP CONNECT or SOCKS5 proxy when DialOptions.Proxy (by
+// default the environment: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY)
+// names one, TLS for wss,
 // then the opening handshake. Everything, including the handshake, is
 // bounded by ctx; the returned Conn is not tied to ctx.
 //

@@ -170,12 +170,21 @@ type DialOptions struct {
 	// ServerName is set from the URL when empty.
 	TLSConfig *tls.Config
 	// Proxy returns the proxy for a request; the request's URL has scheme
-	// http (for ws) or https (for wss). nil means
-	// http.ProxyFromEnvironment; use NoProxy to dial directly. Only http
-	// proxies (HTTP CONNECT, RFC 9110 §9.3.6) and https proxies (CONNECT
-	// over TLS) are supported; user info in the proxy URL is sent as
-	// Proxy-Authorization Basic. A proxy that refuses the CONNECT request
-	// makes Dial return a *ProxyError with its status, header and body.
+	// http (for ws) or https (for wss). Use NoProxy to dial directly.
+	//
+	// nil means the environment: http.ProxyFromEnvironment (HTTP_PROXY for
+	// ws, HTTPS_PROXY for wss, NO_PROXY, in upper or lower case), and when
+	// that names no proxy, ALL_PROXY (or all_proxy) unless NO_PROXY (or
+	// no_proxy) excludes the host; as net/http does, localhost and
+	// loopback addresses are never proxied from the environment.
+	//
+	// Proxy URL schemes: http (HTTP CONNECT, RFC 9110 §9.3.6) and https
+	// (CONNECT over TLS), user info sent as Proxy-Authorization Basic, a
+	// refused CONNECT a *ProxyError with the proxy's status, header and body;
+	// socks5 and socks5h (SOCKS5, RFC 1928; default port 1080), user info
+	// sent as username/password (RFC 1929). With socks5 Dial resolves the
+	// host and sends an address; with socks5h it sends the host name and
+	// the proxy resolves it. A SOCKS5 refusal is a *SOCKSError.
 	Proxy func(*http.Request) (*url.URL, error)
 	// NetDial dials TCP; nil means a net.Dialer. It must honour ctx.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func hostPort(u *url.URL) string {
 }
 
 // dialTransport opens the byte stream for a ws/wss URL: TCP, an optional
-// HTTP CONNECT proxy, and TLS for wss. Every step is bounded by ctx.
+// HTTP CONNECT or SOCKS5 proxy, and TLS for wss. Every step is bounded by ctx.
 func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, error) {
 	netDial := o.NetDial
 	if netDial == nil {
@@ -98,6 +99,10 @@ func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, e
 		hu.Scheme = "http"
 	}
 	proxyURL, err := proxyFn(&http.Request{Method: http.MethodGet, URL: &hu, Host: u.Host, Header: http.Header{}})
+	if err == nil && proxyURL == nil && o.Proxy == nil {
+		// net/http's environment knows HTTP_PROXY and HTTPS_PROXY only.
+		proxyURL, err = allProxy(os.Getenv, target)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial: proxy: %w", err)
 	}
@@ -139,7 +144,8 @@ func dialTransport(ctx context.Context, u *url.URL, o *DialOptions) (net.Conn, e
 // maxProxyResponse bounds the proxy's CONNECT response head.
 const maxProxyResponse = 16 << 10
 
-// dialProxy connects to target through an HTTP proxy with CONNECT.
+// dialProxy connects to target through an HTTP proxy with CONNECT, or a
+// SOCKS5 proxy (socks.go).
 func dialProxy(ctx context.Context, netDial func(context.Context, string, string) (net.Conn, error), proxy *url.URL, target string, tlsCfg *tls.Config) (net.Conn, error) {
 	var proxyAddr string
 	switch proxy.Scheme {
@@ -147,6 +153,11 @@ func dialProxy(ctx context.Context, netDial func(context.Context, string, string
 		proxyAddr = hostPort(&url.URL{Scheme: "http", Host: proxy.Host})
 	case "https":
 		proxyAddr = hostPort(&url.URL{Scheme: "https", Host: proxy.Host})
+	case "socks5", "socks5h":
+		proxyAddr = proxy.Host
+		if proxy.Port() == "" {
+			proxyAddr = net.JoinHostPort(proxy.Hostname(), "1080") // RFC 1928 §3
+		}
 	default:
 		return nil, fmt.Errorf("websocket: dial: unsupported proxy scheme %q", proxy.Scheme)
 	}
@@ -169,7 +180,11 @@ func dialProxy(ctx context.Context, netDial func(context.Context, string, string
 	}
 
 	stop := bindContext(ctx, nc)
-	err = proxyConnect(ctx, nc, proxy, target)
+	if proxy.Scheme == "socks5" || proxy.Scheme == "socks5h" {
+		err = socksConnectTo(ctx, nc, proxy, proxyAddr, target, proxy.Scheme == "socks5")
+	} else {
+		err = proxyConnect(ctx, nc, proxy, target)
+	}
 	if cerr := stop(); cerr != nil && err == nil {
 		err = cerr
 	}
