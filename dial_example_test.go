@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -111,4 +113,41 @@ func ExampleProxyError() {
 	// 407 Proxy Authentication Required
 	// Basic realm="corp"
 	// credentials required
+}
+
+// A SOCKS5 proxy is a socks5h URL (the proxy resolves the host name) or a
+// socks5 URL (Dial resolves it and sends the address), with user info for
+// username/password authentication. A refusal is a *SOCKSError carrying
+// the proxy's reply code. Here a stand-in proxy refuses every CONNECT with
+// reply 4, host unreachable.
+func ExampleSOCKSError() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		io.ReadFull(nc, make([]byte, 2+2))             // version 5, methods: none, username/password
+		nc.Write([]byte{5, 0})                         // no authentication needed
+		io.ReadFull(nc, make([]byte, 5+12+2))          // CONNECT, the name chat.example, port 80
+		nc.Write([]byte{5, 4, 0, 1, 0, 0, 0, 0, 0, 0}) // reply 4
+	}()
+
+	proxy := &url.URL{Scheme: "socks5h", Host: ln.Addr().String(), User: url.UserPassword("alice", "s3cret")}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err = websocket.Dial(ctx, "ws://chat.example/", &websocket.DialOptions{Proxy: http.ProxyURL(proxy)})
+	var se *websocket.SOCKSError
+	if errors.As(err, &se) {
+		fmt.Println("reply:", se.Reply)
+		fmt.Println(strings.ReplaceAll(err.Error(), se.Proxy, "PROXY"))
+	}
+	// Output:
+	// reply: 4
+	// websocket: dial: socks5 proxy PROXY refused CONNECT: host unreachable (reply 4)
 }

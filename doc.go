@@ -4,10 +4,10 @@
 // It owns the parts of RFC 6455 that need a socket, a clock or a goroutine:
 //
 //   - opening the connection: Dial (ws and wss, TLS configuration, HTTP
-//     CONNECT proxies from DialOptions or the environment, cookies from and
-//     into DialOptions.Jar, everything bounded by a context; the server's 101
-//     comes back as a DialResult with its status and header), Accept for
-//     net/http and Upgrade for raw sockets, using
+//     CONNECT and SOCKS5 proxies from DialOptions or the environment,
+//     cookies from and into DialOptions.Jar, everything bounded by a
+//     context; the server's 101 comes back as a DialResult with its status
+//     and header), Accept for net/http and Upgrade for raw sockets, using
 //     package handshake for §4; bytes the peer sent right after its handshake
 //     are kept, not lost;
 //   - moving bytes between the socket and package conn, which owns every

@@ -143,19 +143,13 @@ func socksConnectTo(ctx context.Context, nc net.Conn, proxy *url.URL, proxyAddr,
 		}
 		return fmt.Errorf("websocket: dial: socks5 proxy %s: %w", proxyAddr, err)
 	}
-	if _, err := nc.Write(hello); err != nil {
+	method, err := socksExchange(nc, hello, socksVersion, "method selection")
+	if err != nil {
 		return wrap(err)
-	}
-	var b [2]byte
-	if _, err := io.ReadFull(nc, b[:]); err != nil {
-		return wrap(err)
-	}
-	if b[0] != socksVersion {
-		return wrap(fmt.Errorf("%w: version %d in its method selection, want 5", ErrSOCKSProtocol, b[0]))
 	}
 	switch {
-	case b[1] == socksNoAuth:
-	case b[1] == socksUserPass && user != nil:
+	case method == socksNoAuth:
+	case method == socksUserPass && user != nil:
 		if err := socksAuth(nc, user, wrap); err != nil {
 			var se *SOCKSError
 			if errors.As(err, &se) {
@@ -163,10 +157,10 @@ func socksConnectTo(ctx context.Context, nc net.Conn, proxy *url.URL, proxyAddr,
 			}
 			return err
 		}
-	case b[1] == socksNoMethod:
+	case method == socksNoMethod:
 		return &SOCKSError{Proxy: proxyAddr, Auth: true}
 	default:
-		return wrap(fmt.Errorf("%w: it chose method %d, which was not offered", ErrSOCKSProtocol, b[1]))
+		return wrap(fmt.Errorf("%w: it chose method %d, which was not offered", ErrSOCKSProtocol, method))
 	}
 
 	// The request and its reply (RFC 1928 §4, §6).
@@ -191,10 +185,11 @@ func socksConnectTo(ctx context.Context, nc net.Conn, proxy *url.URL, proxyAddr,
 	case socksIPv6:
 		rest = 16 + 2
 	case socksDomain:
-		if _, err := io.ReadFull(nc, b[:1]); err != nil {
+		var n [1]byte
+		if _, err := io.ReadFull(nc, n[:]); err != nil {
 			return wrap(err)
 		}
-		rest = int(b[0]) + 2
+		rest = int(n[0]) + 2
 	default:
 		return wrap(fmt.Errorf("%w: address type %d in its reply", ErrSOCKSProtocol, head[3]))
 	}
@@ -213,20 +208,31 @@ func socksAuth(nc net.Conn, user *url.Userinfo, wrap func(error) error) error {
 	}
 	msg := append([]byte{socksAuthVersion, byte(len(name))}, name...)
 	msg = append(append(msg, byte(len(pass))), pass...)
-	if _, err := nc.Write(msg); err != nil {
+	status, err := socksExchange(nc, msg, socksAuthVersion, "username/password status")
+	if err != nil {
 		return wrap(err)
+	}
+	if status != 0 {
+		return &SOCKSError{Auth: true, Status: status}
+	}
+	return nil
+}
+
+// socksExchange sends msg and reads the proxy's two-byte answer (a
+// version and a value: the chosen method, or the status of the
+// username/password), checking the version; it returns the value.
+func socksExchange(nc net.Conn, msg []byte, version byte, what string) (byte, error) {
+	if _, err := nc.Write(msg); err != nil {
+		return 0, err
 	}
 	var b [2]byte
 	if _, err := io.ReadFull(nc, b[:]); err != nil {
-		return wrap(err)
+		return 0, err
 	}
-	if b[0] != socksAuthVersion {
-		return wrap(fmt.Errorf("%w: version %d in its username/password status, want 1", ErrSOCKSProtocol, b[0]))
+	if b[0] != version {
+		return 0, fmt.Errorf("%w: version %d in its %s, want %d", ErrSOCKSProtocol, b[0], what, version)
 	}
-	if b[1] != 0 {
-		return &SOCKSError{Auth: true, Status: b[1]}
-	}
-	return nil
+	return b[1], nil
 }
 
 // allProxy returns the proxy that ALL_PROXY (or all_proxy) names for a
