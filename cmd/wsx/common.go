@@ -96,7 +96,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, heartbeat bool) {
 	}
 	fs.StringVar(&f.cacert, "cacert", "", "trust the CA certificates in this PEM `file` for wss://")
 	fs.BoolVar(&f.insecure, "insecure", false, "wss://: do not verify the server's certificate")
-	fs.StringVar(&f.proxy, "proxy", "", "HTTP proxy `URL` (http:// or https://; 'none' dials directly); default: HTTPS_PROXY/HTTP_PROXY from the environment")
+	fs.StringVar(&f.proxy, "proxy", "", "proxy `URL` (http:// or https:// for HTTP CONNECT, socks5:// or socks5h:// for SOCKS5; 'none' dials directly); default: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY from the environment")
 	fs.Int64Var(&f.maxSize, "max-size", 64<<20, "largest message accepted, in bytes")
 }
 
@@ -143,8 +143,13 @@ func (f *clientFlags) dialOptions() (*websocket.DialOptions, error) {
 		o.Proxy = websocket.NoProxy
 	default:
 		u, err := url.Parse(f.proxy)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("-proxy %q: want http://host:port or https://host:port", f.proxy)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("-proxy %q: want SCHEME://host:port", f.proxy)
+		}
+		switch u.Scheme {
+		case "http", "https", "socks5", "socks5h":
+		default:
+			return nil, fmt.Errorf("-proxy %q: scheme must be http, https, socks5 or socks5h", f.proxy)
 		}
 		o.Proxy = http.ProxyURL(u)
 	}
