@@ -244,10 +244,14 @@ func (e *permanentError) Unwrap() error { return e.err }
 // Permanent failures end Run with their error: a malformed URL, a TLS
 // certificate that does not verify, a handshake refused with a 3xx or 4xx
 // status other than 408 and 429 (400, 401, 403, 404, 426…) or a 101 that
-// fails the client's checks, a close code in FinalCloseCodes, and errors
-// of OnConnect wrapped with Permanent. Everything else is retried:
-// refused or reset TCP, timeouts, DNS errors, 408, 429 and 5xx answers
-// (after at least the Retry-After of a 429 or 503), and every other end of
+// fails the client's checks, the same statuses from an HTTP proxy refusing
+// CONNECT (407, 403…), a SOCKS5 proxy refusing the credentials or the
+// request by its rules (reply 2, or 7 and 8) or not speaking SOCKS5, a
+// close code in FinalCloseCodes, and errors of OnConnect wrapped with
+// Permanent. Everything else is retried: refused or reset TCP, timeouts,
+// DNS errors, 408, 429 and 5xx answers (after at least the Retry-After of
+// a server's 429 or 503), other SOCKS5 replies (host unreachable,
+// connection refused…), and every other end of
 // a live connection (1001 going away, 1006 abnormal, 1011, 1012 service
 // restart, 1013 try again later, a heartbeat timeout…).
 //
@@ -549,13 +553,30 @@ func (r *Reconnector) permanent(err error) bool {
 	}
 	var re *handshake.ResponseError
 	if errors.As(err, &re) {
-		switch s := re.StatusCode; {
-		case s == 0, s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s >= 500:
-			return false
-		}
-		return true // 101 failing the checks, 3xx, 4xx
+		return permanentStatus(re.StatusCode) // a 101 failing the checks too
 	}
-	return isTLSVerification(err) || errors.As(err, new(*urlError))
+	var pe *ProxyError
+	if errors.As(err, &pe) {
+		return permanentStatus(pe.StatusCode)
+	}
+	var se *SOCKSError
+	if errors.As(err, &se) {
+		// Credentials and the proxy's rules stay as they are; a target
+		// that is down or unreachable may come back.
+		return se.Auth || se.Reply == 2 || se.Reply == 7 || se.Reply == 8
+	}
+	return isTLSVerification(err) || errors.As(err, new(*urlError)) || errors.Is(err, ErrSOCKSProtocol)
+}
+
+// permanentStatus reports whether an HTTP answer of status (from the
+// server or a proxy) is one that retrying cannot change: any but 408, 429
+// and 5xx (and 0, a response too malformed to have one).
+func permanentStatus(s int) bool {
+	switch {
+	case s == 0, s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s >= 500:
+		return false
+	}
+	return true
 }
 
 // isTLSVerification reports whether err is a failed check of the server's

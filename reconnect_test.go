@@ -828,6 +828,19 @@ func TestReconnectPermanent(t *testing.T) {
 		{"dns", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, false},
 		{"bad url", &urlError{"x"}, true},
 		{"Permanent", Permanent(errors.New("login refused")), true},
+		{"proxy 407", fmt.Errorf("w: %w", &ProxyError{StatusCode: 407}), true},
+		{"proxy 403", &ProxyError{StatusCode: 403}, true},
+		{"proxy 502", &ProxyError{StatusCode: 502}, false},
+		{"proxy 503", &ProxyError{StatusCode: 503}, false},
+		{"socks auth", &SOCKSError{Auth: true, Status: 1}, true},
+		{"socks no method", &SOCKSError{Auth: true}, true},
+		{"socks ruleset", &SOCKSError{Reply: 2}, true},
+		{"socks command", &SOCKSError{Reply: 7}, true},
+		{"socks address type", &SOCKSError{Reply: 8}, true},
+		{"socks general", &SOCKSError{Reply: 1}, false},
+		{"socks host unreachable", &SOCKSError{Reply: 4}, false},
+		{"socks connection refused", &SOCKSError{Reply: 5}, false},
+		{"socks not socks", fmt.Errorf("w: %w", ErrSOCKSProtocol), true},
 	} {
 		if got := r.permanent(tc.err); got != tc.want {
 			t.Errorf("%s: permanent(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
