@@ -151,3 +151,27 @@ func ExampleSOCKSError() {
 	// reply: 4
 	// websocket: dial: socks5 proxy PROXY refused CONNECT: host unreachable (reply 4)
 }
+
+// A refused handshake is a *ResponseError, matched with the root package
+// alone: the server's status, header and the start of its body.
+func ExampleResponseError() {
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Reason", "maintenance")
+		http.Error(w, "come back at noon", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	var re *websocket.ResponseError
+	if errors.As(err, &re) {
+		fmt.Println(re.Status)
+		fmt.Println("reason:", re.Header.Get("X-Reason"))
+		fmt.Printf("body: %q\n", re.Body)
+	}
+	// Output:
+	// 503 Service Unavailable
+	// reason: maintenance
+	// body: "come back at noon\n"
+}

@@ -21,7 +21,6 @@ import (
 
 	websocket "github.com/hybi/websocket"
 	"github.com/hybi/websocket/frame"
-	"github.com/hybi/websocket/handshake"
 )
 
 // Exit statuses shared by connect and proxy.
@@ -177,7 +176,7 @@ func checkURL(raw string) error {
 // dialError describes a failed Dial; a refused handshake shows the
 // server's status line and body.
 func dialError(err error) string {
-	var re *handshake.ResponseError
+	var re *websocket.ResponseError
 	if errors.As(err, &re) && re.StatusCode != 0 && re.StatusCode != http.StatusSwitchingProtocols {
 		s := fmt.Sprintf("handshake refused: HTTP %s", re.Status)
 		if body := strings.TrimSpace(string(re.Body)); body != "" {

@@ -15,7 +15,6 @@ import (
 
 	websocket "github.com/hybi/websocket"
 	"github.com/hybi/websocket/frame"
-	"github.com/hybi/websocket/handshake"
 )
 
 const proxyUsage = `usage: wsx proxy [flags] -listen ADDR URL
@@ -118,7 +117,7 @@ func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	server, res, err := websocket.Dial(ctx, target, &opts)
 	cancel()
 	if err != nil {
-		var re *handshake.ResponseError
+		var re *websocket.ResponseError
 		if errors.As(err, &re) && re.StatusCode >= 400 {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(re.StatusCode)
