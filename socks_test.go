@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -417,6 +419,37 @@ func TestDialAllProxyEnv(t *testing.T) {
 	t.Setenv("NO_PROXY", "other.example")
 	c := dial(t, target, nil)
 	echoOnce(t, c)
+	if atyp, dest, _ := s.request(); atyp != 3 || dest != "ws.example.invalid:"+bu.Port() {
+		t.Errorf("proxy saw ATYP %d, %q; want the name", atyp, dest)
+	}
+}
+
+// socksChildEnv carries the URL a child process of
+// TestDialHTTPProxyEnvSOCKS dials.
+const socksChildEnv = "HYBI_TEST_SOCKS_TARGET"
+
+// HTTP_PROXY may name a SOCKS5 proxy: net/http's environment gives socks5
+// and socks5h URLs back as they are, and Dial speaks SOCKS5 to them.
+// net/http reads the environment once per process, so the dial runs in a
+// child process of the test binary with HTTP_PROXY set.
+func TestDialHTTPProxyEnvSOCKS(t *testing.T) {
+	if target := os.Getenv(socksChildEnv); target != "" {
+		echoOnce(t, dial(t, target, nil))
+		return
+	}
+	backend := serve(t, nil, echo)
+	bu, _ := url.Parse(backend)
+	s := &socksServer{backend: bu.Host}
+	proxy := "socks5h://" + s.start(t)
+	target := "ws://ws.example.invalid:" + bu.Port() + "/"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDialHTTPProxyEnvSOCKS$", "-test.count=1")
+	cmd.Env = append(os.Environ(), socksChildEnv+"="+target, "HTTP_PROXY="+proxy, "http_proxy=",
+		"NO_PROXY=", "no_proxy=", "REQUEST_METHOD=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
 	if atyp, dest, _ := s.request(); atyp != 3 || dest != "ws.example.invalid:"+bu.Port() {
 		t.Errorf("proxy saw ATYP %d, %q; want the name", atyp, dest)
 	}
