@@ -133,6 +133,7 @@ type writeSide struct {
 	mw          messageWriter
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
+	ztakeover   bool                // comp keeps its context between messages (see prepared.go)
 	aw          *asyncWriter        // the write path of a TLS transport, else nil
 	mwOpen      atomic.Bool         // a NextWriter's message is open
 	fv          textValidator       // UTF-8 state of a text message sent with WriteFrame
@@ -194,6 +195,7 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 			return nil, err
 		}
 		c.comp = comp
+		c.ztakeover = !params.CompressorResets(!client)
 		cfg.AllowedRSV = frame.RSV1
 		cfg.Inflater = params.NewDecompressor(!client)
 	}

@@ -334,6 +334,12 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	if op == frame.OpText && !c.opts.SkipUTF8Validation && !validText(p) {
 		return ErrInvalidText
 	}
+	return c.writeMessage(op, p)
+}
+
+// writeMessage is WriteMessage after the UTF-8 check: it compresses p when
+// the connection does and sends it as one frame.
+func (c *Conn) writeMessage(op frame.Opcode, p []byte) error {
 	if err := c.lockMessage(); err != nil {
 		return err
 	}
