@@ -42,3 +42,46 @@ func ExamplePreparedMessage() {
 	// 1 news for everyone <nil>
 	// 2 news for everyone <nil>
 }
+
+// A Hub broadcasting to every connected client: a client that stops
+// reading is dropped (closed with 1008) instead of delaying the others.
+func ExampleHub() {
+	var hub websocket.Hub
+	defer hub.Close()
+	joined := make(chan struct{})
+	url, stop := startServer(func(c *websocket.Conn) {
+		hub.Add(c)
+		defer hub.Remove(c)
+		joined <- struct{}{}
+		for {
+			if _, _, err := c.ReadMessage(nil); err != nil {
+				return // the client left
+			}
+		}
+	})
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var clients []*websocket.Conn
+	for range 2 {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			fmt.Println("dial:", err)
+			return
+		}
+		<-joined
+		clients = append(clients, c)
+	}
+	pm, _ := websocket.NewPreparedMessage(websocket.Text, []byte("to all"))
+	fmt.Println("sent to", hub.Broadcast(pm))
+	for _, c := range clients {
+		_, msg, err := c.ReadMessage(nil)
+		fmt.Println(string(msg), err)
+		c.Close(websocket.CloseNormal, "")
+	}
+	// Output:
+	// sent to 2
+	// to all <nil>
+	// to all <nil>
+}

@@ -1,0 +1,199 @@
+package websocket
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrBroadcastBacklog is the error a Hub reports (Hub.OnDrop) for a
+// connection it dropped because it fell behind: its backlog of
+// broadcast messages not yet written was full, or, on a connection served
+// by a Loop, its write queue was (ErrWriteQueueFull, matched too). The hub
+// closes such a connection with 1008 (ClosePolicyViolation).
+var ErrBroadcastBacklog = errors.New("websocket: broadcast backlog full: the connection reads slower than the hub broadcasts; it was dropped and closed with 1008")
+
+type backlogError struct{ err error }
+
+func (e *backlogError) Error() string        { return ErrBroadcastBacklog.Error() + ": " + e.err.Error() }
+func (e *backlogError) Unwrap() error        { return e.err }
+func (e *backlogError) Is(target error) bool { return target == ErrBroadcastBacklog }
+
+// DefaultHubBacklog is the per-connection backlog of a Hub whose Backlog
+// is 0.
+const DefaultHubBacklog = 256
+
+// Hub broadcasts PreparedMessages to a set of connections so that a slow
+// connection never delays the others. The zero Hub is ready to use.
+//
+// A connection served by a Loop is written to directly by Broadcast: its
+// writes never block (they are queued, see LoopOptions). Any other
+// connection gets a writer goroutine and a backlog of at most Backlog
+// messages not yet written; since the messages are shared
+// PreparedMessages, a connection's backlog costs a pointer per message,
+// whatever their size. Broadcast only queues, never waits.
+//
+// A connection that falls behind (its backlog or its Loop write queue is
+// full when a message arrives) is dropped: it leaves the hub, receives no
+// further message, and is closed with 1008 (ClosePolicyViolation, reason
+// "broadcast backlog full") in the background, bounded by its
+// Options.CloseTimeout; then OnDrop is called with an error matching
+// ErrBroadcastBacklog. Every message it received before, it received in
+// order. A connection whose write fails otherwise (it was closed, a write
+// deadline expired) is dropped the same way with that error, and closed
+// too. Broadcasts are delivered to every connection in the order of the
+// Broadcast calls.
+type Hub struct {
+	// Backlog is the number of messages a connection not served by a
+	// Loop may have waiting before it is dropped; 0 means
+	// DefaultHubBacklog.
+	Backlog int
+	// OnDrop, if set, is called (on a goroutine of the hub's) for every
+	// connection the hub dropped, after its Close returned.
+	OnDrop func(c *Conn, err error)
+
+	mu      sync.Mutex
+	members map[*Conn]*hubMember
+	wg      sync.WaitGroup // writer and closing goroutines
+	closed  bool
+}
+
+type hubMember struct {
+	c    *Conn
+	q    chan *PreparedMessage // nil for a Loop-served connection
+	stop chan struct{}
+}
+
+var errHubClosed = errors.New("websocket: Hub.Add after Hub.Close")
+
+// Add puts c in the hub: it receives every message broadcast from now on.
+// A connection served by a Loop must be added after the Loop serves it
+// (from OnOpen, for example). Adding a connection twice does nothing.
+func (h *Hub) Add(c *Conn) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errHubClosed
+	}
+	if h.members == nil {
+		h.members = make(map[*Conn]*hubMember)
+	}
+	if h.members[c] != nil {
+		return nil
+	}
+	m := &hubMember{c: c, stop: make(chan struct{})}
+	if c.lc.Load() == nil {
+		n := h.Backlog
+		if n <= 0 {
+			n = DefaultHubBacklog
+		}
+		m.q = make(chan *PreparedMessage, n)
+		h.wg.Add(1)
+		go h.writer(m)
+	}
+	h.members[c] = m
+	return nil
+}
+
+// Remove takes c out of the hub (call it when the connection ends); its
+// messages still waiting are discarded. It does not close c.
+func (h *Hub) Remove(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.members[c]; m != nil {
+		delete(h.members, c)
+		close(m.stop)
+	}
+}
+
+// Len returns the number of connections in the hub.
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.members)
+}
+
+// Broadcast sends pm to every connection in the hub without waiting for
+// any of them, and returns the number of connections that got it (sent or
+// queued); the others were dropped (see Hub).
+func (h *Hub) Broadcast(pm *PreparedMessage) int {
+	if pm == nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for c, m := range h.members {
+		if m.q == nil {
+			if err := c.WritePreparedMessage(pm); err != nil {
+				if errors.Is(err, ErrWriteQueueFull) {
+					err = &backlogError{err}
+				}
+				h.dropLocked(m, err)
+				continue
+			}
+		} else {
+			select {
+			case m.q <- pm:
+			default:
+				h.dropLocked(m, ErrBroadcastBacklog)
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// Close removes every connection from the hub (without closing them) and
+// waits for the hub's goroutines, including the closing of dropped
+// connections. Add fails afterwards.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	for c, m := range h.members {
+		delete(h.members, c)
+		close(m.stop)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// dropLocked removes m and closes its connection in the background.
+func (h *Hub) dropLocked(m *hubMember, err error) {
+	if h.members[m.c] != m {
+		return // already removed
+	}
+	delete(h.members, m.c)
+	close(m.stop)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		m.c.Close(ClosePolicyViolation, "broadcast backlog full")
+		if h.OnDrop != nil {
+			h.OnDrop(m.c, err)
+		}
+	}()
+}
+
+// writer writes m's backlog until m leaves the hub.
+func (h *Hub) writer(m *hubMember) {
+	defer h.wg.Done()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case pm := <-m.q:
+			select {
+			case <-m.stop:
+				return
+			default:
+			}
+			if err := m.c.WritePreparedMessage(pm); err != nil {
+				h.mu.Lock()
+				h.dropLocked(m, err)
+				h.mu.Unlock()
+				return
+			}
+		}
+	}
+}

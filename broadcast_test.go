@@ -1,0 +1,147 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHubSlowConsumer: one client that never reads among N; many
+// broadcasts of 16 KiB. Every other client receives every message in
+// order, the slow one is dropped with ErrBroadcastBacklog and closed,
+// its backlog never exceeded, and the run ends in bounded time.
+func TestHubSlowConsumer(t *testing.T) {
+	const (
+		n       = 8
+		msgs    = 1500
+		size    = 16 << 10
+		backlog = 128
+		batch   = 32 // fast readers are at most one batch behind
+	)
+	hub := &Hub{Backlog: backlog}
+	dropped := make(chan error, n)
+	hub.OnDrop = func(c *Conn, err error) { dropped <- err }
+	joined := make(chan struct{}, n)
+	ln := listen(t)
+	var served sync.WaitGroup
+	t.Cleanup(served.Wait)
+	served.Go(func() {
+		for range n {
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			served.Go(func() {
+				c, err := Upgrade(nc, nil, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}})
+				if err != nil {
+					t.Errorf("upgrade: %v", err)
+					nc.Close()
+					return
+				}
+				defer c.CloseNow()
+				if err := hub.Add(c); err != nil {
+					t.Error(err)
+					return
+				}
+				joined <- struct{}{}
+				for {
+					if _, _, err := c.ReadMessage(nil); err != nil {
+						break
+					}
+				}
+				hub.Remove(c)
+			})
+		}
+	})
+	url := "ws://" + ln.Addr().String() + "/"
+	var clients []*Conn
+	for range n {
+		clients = append(clients, dial(t, url, &DialOptions{Proxy: NoProxy}))
+		<-joined
+	}
+	slow := clients[0]
+	received := make([]atomic.Int64, n) // messages received by each fast client
+	var wg sync.WaitGroup
+	for i, c := range clients[1:] {
+		wg.Go(func() {
+			buf := make([]byte, 0, size)
+			for want := range uint64(msgs) {
+				_, b, err := c.ReadMessage(buf)
+				if err != nil {
+					t.Errorf("client %d: message %d: %v", i+1, want, err)
+					return
+				}
+				buf = b
+				if got := binary.BigEndian.Uint64(b); got != want || len(b) != size {
+					t.Errorf("client %d: got message %d (%d bytes), want %d", i+1, got, len(b), want)
+					return
+				}
+				received[i+1].Add(1)
+			}
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	data := make([]byte, size)
+	for i := range msgs {
+		binary.BigEndian.PutUint64(data, uint64(i))
+		pm, err := NewPreparedMessage(Binary, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hub.Broadcast(pm)
+		if (i+1)%batch == 0 {
+			// Pace like an application would: wait until the fast
+			// clients got the previous batch.
+			for k := 1; k < n; k++ {
+				for received[k].Load() < int64(i+1-batch) {
+					if time.Now().After(deadline) {
+						t.Fatalf("fast client %d stalled at %d of %d messages", k, received[k].Load(), i+1-batch)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+	}
+	wg.Wait()
+	select {
+	case err := <-dropped:
+		if !errors.Is(err, ErrBroadcastBacklog) {
+			t.Errorf("slow client dropped with %v, want ErrBroadcastBacklog", err)
+		}
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("the slow client was never dropped")
+	}
+	if got := hub.Len(); got != n-1 {
+		t.Errorf("hub holds %d connections, want %d", got, n-1)
+	}
+	// The slow client, reading at last, finds a prefix of the messages in
+	// order, then the end of the connection.
+	var got uint64
+	for {
+		_, b, err := slow.ReadMessage(nil)
+		if err != nil {
+			break
+		}
+		if v := binary.BigEndian.Uint64(b); v != got {
+			t.Fatalf("slow client: message %d, want %d", v, got)
+		}
+		got++
+	}
+	if got >= msgs {
+		t.Errorf("slow client received all %d messages: never fell behind", got)
+	}
+	t.Logf("slow client got %d of %d messages before it was dropped", got, msgs)
+	for _, c := range clients[1:] {
+		c.CloseNow()
+	}
+	hub.Close()
+	select {
+	case err := <-dropped:
+		t.Errorf("a fast client was dropped: %v", err)
+	default:
+	}
+}
