@@ -109,6 +109,20 @@
 // (ExampleNetConn_httpTunnel; docs/troubleshooting.md, "Tunnelling another
 // protocol").
 //
+// # Broadcast
+//
+// NewPreparedMessage encodes a message once; WritePreparedMessage sends it
+// on any number of connections, each getting exactly what WriteMessage
+// would send it. The server's frame is built once and written as it is; a
+// client masks the shared payload with a fresh key per write; with
+// permessage-deflate the message is compressed once per compressor
+// configuration, except on a connection that keeps its compression context
+// (context takeover), where it is compressed for that connection
+// (ExamplePreparedMessage). A Hub broadcasts to a set of connections
+// without ever waiting for one: a connection that falls behind by more than
+// Hub.Backlog messages (or fills its Loop write queue) is dropped and closed
+// with 1008, and Hub.OnDrop reports ErrBroadcastBacklog (ExampleHub).
+//
 // # How a connection ends
 //
 // Every end is a *CloseError: Code and Reason of the Close frame that started

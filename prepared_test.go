@@ -286,3 +286,51 @@ func TestPreparedMessageRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkBroadcastCompressed: one 4 KiB text message to 100 server
+// connections with permessage-deflate (no context takeover): prepared
+// (compressed once) against WriteMessage (compressed per connection).
+func BenchmarkBroadcastCompressed(b *testing.B) {
+	params := &deflate.Params{ServerNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+	data := []byte(strings.Repeat(`{"event":"tick","symbol":"HYBI","price":12.5} `, 90))[:4096]
+	const n = 100
+	var conns []*Conn
+	var recs []*recConn
+	for range n {
+		rc := new(recConn)
+		c, err := newConn(rc, false, nil, &Options{Compression: true}, "", params)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns, recs = append(conns, c), append(recs, rc)
+	}
+	reset := func() {
+		for _, rc := range recs {
+			rc.reset()
+		}
+	}
+	b.Run("per-connection", func(b *testing.B) {
+		for b.Loop() {
+			for _, c := range conns {
+				if err := c.WriteMessage(Text, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reset()
+		}
+	})
+	b.Run("prepared", func(b *testing.B) {
+		for b.Loop() {
+			pm, err := NewPreparedMessage(Text, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, c := range conns {
+				if err := c.WritePreparedMessage(pm); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reset()
+		}
+	})
+}

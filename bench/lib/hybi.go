@@ -71,7 +71,13 @@ func (s *hybiServer) echo(c *websocket.Conn) {
 }
 
 func (s *hybiServer) Broadcast(p []byte) error {
-	return s.reg.each(func(c *websocket.Conn) error { return c.WriteMessage(websocket.Binary, p) })
+	// Encoded once, written to every connection (as gorilla's
+	// PreparedMessage and gws's Broadcaster do for their rows).
+	pm, err := websocket.NewPreparedMessage(websocket.Binary, p)
+	if err != nil {
+		return err
+	}
+	return s.reg.each(func(c *websocket.Conn) error { return c.WritePreparedMessage(pm) })
 }
 
 func (s *hybiServer) Conns() int { return s.reg.len() }
