@@ -53,7 +53,11 @@ const deadlineStep = 100 * time.Millisecond
 //
 // loopServer (loopserver_test.go) serves the same paths with a
 // websocket.Loop reading the connections.
-type hybiServer struct{ observations }
+type hybiServer struct {
+	observations
+	// prepared: echo with WritePreparedMessage (TestHybiServerPrepared).
+	prepared bool
+}
 
 func newHybiServer() *hybiServer { return &hybiServer{} }
 
@@ -288,7 +292,11 @@ func (h *hybiServer) serve(w http.ResponseWriter, r *http.Request, what string) 
 			return o
 		}
 		buf = msg
-		if err := c.WriteMessage(typ, msg); err != nil {
+		write := c.WriteMessage
+		if h.prepared {
+			write = func(typ websocket.MessageType, msg []byte) error { return writePrepared(c, typ, msg) }
+		}
+		if err := write(typ, msg); err != nil {
 			o.Err = err
 			_, _, o.End = c.ReadMessage(nil)
 			return o
