@@ -27,6 +27,12 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		handshake.WriteError(w, err)
 		return nil, err
 	}
+	if opts.OnRequest != nil {
+		if re, err := checkHTTP(r, opts, &res); re != nil {
+			writeRefusalHTTP(w, re)
+			return nil, fmt.Errorf("websocket: accept: %w", err)
+		}
+	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		if errors.Is(err, http.ErrNotSupported) {
@@ -79,7 +85,13 @@ func Upgrade(nc net.Conn, br *bufio.Reader, opts *AcceptOptions) (*Conn, error) 
 			headReaders.Put(br)
 		}()
 	}
-	res, err := handshake.Upgrade(br, nc, opts.server())
+	var res handshake.Result
+	var err error
+	if opts.OnRequest != nil {
+		res, err = hookedUpgrade(nc, br, opts.server(), opts.OnRequest)
+	} else {
+		res, err = handshake.Upgrade(br, nc, opts.server())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("websocket: upgrade: %w", err)
 	}

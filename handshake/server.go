@@ -286,6 +286,18 @@ func clip[T text](s T) T {
 // selectSubprotocol implements §4.2.2 step 5.5: "Either a single value
 // representing the subprotocol the server is ready to use or null. The
 // value chosen MUST be derived from the client's handshake".
+// offered reports whether the client offered subprotocol p.
+func (r *request[T]) offered(p string) bool {
+	for _, line := range r.protocols[:r.nProtocols] {
+		for e, rest, ok := nextListElement(line); ok; e, rest, ok = nextListElement(rest) {
+			if string(e) == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *request[T]) selectSubprotocol(o *ServerOptions, res *Result) *Error {
 	if r.nProtocols == 0 {
 		return nil
@@ -570,6 +582,40 @@ func appendExtraHeader(dst []byte, h http.Header, skip func(string) bool) []byte
 		}
 	}
 	return dst
+}
+
+// AppendRefusal appends a refusal chosen by the application: the status
+// line (a status outside 300-599 becomes 500), header's fields (the
+// framing fields Content-Length, Transfer-Encoding and Connection and
+// names that are not tokens are skipped; CR, LF and NUL in values become
+// spaces), Content-Type text/plain unless header sets one, Connection:
+// close, and body.
+func AppendRefusal(dst []byte, status int, header http.Header, body []byte) []byte {
+	if status < 300 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	text := http.StatusText(status)
+	if text == "" {
+		text = "Error"
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	dst = append(dst, "\r\n"...)
+	dst = appendExtraHeader(dst, header, skipRefusalHeader)
+	if header.Get("Content-Type") == "" {
+		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\n"...)
+	}
+	dst = append(dst, "Connection: close\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, body...)
+}
+
+func skipRefusalHeader(name string) bool {
+	return !isToken(name) || equalFold(name, "Content-Length") ||
+		equalFold(name, "Transfer-Encoding") || equalFold(name, "Connection")
 }
 
 // AppendErrorResponse appends the HTTP response refusing a handshake with e:

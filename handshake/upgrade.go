@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -93,8 +95,15 @@ func readRequest(br *bufio.Reader, o *ServerOptions) (rawResult, error) {
 		return res, e
 	}
 	if o != nil && o.Check != nil {
-		if e := o.Check(&RequestHead{head: head}); e != nil {
+		h := RequestHead{head: head, subprotocol: res.Subprotocol}
+		if e := o.Check(&h); e != nil {
 			return res, e
+		}
+		if h.subprotocol != res.Subprotocol {
+			if h.subprotocol != "" && !r.offered(h.subprotocol) {
+				return res, newError(ErrBadSelection, strconv.Quote(h.subprotocol))
+			}
+			res.Subprotocol = h.subprotocol
 		}
 	}
 	appendAcceptKey(res.accept[:0], r.key)
@@ -105,7 +114,35 @@ func readRequest(br *bufio.Reader, o *ServerOptions) (rawResult, error) {
 // ServerOptions.Check. Its slices alias the bufio.Reader's buffer: copy what
 // must outlive the call.
 type RequestHead struct {
-	head []byte
+	head        []byte
+	subprotocol string
+}
+
+// Subprotocol returns the subprotocol the 101 response will name: the one
+// ServerOptions chose, or the last SelectSubprotocol.
+func (h *RequestHead) Subprotocol() string { return h.subprotocol }
+
+// SelectSubprotocol makes name the subprotocol of the 101 response,
+// replacing ServerOptions' choice; "" names none. A name the client did
+// not offer fails the handshake with ErrBadSelection (500).
+func (h *RequestHead) SelectSubprotocol(name string) { h.subprotocol = name }
+
+// Fields returns the head's header fields in order, names as sent and
+// values trimmed of whitespace, both aliasing the head.
+func (h *RequestHead) Fields() iter.Seq2[[]byte, []byte] {
+	return func(yield func(name, value []byte) bool) {
+		_, rest := nextLine(h.head)
+		for {
+			var line []byte
+			line, rest = nextLine(rest)
+			if len(line) == 0 {
+				return
+			}
+			if n, v, ok := parseField(line); ok && !yield(n, v) {
+				return
+			}
+		}
+	}
 }
 
 // Method returns the request method (always "GET" in Check).
