@@ -166,6 +166,7 @@ function run(scenario) {
         on(connect('reject', scenario));
         ws.on('unexpected-response', (req, resp) => {
           res.status = resp.statusCode;
+          res.headers = Object.fromEntries(Object.entries(resp.headers).map(([k, v]) => [k, String(v)]));
           let body = '';
           resp.on('data', (d) => (body += d));
           resp.on('end', () => {

@@ -148,6 +148,10 @@ type Result struct {
 	Extensions  string `json:"extensions,omitempty"`
 	// Status is the HTTP status of a refused handshake.
 	Status int `json:"status,omitempty"`
+	// Headers are a refused handshake's response header fields, names in
+	// lower case, for the peers whose API shows them (Node ws, Python
+	// websockets).
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Event is what a peer server reports about a connection it served (one

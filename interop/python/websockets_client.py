@@ -97,6 +97,7 @@ async def run(scenario, res):
             raise AssertionError("handshake succeeded, want it refused")
         except websockets.InvalidStatusCode as e:
             res["status"], res["detail"] = e.status_code, str(e)
+            res["headers"] = {k.lower(): v for k, v in e.headers.raw_items()}
     else:
         raise AssertionError(f"unknown scenario {scenario}")
 
