@@ -3,6 +3,7 @@ package websocket
 import (
 	"encoding/binary"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,4 +145,96 @@ func TestHubSlowConsumer(t *testing.T) {
 		t.Errorf("a fast client was dropped: %v", err)
 	default:
 	}
+}
+
+// TestHubLoop: Loop-served connections are written by Broadcast directly,
+// which never blocks on them; the one that never reads fills its write
+// queue and is dropped (ErrBroadcastBacklog wrapping ErrWriteQueueFull),
+// the others receive every message in order.
+func TestHubLoop(t *testing.T) {
+	if !netpollSupported(t) {
+		return
+	}
+	const (
+		n     = 5
+		msgs  = 600
+		size  = 16 << 10
+		batch = 8
+	)
+	s := newLoopServerWith(t, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}}, LoopOptions{
+		OnMessage:       func(c *Conn, typ MessageType, p []byte) {},
+		Pollers:         1,
+		WriteQueueLimit: 256 << 10,
+	})
+	hub := &Hub{}
+	dropped := make(chan error, n)
+	hub.OnDrop = func(c *Conn, err error) { dropped <- err }
+	var clients []*Conn
+	for range n {
+		c := dial(t, s.url, nil)
+		clients = append(clients, c)
+		if err := hub.Add(<-s.conns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clients[0].nc.(*net.TCPConn).SetReadBuffer(4 << 10) // never read
+	received := make([]atomic.Int64, n)
+	var wg sync.WaitGroup
+	for i, c := range clients[1:] {
+		wg.Go(func() {
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			for want := range uint64(msgs) {
+				_, b, err := c.ReadMessage(nil)
+				if err != nil {
+					t.Errorf("client %d: message %d: %v", i+1, want, err)
+					return
+				}
+				if got := binary.BigEndian.Uint64(b); got != want {
+					t.Errorf("client %d: got message %d, want %d", i+1, got, want)
+					return
+				}
+				received[i+1].Add(1)
+			}
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var slowest time.Duration
+	data := make([]byte, size)
+	for i := range msgs {
+		binary.BigEndian.PutUint64(data, uint64(i))
+		pm, err := NewPreparedMessage(Binary, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		hub.Broadcast(pm)
+		slowest = max(slowest, time.Since(start))
+		if (i+1)%batch == 0 {
+			for k := 1; k < n; k++ {
+				for received[k].Load() < int64(i+1-batch) {
+					if time.Now().After(deadline) {
+						t.Fatalf("fast client %d stalled at %d of %d messages", k, received[k].Load(), i+1-batch)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+	}
+	wg.Wait()
+	select {
+	case err := <-dropped:
+		if !errors.Is(err, ErrBroadcastBacklog) || !errors.Is(err, ErrWriteQueueFull) {
+			t.Errorf("slow client dropped with %v, want ErrBroadcastBacklog and ErrWriteQueueFull", err)
+		}
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("the slow client was never dropped")
+	}
+	if got := hub.Len(); got != n-1 {
+		t.Errorf("hub holds %d connections, want %d", got, n-1)
+	}
+	if slowest > time.Second {
+		t.Errorf("a Broadcast took %v: it waited for a connection", slowest)
+	}
+	t.Logf("slowest Broadcast %v", slowest)
+	hub.Close()
 }
