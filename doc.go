@@ -123,6 +123,16 @@
 // Hub.Backlog messages (or fills its Loop write queue) is dropped and closed
 // with 1008, and Hub.OnDrop reports ErrBroadcastBacklog (ExampleHub).
 //
+// # Checking requests
+//
+// AcceptOptions.OnRequest sees every request that passed the protocol
+// checks, on Accept and Upgrade alike, before the 101 is written: method,
+// URL, header fields, remote address and offered subprotocols. It can
+// authenticate (a token in the query or a header), route by path, choose
+// the subprotocol, or refuse with Reject(status, header, body), which the
+// client receives exactly (ExampleAcceptOptions_onRequest). docs/chat.md
+// puts OnRequest, a Loop and a Hub together in a chat server.
+//
 // # How a connection ends
 //
 // Every end is a *CloseError: Code and Reason of the Close frame that started
