@@ -134,6 +134,7 @@ type writeSide struct {
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
 	ztakeover   bool                // comp keeps its context between messages (see prepared.go)
+	zbits       int                 // comp's negotiated window bits (see prepared.go)
 	aw          *asyncWriter        // the write path of a TLS transport, else nil
 	mwOpen      atomic.Bool         // a NextWriter's message is open
 	fv          textValidator       // UTF-8 state of a text message sent with WriteFrame
@@ -196,6 +197,7 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 		}
 		c.comp = comp
 		c.ztakeover = !params.CompressorResets(!client)
+		c.zbits = params.CompressWindowBits(!client)
 		cfg.AllowedRSV = frame.RSV1
 		cfg.Inflater = params.NewDecompressor(!client)
 	}

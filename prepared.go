@@ -26,9 +26,8 @@ var errNilPrepared = errors.New("websocket: WritePreparedMessage of a nil *Prepa
 //     wants a new, unpredictable key per frame);
 //   - permessage-deflate without the sender's context takeover: one
 //     compressed payload (and, for servers, frame) per compressor
-//     configuration. The negotiated window bits select it: a window under
-//     15 bits compresses with Huffman codes only (see deflate.NewCompressor),
-//     so the forms are keyed by the compressor's level.
+//     configuration: the compressor's level and the negotiated window
+//     bits, made with the same deflate.Compressor WriteMessage uses.
 //   - permessage-deflate with context takeover: the compressed bytes depend
 //     on everything the connection sent before, so nothing can be shared:
 //     the message is compressed for that connection, by its own compressor,
@@ -47,6 +46,7 @@ type PreparedMessage struct {
 // preparedForm is one encoding of a PreparedMessage.
 type preparedForm struct {
 	level   int         // compressor level, or plainForm
+	bits    int         // negotiated window bits of a compressed form
 	flags   frame.Flags // frame.Compressed or 0
 	payload []byte      // the payload as it goes on the wire, unmasked
 	wire    []byte      // the server's whole frame: header and payload
@@ -69,11 +69,11 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	return &PreparedMessage{op: op, data: append([]byte(nil), data...)}, nil
 }
 
-// form returns the encoding for level, making it at first use.
-func (pm *PreparedMessage) form(level int) (*preparedForm, error) {
+// form returns the encoding for level and bits, making it at first use.
+func (pm *PreparedMessage) form(level, bits int) (*preparedForm, error) {
 	if fs := pm.forms.Load(); fs != nil {
 		for i := range *fs {
-			if (*fs)[i].level == level {
+			if (*fs)[i].level == level && (*fs)[i].bits == bits {
 				return &(*fs)[i], nil
 			}
 		}
@@ -84,17 +84,17 @@ func (pm *PreparedMessage) form(level int) (*preparedForm, error) {
 	if fs := pm.forms.Load(); fs != nil {
 		old = *fs
 		for i := range old {
-			if old[i].level == level {
+			if old[i].level == level && old[i].bits == bits {
 				return &old[i], nil
 			}
 		}
 	}
-	f := preparedForm{level: level, payload: pm.data}
+	f := preparedForm{level: level, bits: bits, payload: pm.data}
 	if level != plainForm {
 		// A fresh compressor without context takeover, at the level of the
 		// connection's own, through the same deflate plumbing WriteMessage
 		// uses: the bytes are those the connection would produce.
-		zc, err := deflate.NewCompressor(level, true, deflate.MaxWindowBits)
+		zc, err := deflate.NewCompressor(level, true, bits)
 		if err != nil {
 			return nil, err
 		}
@@ -123,15 +123,15 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	if pm == nil {
 		return errNilPrepared
 	}
-	level := plainForm
+	level, bits := plainForm, 0
 	if c.comp != nil && len(pm.data) >= c.opts.compressionThreshold() {
 		if c.ztakeover {
 			// The compressed bytes depend on this connection's history.
 			return c.writeMessage(pm.op, pm.data)
 		}
-		level = c.comp.Level()
+		level, bits = c.comp.Level(), c.zbits
 	}
-	f, err := pm.form(level)
+	f, err := pm.form(level, bits)
 	if err != nil {
 		return err
 	}
