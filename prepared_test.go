@@ -40,7 +40,6 @@ func (r *recConn) take() []byte {
 	return b
 }
 func (r *recConn) reset()   { r.mu.Lock(); r.b.Reset(); r.mu.Unlock() }
-func (r *recConn) len() int { r.mu.Lock(); defer r.mu.Unlock(); return r.b.Len() }
 
 // unmaskFrames parses the frames in b and returns them with the masking
 // undone and the key cleared, so that a client's frames can be compared
