@@ -39,7 +39,7 @@ func (r *recConn) take() []byte {
 	r.b.Reset()
 	return b
 }
-func (r *recConn) reset()   { r.mu.Lock(); r.b.Reset(); r.mu.Unlock() }
+func (r *recConn) reset() { r.mu.Lock(); r.b.Reset(); r.mu.Unlock() }
 
 // unmaskFrames parses the frames in b and returns them with the masking
 // undone and the key cleared, so that a client's frames can be compared
