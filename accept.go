@@ -29,7 +29,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}
 	if opts.OnRequest != nil {
 		if re, err := checkHTTP(r, opts, &res); re != nil {
-			writeRefusalHTTP(w, re)
+			handshake.WriteRefusal(w, re.Status, re.Header, []byte(re.Body))
 			return nil, fmt.Errorf("websocket: accept: %w", err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,44 +115,13 @@ func checkHTTP(r *http.Request, opts *AcceptOptions, res *handshake.Result) (*Re
 		return refusal(err)
 	}
 	if req.Subprotocol != res.Subprotocol {
-		if req.Subprotocol != "" && !contains(req.Subprotocols, req.Subprotocol) {
+		if req.Subprotocol != "" && !slices.Contains(req.Subprotocols, req.Subprotocol) {
 			return &RejectError{Status: http.StatusInternalServerError, Body: "internal error\n"},
 				fmt.Errorf("websocket: OnRequest chose subprotocol %q, which the client did not offer", req.Subprotocol)
 		}
 		res.Subprotocol = req.Subprotocol
 	}
 	return nil, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// writeRefusalHTTP writes re through net/http.
-func writeRefusalHTTP(w http.ResponseWriter, re *RejectError) {
-	h := w.Header()
-	for k, vs := range re.Header {
-		switch http.CanonicalHeaderKey(k) {
-		case "Content-Length", "Transfer-Encoding", "Connection":
-			continue
-		}
-		h[http.CanonicalHeaderKey(k)] = vs
-	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	h.Set("Connection", "close")
-	status := re.Status
-	if status < 300 || status > 599 {
-		status = http.StatusInternalServerError
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(re.Body))
 }
 
 // hookedUpgrade is Upgrade with AcceptOptions.OnRequest set: the hook runs as the

@@ -591,9 +591,7 @@ func appendExtraHeader(dst []byte, h http.Header, skip func(string) bool) []byte
 // spaces), Content-Type text/plain unless header sets one, Connection:
 // close, and body.
 func AppendRefusal(dst []byte, status int, header http.Header, body []byte) []byte {
-	if status < 300 || status > 599 {
-		status = http.StatusInternalServerError
-	}
+	status = refusalStatus(status)
 	text := http.StatusText(status)
 	if text == "" {
 		text = "Error"
@@ -611,6 +609,31 @@ func AppendRefusal(dst []byte, status int, header http.Header, body []byte) []by
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, "\r\n\r\n"...)
 	return append(dst, body...)
+}
+
+// WriteRefusal is AppendRefusal through net/http: the same status, fields
+// and body, with the same fields skipped.
+func WriteRefusal(w http.ResponseWriter, status int, header http.Header, body []byte) {
+	h := w.Header()
+	for name, values := range header {
+		if !skipRefusalHeader(name) {
+			h[http.CanonicalHeaderKey(name)] = values
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	h.Set("Connection", "close")
+	w.WriteHeader(refusalStatus(status))
+	_, _ = w.Write(body)
+}
+
+// refusalStatus is status, or 500 when it is not a refusal (300-599).
+func refusalStatus(status int) int {
+	if status < 300 || status > 599 {
+		return http.StatusInternalServerError
+	}
+	return status
 }
 
 func skipRefusalHeader(name string) bool {
