@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybi/websocket/bench/internal/mdreport"
 	"github.com/hybi/websocket/bench/lib"
 	"github.com/hybi/websocket/bench/run"
 )
@@ -103,17 +104,7 @@ func main() {
 	log.Printf("wrote %s in %v", c.out, r.end.Sub(r.start).Round(time.Second))
 }
 
-func (r *report) want(section string) bool {
-	if r.cfg.only == "" {
-		return true
-	}
-	for _, s := range strings.Split(r.cfg.only, ",") {
-		if s == section {
-			return true
-		}
-	}
-	return false
-}
+func (r *report) want(section string) bool { return mdreport.Wanted(r.cfg.only, section) }
 
 func (r *report) collect() error {
 	if r.want("micro") {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybi/websocket/bench/internal/mdreport"
 	"github.com/hybi/websocket/bench/lib"
 	"github.com/hybi/websocket/bench/run"
 )
@@ -180,16 +181,6 @@ func fmtNs(ns float64) string {
 	return fmt.Sprintf("%.2f ns", ns)
 }
 
-func fmtBytes(b float64) string {
-	switch {
-	case math.Abs(b) >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", b/(1<<20))
-	case math.Abs(b) >= 10<<10:
-		return fmt.Sprintf("%.1f KiB", b/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", b)
-}
-
 func fmtRate(v float64) string {
 	switch {
 	case v >= 1e6:
@@ -220,16 +211,6 @@ func ratio(r float64) string {
 	return fmt.Sprintf("×%.2f", r)
 }
 
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20:
-		return strconv.Itoa(n>>20) + " MiB"
-	case n >= 1<<10:
-		return strconv.Itoa(n>>10) + " KiB"
-	}
-	return strconv.Itoa(n) + " B"
-}
-
 func libNames() []string {
 	var n []string
 	for _, l := range lib.All() {
@@ -238,20 +219,11 @@ func libNames() []string {
 	return n
 }
 
-// loopName is hybi's server on a websocket.Loop: a row of its own in the
-// socket tables, with ×r against hybi like any library, but never a peer
-// (it is us), and absent from the in-memory microbenchmarks, where its code
-// is hybi's.
-const loopName = "hybi-loop"
-
-// ours reports whether name is one of hybi's own rows.
-func ours(name string) bool { return name == "hybi" || name == loopName }
-
 // microNames are the libraries of the in-memory upgrade table.
 func microNames() []string {
 	var n []string
 	for _, name := range libNames() {
-		if name != loopName {
+		if name != mdreport.LoopName {
 			n = append(n, name)
 		}
 	}
@@ -327,7 +299,7 @@ func msgs(s run.EchoSample) float64 { return s.MsgsPerSec() }
 func bestPeer(names []string, get func(string) stat, higher bool) (string, stat) {
 	best, bs := "", stat{}
 	for _, n := range names {
-		if ours(n) {
+		if mdreport.Ours(n) {
 			continue
 		}
 		s := get(n)
@@ -380,18 +352,18 @@ func (r *report) writeTargets(p printer) {
 		var ms []modeResult
 		if size <= 1<<10 {
 			bn, bs := bestPeer(names, func(n string) stat { return r.echoStat(k, n, msgs) }, true)
-			for _, name := range []string{loopName, "hybi"} {
+			for _, name := range []string{mdreport.LoopName, "hybi"} {
 				if h := r.echoStat(k, name, msgs); h.ok {
 					x := h.med / bs.med
 					ms = append(ms, modeResult{name, fmt.Sprintf("%s msg/s, %.2f×", fmtRate(h.med), x), x >= 1})
 				}
 			}
 			m, v := modes(ms)
-			p("| echo msgs/s ≥ best peer at %s (%s: %s msg/s) | %s | %s |\n", sizeName(size), bn, fmtRate(bs.med), m, v)
+			p("| echo msgs/s ≥ best peer at %s (%s: %s msg/s) | %s | %s |\n", mdreport.Size(size), bn, fmtRate(bs.med), m, v)
 			continue
 		}
 		g := r.echoStat(k, "gobwas", msgs)
-		for _, name := range []string{loopName, "hybi"} {
+		for _, name := range []string{mdreport.LoopName, "hybi"} {
 			if h := r.echoStat(k, name, msgs); h.ok {
 				x := h.med / g.med
 				ms = append(ms, modeResult{name, fmt.Sprintf("%s msg/s, %.2f×", fmtRate(h.med), x), x >= 1.3})
@@ -401,7 +373,7 @@ func (r *report) writeTargets(p printer) {
 		if f := r.echoStat(k, "tcp", msgs); f.ok {
 			m += fmt.Sprintf("; the tcp floor (no WebSocket at all): %s msg/s, %.2f×", fmtRate(f.med), f.med/g.med)
 		}
-		p("| echo msgs/s ≥ 1.3× gobwas at %s (gobwas: %s msg/s) | %s | %s |\n", sizeName(size), fmtRate(g.med), m, v)
+		p("| echo msgs/s ≥ 1.3× gobwas at %s (gobwas: %s msg/s) | %s | %s |\n", mdreport.Size(size), fmtRate(g.med), m, v)
 	}
 	worst := 0.0
 	for _, size := range echoSizes {
@@ -413,10 +385,10 @@ func (r *report) writeTargets(p printer) {
 		p("| 0 allocations per round trip on both sides at every size | at most %s per round trip (median, either side) | %s |\n", fmtCount(worst), verdict(worst < 0.01))
 	}
 	var idle []modeResult
-	for _, name := range []string{loopName, "hybi"} {
+	for _, name := range []string{mdreport.LoopName, "hybi"} {
 		if s := r.idleStat(name, func(s run.IdleSample) float64 { return s.HeapStack }); s.ok {
 			rs := r.idleStat(name, func(s run.IdleSample) float64 { return s.RSS })
-			idle = append(idle, modeResult{name, fmt.Sprintf("%s heap+stacks, %s RSS", fmtBytes(s.med), fmtBytes(rs.med)), s.med <= 4096 && rs.med <= 4096})
+			idle = append(idle, modeResult{name, fmt.Sprintf("%s heap+stacks, %s RSS", mdreport.Bytes(s.med), mdreport.Bytes(rs.med)), s.med <= 4096 && rs.med <= 4096})
 		}
 	}
 	if len(idle) > 0 {
@@ -425,7 +397,7 @@ func (r *report) writeTargets(p printer) {
 	}
 	var up []modeResult
 	floor := r.upStat(upKey{"tcp", false}, func(s run.UpgradeSample) float64 { return s.Allocs })
-	for _, name := range []string{loopName, "hybi"} {
+	for _, name := range []string{mdreport.LoopName, "hybi"} {
 		if s := r.upStat(upKey{name, false}, func(s run.UpgradeSample) float64 { return s.Allocs }); s.ok {
 			up = append(up, modeResult{name, fmt.Sprintf("%.1f per connection", s.med), s.med <= 10})
 		}
@@ -454,7 +426,7 @@ type modeResult struct {
 
 // modeLabel names a server mode in the targets table.
 func modeLabel(name string) string {
-	if name == loopName {
+	if name == mdreport.LoopName {
 		return "hybi Loop"
 	}
 	return "goroutine per connection"
@@ -557,7 +529,7 @@ func (r *report) writeEcho(p printer) {
 			if _, ok := r.echoes[k]; !ok {
 				continue
 			}
-			p("### %s\n\n| Library | msgs/s | MB/s | client allocs | client bytes | server allocs | server bytes |\n|---|---|---|---|---|---|---|\n", sizeName(size))
+			p("### %s\n\n| Library | msgs/s | MB/s | client allocs | client bytes | server allocs | server bytes |\n|---|---|---|---|---|---|---|\n", mdreport.Size(size))
 			h := r.echoStat(k, "hybi", msgs)
 			rows := libNames()
 			if !deflate {
@@ -584,7 +556,7 @@ func (r *report) writeEcho(p printer) {
 					label += " (takeover)"
 				}
 				p("| %s | %s %s%s | %.1f | %s | %s | %s | %s |\n", label, fmtRate(s.med), spread(s), rs, s.med*float64(size)/1e6,
-					fmtCount(ca.med), fmtBytes(cb.med), fmtCount(sa.med), fmtBytes(sb.med))
+					fmtCount(ca.med), mdreport.Bytes(cb.med), fmtCount(sa.med), mdreport.Bytes(sb.med))
 			}
 			p("\n")
 		}
@@ -625,7 +597,7 @@ func (r *report) writeUpgradeMicro(p printer) {
 			if name != "hybi" {
 				rt, ra = " "+ratio(t.med/h.med), " "+ratio(a.med/ha.med)
 			}
-			p(" %s %s%s | %s%s | %s |", fmtNs(t.med), spread(t), rt, fmtCount(a.med), ra, fmtBytes(b.med))
+			p(" %s %s%s | %s%s | %s |", fmtNs(t.med), spread(t), rt, fmtCount(a.med), ra, mdreport.Bytes(b.med))
 		}
 		p("\n")
 	}
@@ -663,7 +635,7 @@ func (r *report) writeUpgrade(p printer) {
 			if name != "hybi" && name != "tcp" && h.ok {
 				rt, ra = " "+ratio(t.med/h.med), " "+ratio(a.med/ha.med)
 			}
-			p(" %s %s%s | %.1f%s | %s |", fmtNs(t.med), spread(t), rt, a.med, ra, fmtBytes(b.med))
+			p(" %s %s%s | %.1f%s | %s |", fmtNs(t.med), spread(t), rt, a.med, ra, mdreport.Bytes(b.med))
 		}
 		p("\n")
 	}
@@ -710,7 +682,7 @@ func (r *report) writeIdle(p printer) {
 		if name != "tcp" {
 			bc = fmt.Sprintf("%s %s%s", fmtNs(b.med), spread(b), rb)
 		}
-		p("| %s | %s %s%s | %s | %s | %s %s%s | %s |\n", name, fmtBytes(m.med), spread(m), rm, fmtBytes(h.med), fmtBytes(st.med), fmtBytes(rs.med), spread(rs), rr, bc)
+		p("| %s | %s %s%s | %s | %s | %s %s%s | %s |\n", name, mdreport.Bytes(m.med), spread(m), rm, mdreport.Bytes(h.med), mdreport.Bytes(st.med), mdreport.Bytes(rs.med), spread(rs), rr, bc)
 	}
 	p("\n")
 }
@@ -760,7 +732,7 @@ func (r *report) writeSummary(p printer) {
 	both := func(row string, get func(string) stat, unit func(float64) string) {
 		h, pe, x, ok := bestCostFor("hybi", libNames(), get, unit)
 		add(row, h, pe, x, ok)
-		h, pe, x, ok = bestCostFor(loopName, libNames(), get, unit)
+		h, pe, x, ok = bestCostFor(mdreport.LoopName, libNames(), get, unit)
 		add(row+" (hybi Loop)", h, pe, x, ok)
 	}
 	if r.microRes != nil {
@@ -793,9 +765,9 @@ func (r *report) writeSummary(p printer) {
 		h, pe, x, ok := bestCost(libNames(), func(n string) stat {
 			return r.echoStat(k, n, func(s run.EchoSample) float64 { return 1 / s.MsgsPerSec() })
 		}, func(v float64) string { return fmtRate(1/v) + " msg/s" })
-		name := "echo " + sizeName(k.size)
+		name := "echo " + mdreport.Size(k.size)
 		if k.deflate {
-			name = "deflate echo " + sizeName(k.size)
+			name = "deflate echo " + mdreport.Size(k.size)
 		}
 		add(name, h, pe, x, ok)
 	}
@@ -815,8 +787,8 @@ func (r *report) writeSummary(p printer) {
 		}, func(v float64) string { return fmt.Sprintf("%.1f", v) })
 	}
 	if r.idles != nil {
-		both("idle connection: heap + stacks", func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.HeapStack }) }, fmtBytes)
-		both("idle connection: RSS", func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.RSS }) }, fmtBytes)
+		both("idle connection: heap + stacks", func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.HeapStack }) }, mdreport.Bytes)
+		both("idle connection: RSS", func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.RSS }) }, mdreport.Bytes)
 		both("broadcast 64 B to all", func(n string) stat {
 			return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.Broadcast) })
 		}, fmtNs)

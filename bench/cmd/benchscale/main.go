@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybi/websocket/bench/internal/mdreport"
 	"github.com/hybi/websocket/bench/lib"
 	"github.com/hybi/websocket/bench/run"
 )
@@ -167,17 +168,7 @@ func splice(file, section string) error {
 	return os.WriteFile(file, []byte(doc), 0o644)
 }
 
-func (r *report) want(section string) bool {
-	if r.cfg.only == "" {
-		return true
-	}
-	for _, s := range strings.Split(r.cfg.only, ",") {
-		if s == section {
-			return true
-		}
-	}
-	return false
-}
+func (r *report) want(section string) bool { return mdreport.Wanted(r.cfg.only, section) }
 
 // busyLibs are the libraries of the busy rows.
 func (r *report) busyLibs() []string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybi/websocket/bench/internal/mdreport"
 	"github.com/hybi/websocket/bench/run"
 )
 
@@ -78,10 +79,6 @@ func (r *report) busyMed(name string, conns, size int, f func(run.BusySample) fl
 func rate(s run.BusySample) float64 { return s.MsgsPerSec() }
 func p99(s run.BusySample) float64  { return float64(s.P99) }
 
-const loopName = "hybi-loop"
-
-func ours(name string) bool { return name == "hybi" || name == loopName }
-
 // goroutinePeers are the peers that serve a connection with a goroutine
 // of its own, as hybi's goroutine-per-connection server does (nbio's raw
 // path is an event loop).
@@ -91,7 +88,7 @@ var goroutinePeers = []string{"gorilla", "coder", "gobwas", "gws"}
 func (r *report) best(names []string, conns, size int, f func(run.BusySample) float64, higher bool) (string, float64) {
 	bn, bv := "", math.NaN()
 	for _, n := range names {
-		if ours(n) {
+		if mdreport.Ours(n) {
 			continue
 		}
 		v := r.busyMed(n, conns, size, f)
@@ -112,24 +109,6 @@ func fmtRate(v float64) string {
 		return fmt.Sprintf("%.1fk", v/1e3)
 	}
 	return fmt.Sprintf("%.0f", v)
-}
-
-func fmtBytes(b float64) string {
-	switch {
-	case math.Abs(b) >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", b/(1<<20))
-	case math.Abs(b) >= 10<<10:
-		return fmt.Sprintf("%.1f KiB", b/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", b)
-}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func verdict(ok bool) string {
@@ -175,19 +154,19 @@ func (r *report) writeTargets(p printer) {
 			}
 			names := r.busyLibs()
 			bn, bv := r.best(names, n, size, rate, true)
-			lv := r.busyMed(loopName, n, size, rate)
+			lv := r.busyMed(mdreport.LoopName, n, size, rate)
 			pn, pv := r.best(names, n, size, p99, false)
-			lp := r.busyMed(loopName, n, size, p99)
+			lp := r.busyMed(mdreport.LoopName, n, size, p99)
 			if !math.IsNaN(lv) && bn != "" {
 				x := lv / bv
-				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, sizeName(size), fmtRate(lv), x, bn, fmtRate(bv), verdict(x >= 1.2))
-				p("| Loop p99 ≤ the best peer's, %d conns, %s | %s against %s's %s | %s |\n", n, sizeName(size), ms(lp), pn, ms(pv), verdict(lp <= pv))
+				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, mdreport.Size(size), fmtRate(lv), x, bn, fmtRate(bv), verdict(x >= 1.2))
+				p("| Loop p99 ≤ the best peer's, %d conns, %s | %s against %s's %s | %s |\n", n, mdreport.Size(size), ms(lp), pn, ms(pv), verdict(lp <= pv))
 			}
 			gn, gv := r.best(goroutinePeers, n, size, rate, true)
 			hv := r.busyMed("hybi", n, size, rate)
 			if !math.IsNaN(hv) && gn != "" {
 				x := hv / gv
-				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, sizeName(size), fmtRate(hv), x, gn, fmtRate(gv), verdict(x >= 1.0))
+				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, mdreport.Size(size), fmtRate(hv), x, gn, fmtRate(gv), verdict(x >= 1.0))
 			}
 		}
 	}
@@ -201,7 +180,7 @@ func (r *report) writeTargets(p printer) {
 			if name == "hybi-hb" {
 				limit, label = 6000, "goroutine per connection"
 			}
-			p("| idle RSS per connection ≤ %s, %s, heartbeat on, %d conns | %s | %s |\n", fmtBytes(limit), label, n, fmtBytes(s.RSS), verdict(s.RSS <= limit))
+			p("| idle RSS per connection ≤ %s, %s, heartbeat on, %d conns | %s | %s |\n", mdreport.Bytes(limit), label, n, mdreport.Bytes(s.RSS), verdict(s.RSS <= limit))
 		}
 	}
 	p("| idle, %d connections | cannot be held on this machine: RLIMIT_NOFILE's hard limit is %d and the process may not raise it (see the notes); measured at %s instead | **not measured** |\n", hundredK, r.fileLimit, joinInts(r.cfg.idle))
@@ -217,7 +196,7 @@ func (r *report) writeTargets(p printer) {
 			ms(median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) })), ms(median(r.slow, func(s run.SlowSample) float64 { return float64(s.Without.P99) })), len(r.slow), verdict(x <= 1.5))
 		h := median(r.slow, func(s run.SlowSample) float64 { return float64(s.SlowHeap) })
 		lim := float64(r.slow[0].QueueLimit)
-		p("| slow reader: server memory for it within its queue limit | %s of heap against a limit of %s (heap counts 8 KiB pages; see the notes) | %s |\n", fmtBytes(h), fmtBytes(lim), verdict(h <= lim))
+		p("| slow reader: server memory for it within its queue limit | %s of heap against a limit of %s (heap counts 8 KiB pages; see the notes) | %s |\n", mdreport.Bytes(h), mdreport.Bytes(lim), verdict(h <= lim))
 	}
 	p("\n")
 }
@@ -249,7 +228,7 @@ func (r *report) writeBusy(p printer) {
 			if len(k) == 0 {
 				continue
 			}
-			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | p50 | p90 | p99 | max | server CPU s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n", n, sizeName(size), k[0].Msgs)
+			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | p50 | p90 | p99 | max | server CPU s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n", n, mdreport.Size(size), k[0].Msgs)
 			for _, name := range names {
 				ss := r.busy[busyKey{name, n, size}]
 				if len(ss) == 0 {
@@ -263,7 +242,7 @@ func (r *report) writeBusy(p printer) {
 					d(func(s run.BusySample) time.Duration { return s.P50 }), d(func(s run.BusySample) time.Duration { return s.P90 }),
 					d(func(s run.BusySample) time.Duration { return s.P99 }), d(func(s run.BusySample) time.Duration { return s.Max }),
 					median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
-					fmtBytes(median(ss, func(s run.BusySample) float64 { return float64(s.PeakRSS) })))
+					mdreport.Bytes(median(ss, func(s run.BusySample) float64 { return float64(s.PeakRSS) })))
 			}
 			p("\n")
 		}
@@ -276,11 +255,11 @@ func (r *report) writeSlow(p printer) {
 	}
 	s0 := r.slow[0]
 	p("### One slow reader among %d connections on one Loop\n\nServer `hybi-loop-slow` (`bench/lib/scale.go`): a `websocket.Loop` with `WriteQueueLimit` %s, no `QueueFullCode`, and an `OnMessage` echo that drops a message refused with `ErrWriteQueueFull` and keeps the connection. The other %d connections echo %d messages of %s, one in flight each; first with connection 0 idle (**without**), then with connection 0 turned slow reader (**with**): it sends a %s message every %v and never reads (its receive buffer shrunk to %s), starting 1 s before the run and sending through it, so that its queue stays full. The slow connection's memory is the child's heap in use after a collection at the end of the run with it, minus the same at the end of the run without it (`runtime.MemStats.HeapInuse`).\n\n",
-		s0.Conns, fmtBytes(float64(s0.QueueLimit)), s0.Conns-1, s0.Msgs, sizeName(s0.Size), sizeName(run.SlowMsg), run.SlowEvery, fmtBytes(run.SlowRcvBuf))
+		s0.Conns, mdreport.Bytes(float64(s0.QueueLimit)), s0.Conns-1, s0.Msgs, mdreport.Size(s0.Size), mdreport.Size(run.SlowMsg), run.SlowEvery, mdreport.Bytes(run.SlowRcvBuf))
 	p("| Round | p50 without | p99 without | p99 with | with / without | msgs/s without | msgs/s with | slow reader sent | its server heap | still open |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for i, s := range r.slow {
 		p("| %d | %s | %s | %s | %.2f | %s | %s | %s | %s | %v |\n", i+1, ms(float64(s.Without.P50)), ms(float64(s.Without.P99)), ms(float64(s.With.P99)),
-			float64(s.With.P99)/float64(s.Without.P99), fmtRate(s.WithoutRate), fmtRate(s.WithRate), fmtBytes(float64(s.SlowSent)), fmtBytes(float64(s.SlowHeap)), s.SlowOpen)
+			float64(s.With.P99)/float64(s.Without.P99), fmtRate(s.WithoutRate), fmtRate(s.WithRate), mdreport.Bytes(float64(s.SlowSent)), mdreport.Bytes(float64(s.SlowHeap)), s.SlowOpen)
 	}
 	p("\n")
 }
@@ -304,7 +283,7 @@ func (r *report) writeHB(p printer) {
 			}
 			at := s.CPUPerPing().Seconds() * float64(n) / 30
 			p("| %d | %s | %v | %s | %s | %s | %.1f%% of a core | %d | %v | %.2f%% | %.1f%% | %s |\n", n, name, s.Connect.Round(time.Millisecond),
-				fmtBytes(s.RSS), fmtBytes(s.Heap), fmtBytes(s.Stack), 100*s.CPUPerSec(), s.Pings, s.CPUPerPing().Round(100*time.Nanosecond),
+				mdreport.Bytes(s.RSS), mdreport.Bytes(s.Heap), mdreport.Bytes(s.Stack), 100*s.CPUPerSec(), s.Pings, s.CPUPerPing().Round(100*time.Nanosecond),
 				100*at, 100*extrapolate(s), ms(float64(s.Broadcast)))
 		}
 	}
