@@ -201,7 +201,8 @@ func (l *Loop) Add(c *Conn) error {
 
 // Close closes every connection the loop serves, at once and without a
 // closing handshake (call Conn.Close first for one), and stops the
-// pollers.
+// pollers. It does not wait for callbacks: an OnMessage or OnClose
+// already running on a poller may still be finishing when Close returns.
 func (l *Loop) Close() error {
 	if l.closed.Swap(true) {
 		return nil
