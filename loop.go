@@ -534,8 +534,16 @@ func (lc *loopConn) closeTransport(c *Conn, ce *CloseError) {
 // awaitClose: the Loop reads the peer's Close. Called from OnMessage, Close
 // does not wait for it (the Loop is waiting for OnMessage): OnClose
 // reports how the handshake ended.
-func (lc *loopConn) awaitClose(c *Conn, _ time.Time, timer <-chan time.Time) {
+func (lc *loopConn) awaitClose(c *Conn, deadline time.Time, timer <-chan time.Time) {
 	if lc.inCallback.Load() {
+		// No waiting here, but the handshake is bounded all the same: a
+		// peer that never answers is cut off at the deadline. The timer
+		// holds no goroutine until it fires.
+		time.AfterFunc(time.Until(deadline), func() {
+			if c.closed() == nil {
+				c.finish(c.stateError(ErrCloseTimeout))
+			}
+		})
 		return
 	}
 	c.g.acquire(lockLoop, timer) // held by the Loop: returns at the end or the timeout

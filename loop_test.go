@@ -558,6 +558,30 @@ func TestLoopCloseFromOnMessage(t *testing.T) {
 	}
 }
 
+// Close called from OnMessage does not wait, but the closing handshake is
+// still bounded by CloseTimeout: a peer that never answers the Close frame
+// is cut off with ErrCloseTimeout, not held forever.
+func TestLoopCloseFromOnMessageSilentPeer(t *testing.T) {
+	opts := &AcceptOptions{Options: Options{CloseTimeout: 200 * time.Millisecond}}
+	s := newLoopServer(t, opts, func(c *Conn, typ MessageType, p []byte) {
+		c.Close(CloseNormal, "bye")
+	})
+	nc := s.upgradeRaw(t)
+	// A masked empty text frame, then nothing: never the Close reply.
+	if _, err := nc.Write([]byte{0x81, 0x80, 1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	lc := s.waitClose(t)
+	var ce *CloseError
+	if !errors.As(lc.err, &ce) || ce.Initiator != Local || !errors.Is(ce.Err, ErrCloseTimeout) {
+		t.Fatalf("OnClose err = %#v, want our Close timed out", lc.err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("ended after %v, before CloseTimeout", d)
+	}
+}
+
 // The heartbeat is how a Loop-served connection notices a peer that went
 // silent: no Pong within PongTimeout ends it with ErrHeartbeatTimeout, while
 // a peer that answers stays connected.
