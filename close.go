@@ -254,14 +254,25 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	deadline := time.Now().Add(c.opts.closeTimeout())
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	if !c.sendClose(code, reason, deadline, timer.C) {
+		return c.closeResult()
+	}
 
-	// 1. Send our Close frame (unless one went out already: a reply to
-	// the peer's Close, or a failure).
-	if !c.g.acquire(lockW, timer.C) {
+	// 2. Wait for the peer's Close frame: either the active reader gets
+	// it, or we read ourselves (see driver.awaitClose).
+	c.io().awaitClose(c, deadline, timer.C)
+	return c.closeResult()
+}
+
+// sendClose is the first step of Close: send our Close frame (unless one
+// went out already: a reply to the peer's Close, or a failure). It reports
+// whether the handshake goes on; if not, the connection has ended.
+func (c *Conn) sendClose(code CloseCode, reason string, deadline time.Time, timer <-chan time.Time) bool {
+	if !c.g.acquire(lockW, timer) {
 		if c.closed() == nil {
 			c.finish(c.stateError(ErrCloseTimeout))
 		}
-		return c.closeResult()
+		return false
 	}
 	c.setWriteDeadline(deadline)
 	err := c.flushLocked()
@@ -286,13 +297,35 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	c.unlockWrite()
 	if err != nil {
 		c.finish(c.stateError(err))
-		return c.closeResult()
+		return false
 	}
+	return true
+}
 
-	// 2. Wait for the peer's Close frame: either the active reader gets
-	// it, or we read ourselves (see driver.awaitClose).
-	c.io().awaitClose(c, deadline, timer.C)
-	return c.closeResult()
+// endBy ends the connection with ErrCloseTimeout at deadline unless it
+// ended before: the bound of a closing handshake nobody waits for. The
+// timer holds no goroutine until it fires.
+func (c *Conn) endBy(deadline time.Time) {
+	time.AfterFunc(time.Until(deadline), func() {
+		if c.closed() == nil {
+			c.finish(c.stateError(ErrCloseTimeout))
+		}
+	})
+}
+
+// closeNoWait starts the closing handshake like Close with a valid code
+// and reason, but returns once the Close frame is sent: the reader (a Loop)
+// completes the handshake, bounded by CloseTimeout.
+func (c *Conn) closeNoWait(code CloseCode, reason string) {
+	if c.closed() != nil || !c.closeCalled.CompareAndSwap(false, true) {
+		return
+	}
+	deadline := time.Now().Add(c.opts.closeTimeout())
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	if c.sendClose(code, reason, deadline, timer.C) {
+		c.endBy(deadline)
+	}
 }
 
 func (c *Conn) closeResult() error {

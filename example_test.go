@@ -374,3 +374,47 @@ func ExampleConn_PingContext() {
 	c.Close(websocket.CloseNormal, "")
 	// Output: pong: true
 }
+
+// A Loop server that stops gracefully: Shutdown sends every connection
+// 1001 (going away), waits for the closing handshakes and for the
+// callbacks still running, bounded by ctx.
+func ExampleLoop_Shutdown() {
+	loop, err := websocket.NewLoop(&websocket.LoopOptions{
+		OnMessage: func(c *websocket.Conn, typ websocket.MessageType, p []byte) {
+			c.WriteMessage(typ, p)
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := websocket.Accept(w, r, nil); err == nil {
+			loop.Add(c)
+		}
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.WriteMessage(websocket.Text, []byte("hi"))
+	_, msg, _ := c.ReadMessage(nil) // the echo: the Loop serves c
+	fmt.Printf("client: %s\n", msg)
+	read := make(chan error)
+	go func() {
+		_, _, err := c.ReadMessage(nil) // answers the server's Close
+		read <- err
+	}()
+
+	fmt.Println("shutdown:", loop.Shutdown(ctx))
+	fmt.Println("client:", <-read)
+	// Output:
+	// client: hi
+	// shutdown: <nil>
+	// client: websocket: closed by peer: 1001 (going away) (close received, then sent)
+}

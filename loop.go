@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"sync"
@@ -40,6 +41,9 @@ type Loop struct {
 	pollers []*poller
 	next    atomic.Uint32
 	closed  atomic.Bool
+	// running counts the loop's goroutines (pollers, fallback readers)
+	// and its callbacks in flight, for Shutdown.
+	running atomic.Int64
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{} // every connection served, for Close
@@ -92,13 +96,16 @@ func (o *LoopOptions) writeQueueLimit() int {
 const lockLoop = lockMsg << 1
 
 var (
-	errLoopOwned  = errors.New("websocket: the connection is read by a Loop; its messages arrive through LoopOptions.OnMessage")
-	errLoopAdded  = errors.New("websocket: the connection is already served by a Loop")
-	errLoopClosed = errors.New("websocket: the Loop is closed")
+	errLoopOwned = errors.New("websocket: the connection is read by a Loop; its messages arrive through LoopOptions.OnMessage")
+	errLoopAdded = errors.New("websocket: the connection is already served by a Loop")
 	// errLoopClosing stops a poller's serve when the peer's Close is
 	// being answered on another goroutine.
 	errLoopClosing = errors.New("websocket: closing")
 )
+
+// ErrLoopClosed is returned by Loop.Add after Close or Shutdown; Add has
+// then closed the connection (CloseNow).
+var ErrLoopClosed = errors.New("websocket: the Loop is closed")
 
 // NewLoop starts a Loop's poller goroutines.
 func NewLoop(opts *LoopOptions) (*Loop, error) {
@@ -112,8 +119,10 @@ func NewLoop(opts *LoopOptions) (*Loop, error) {
 			n = runtime.GOMAXPROCS(0)
 		}
 		for range n {
+			l.running.Add(1)
 			p, err := newPoller(l)
 			if err != nil {
+				l.running.Add(-1)
 				l.Close()
 				return nil, err
 			}
@@ -128,7 +137,8 @@ func NewLoop(opts *LoopOptions) (*Loop, error) {
 // delivered at once, on the calling goroutine.
 func (l *Loop) Add(c *Conn) error {
 	if l.closed.Load() {
-		return errLoopClosed
+		c.CloseNow()
+		return ErrLoopClosed
 	}
 	if err := c.lockRead(); err != nil {
 		return err
@@ -160,7 +170,7 @@ func (l *Loop) Add(c *Conn) error {
 	if l.closed.Load() {
 		l.mu.Unlock()
 		c.CloseNow()
-		return errLoopClosed
+		return ErrLoopClosed
 	}
 	l.conns[c] = struct{}{}
 	l.mu.Unlock()
@@ -171,6 +181,7 @@ func (l *Loop) Add(c *Conn) error {
 	}
 
 	if lc.p == nil {
+		l.running.Add(1)
 		go l.readLoop(c)
 		return nil
 	}
@@ -193,31 +204,95 @@ func (l *Loop) Add(c *Conn) error {
 		// them. Served here, with a buffer of our own (the poller's is
 		// its goroutine's).
 		var buf []byte
+		lc.l.running.Add(1)
 		for lc.serve(c, &buf) {
 		}
+		lc.l.running.Add(-1)
 	}
 	return nil
 }
 
 // Close closes every connection the loop serves, at once and without a
-// closing handshake (call Conn.Close first for one), and stops the
-// pollers. It does not wait for callbacks: an OnMessage or OnClose
-// already running on a poller may still be finishing when Close returns.
+// closing handshake (call Conn.Close first for one, or use Shutdown), and
+// stops the pollers. It does not wait for callbacks: an OnMessage or
+// OnClose already running may still be finishing when Close returns
+// (Shutdown waits for them).
 func (l *Loop) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	l.closeAll()
+	return nil
+}
+
+// served returns the connections the loop serves now.
+func (l *Loop) served() []*Conn {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	conns := make([]*Conn, 0, len(l.conns))
 	for c := range l.conns {
 		conns = append(conns, c)
 	}
-	l.mu.Unlock()
-	for _, c := range conns {
+	return conns
+}
+
+// closeAll ends every connection and stops the pollers.
+func (l *Loop) closeAll() {
+	for _, c := range l.served() {
 		c.CloseNow()
 	}
 	for _, p := range l.pollers {
 		p.close()
+	}
+}
+
+// Shutdown closes the loop gracefully, as http.Server.Shutdown does a
+// server: Add refuses connections from now on; every connection the loop
+// serves is sent a Close frame with CloseGoingAway (without waiting for
+// one connection's answer before the next), and Shutdown waits for their
+// closing handshakes, each bounded by the connection's CloseTimeout. Then
+// it closes the loop as Close does and waits until its goroutines have
+// stopped and no OnMessage or OnClose runs any more.
+//
+// If ctx ends first, the connections left are closed at once and
+// Shutdown returns ctx.Err(). Called after Close, it only waits. It must
+// not be called from OnMessage or OnClose: it would wait for that very
+// callback until ctx ends.
+func (l *Loop) Shutdown(ctx context.Context) error {
+	if !l.closed.Swap(true) {
+		for _, c := range l.served() {
+			if ctx.Err() != nil {
+				break
+			}
+			c.closeNoWait(CloseGoingAway, "")
+		}
+		err := waitUntil(ctx, func() bool {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return len(l.conns) == 0
+		})
+		l.closeAll()
+		if err != nil {
+			return err
+		}
+	}
+	return waitUntil(ctx, func() bool { return l.running.Load() == 0 })
+}
+
+// waitUntil polls done, from every millisecond to every 50, until it
+// holds or ctx ends.
+func waitUntil(ctx context.Context, done func() bool) error {
+	d := time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		d = min(2*d, 50*time.Millisecond)
+		t.Reset(d)
 	}
 	return nil
 }
@@ -231,6 +306,7 @@ func (l *Loop) forget(c *Conn) {
 
 // readLoop is the fallback: a goroutine per connection.
 func (l *Loop) readLoop(c *Conn) {
+	defer l.running.Add(-1)
 	var buf []byte
 	for {
 		typ, msg, err := c.readMessage(buf)
@@ -330,8 +406,10 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 func (lc *loopConn) missedEdge(c *Conn) {
 	if lc.missed.Swap(false) {
 		var buf []byte
+		lc.l.running.Add(1)
 		for lc.serve(c, &buf) {
 		}
+		lc.l.running.Add(-1)
 	}
 }
 
@@ -527,7 +605,9 @@ func (lc *loopConn) closeTransport(c *Conn, ce *CloseError) {
 	}
 	lc.q.release()
 	if lc.l.opts.OnClose != nil {
+		lc.l.running.Add(1)
 		lc.l.opts.OnClose(c, ce)
+		lc.l.running.Add(-1)
 	}
 }
 
@@ -537,13 +617,8 @@ func (lc *loopConn) closeTransport(c *Conn, ce *CloseError) {
 func (lc *loopConn) awaitClose(c *Conn, deadline time.Time, timer <-chan time.Time) {
 	if lc.inCallback.Load() {
 		// No waiting here, but the handshake is bounded all the same: a
-		// peer that never answers is cut off at the deadline. The timer
-		// holds no goroutine until it fires.
-		time.AfterFunc(time.Until(deadline), func() {
-			if c.closed() == nil {
-				c.finish(c.stateError(ErrCloseTimeout))
-			}
-		})
+		// peer that never answers is cut off at the deadline.
+		c.endBy(deadline)
 		return
 	}
 	c.g.acquire(lockLoop, timer) // held by the Loop: returns at the end or the timeout
@@ -605,6 +680,7 @@ func (p *poller) lookup(fd int) *Conn {
 func (p *poller) close() { p.np.Close() }
 
 func (p *poller) run() {
+	defer p.l.running.Add(-1)
 	events := make([]netpoll.Event, 128)
 	for {
 		n, err := p.np.Wait(events)

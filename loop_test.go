@@ -334,8 +334,8 @@ func TestLoopClosePaths(t *testing.T) {
 		}
 		s.loop.Close()
 		check(t, Local, frame.CloseAbnormal)
-		if err := s.loop.Add(c); !errors.Is(err, errLoopClosed) {
-			t.Errorf("Add after Close = %v, want errLoopClosed", err)
+		if err := s.loop.Add(c); !errors.Is(err, ErrLoopClosed) {
+			t.Errorf("Add after Close = %v, want ErrLoopClosed", err)
 		}
 	})
 }

@@ -112,7 +112,7 @@ func run(ctx context.Context, ln net.Listener, token string, logf func(string, .
 		return err
 	}
 	r.loop = loop
-	defer loop.Close()
+	defer loop.Close() // on an early return; after Shutdown it does nothing
 	defer r.hub.Close()
 
 	opts := &websocket.AcceptOptions{
@@ -154,6 +154,11 @@ func run(ctx context.Context, ln net.Listener, token string, logf func(string, .
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Every member gets 1001 (going away); Shutdown returns when their
+	// closing handshakes and the OnClose calls are over.
+	if err := loop.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

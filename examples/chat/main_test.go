@@ -21,9 +21,10 @@ func TestChat(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	// The Loop's pollers may still be running an OnClose when run
-	// returns (Loop.Close does not wait for them), and t.Logf after the
-	// test panics: the log ends with the test.
+	// run returns after Loop.Shutdown, when no OnClose runs any more;
+	// on an early error it returns after Loop.Close, which does not wait
+	// for them, and t.Logf after the test panics: the log ends with the
+	// test.
 	var logMu sync.Mutex
 	ended := false
 	t.Cleanup(func() { logMu.Lock(); ended = true; logMu.Unlock() })
@@ -93,6 +94,19 @@ func TestChat(t *testing.T) {
 	}
 	for _, m := range members[:2] {
 		expect(t, m, "cy left")
+	}
+	// Stopping the server closes the members left with 1001 (going away),
+	// after any lines still on their way.
+	stop()
+	for _, m := range members[:2] {
+		var err error
+		for err == nil {
+			_, _, err = m.ReadMessage(nil)
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Initiator != websocket.Peer || ce.Code != websocket.CloseGoingAway {
+			t.Errorf("at shutdown a member got %v, want the server's 1001", err)
+		}
 	}
 }
 
