@@ -329,7 +329,9 @@ func (c *Conn) closeReply() error {
 // Pongs and Closes reported to the callbacks. On a timeout (see
 // SetReadDeadline) ReadMessage returns the error with the connection open;
 // the part of a message read so far is kept and the next call returns the
-// whole message. When the connection ends it returns a *CloseError.
+// whole message (then in the Conn's buffer rather than dst when the part
+// was large: repeated timeouts do not copy it). When the connection ends
+// it returns a *CloseError.
 func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
 	if err := c.io().readerErr(); err != nil {
 		return 0, dst[:0], err
@@ -416,18 +418,33 @@ func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
 	var typ MessageType
 	started := false
 	if c.partOpen {
-		b = append(b, c.partial...)
+		// Resume a message a timeout interrupted. Its bytes are in a
+		// buffer of ours: continue in it (it becomes the caller's with the
+		// message) unless they are few and dst can hold them, so a reader
+		// whose deadline expires again and again does not copy the
+		// message out and back each time.
+		if len(c.partial) > cap(b) || len(c.partial) >= 64<<10 {
+			b, c.partial = c.partial, nil
+		} else {
+			b = append(b, c.partial...)
+			c.partial = c.partial[:0]
+		}
 		typ, started = c.partType, true
-		c.partial, c.partOpen = c.partial[:0], false
+		c.partOpen = false
 	}
 	for {
 		ev, direct, err := c.readEvent(&b, true)
 		if err != nil {
 			if started && isTimeout(err) {
-				c.partial = append(c.partial[:0], b...)
+				if sameArray(b, dst) {
+					// The caller's buffer: copy what it holds.
+					c.partial = append(c.partial[:0], b...)
+				} else {
+					c.partial = b // ours (grown by appendData): keep it
+				}
 				c.partType, c.partOpen = typ, true
 			}
-			return 0, b[:0], err
+			return 0, dst[:0], err
 		}
 		if ev.First {
 			typ, started = MessageType(ev.Opcode), true
@@ -439,6 +456,11 @@ func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
 			return typ, b, nil
 		}
 	}
+}
+
+// sameArray reports whether a and b share their backing array.
+func sameArray(a, b []byte) bool {
+	return cap(a) > 0 && cap(b) > 0 && &a[:cap(a)][cap(a)-1] == &b[:cap(b)][cap(b)-1]
 }
 
 // discardMessage reads and drops the rest of the current NextReader

@@ -222,12 +222,7 @@ func TestReadDeadlineResumes(t *testing.T) {
 					}
 					nw.Close()
 				}()
-				// Under the race detector, copying the partial message on
-				// each timeout takes longer than 5 ms: give it more.
 				deadline, minTimeouts := 5*time.Millisecond, 10
-				if raceEnabled {
-					deadline, minTimeouts = 100*time.Millisecond, 1
-				}
 				timeouts := 0
 				var buf []byte
 				for start := time.Now(); time.Since(start) < 30*time.Second; {
