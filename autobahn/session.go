@@ -153,6 +153,8 @@ type session struct {
 
 	// send side
 	pmd              *pmdSession
+	timersMu         sync.Mutex
+	timers           []*time.Timer // started by after, stopped at the end
 	AutoFragmentSize int
 	txFrames         map[frame.Opcode]int
 	streamKey        mask.Key
@@ -207,9 +209,25 @@ func (s *session) post(fn func()) {
 	}
 }
 
-// after runs fn on the event loop after d.
+// after runs fn on the event loop after d. The timer is stopped when the
+// session ends: a pending one would keep the whole session (its deflate
+// state included) alive until it fires, long after the case.
 func (s *session) after(d time.Duration, fn func()) *time.Timer {
-	return time.AfterFunc(d, func() { s.post(fn) })
+	t := time.AfterFunc(d, func() { s.post(fn) })
+	s.timersMu.Lock()
+	s.timers = append(s.timers, t)
+	s.timersMu.Unlock()
+	return t
+}
+
+// stopTimers stops every timer after started.
+func (s *session) stopTimers() {
+	s.timersMu.Lock()
+	for _, t := range s.timers {
+		t.Stop()
+	}
+	s.timers = nil
+	s.timersMu.Unlock()
 }
 
 func (s *session) tracef(format string, args ...any) {
@@ -239,6 +257,7 @@ func (s *session) run(ctx context.Context, bound time.Duration) {
 	s.start = time.Now()
 	hard := time.NewTimer(bound)
 	defer hard.Stop()
+	defer s.stopTimers()
 	s.Case.open(s)
 	for !s.ended {
 		select {

@@ -216,6 +216,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	bulk := fs.Int("bulk", 2*runtime.NumCPU(), "cases of groups 9, 12 and 13 to run at once")
 	verbose := fs.Bool("v", false, "print each failing case as it finishes")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile to this file at the end of each role, while its report is held")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: wsx conformance [-cases 1.*,6.*] [-role server|client|both] [-server-loop] [-report DIR]\n\n"+
 			"Run the Autobahn testsuite's case catalogue (hybi's native runner) in-process\n"+
@@ -284,6 +285,11 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wsx conformance: role %s: %v\n", r, err)
 			allPass = false
 		}
+		if *memprofile != "" {
+			if err := writeHeapProfile(*memprofile); err != nil {
+				fmt.Fprintln(stderr, "wsx conformance:", err)
+			}
+		}
 		if rep != nil {
 			total, pass := printSummary(stdout, title, rep)
 			if total != len(cases) || pass != total {
@@ -299,4 +305,19 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	runtime.GC() // the profile lags a cycle behind
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
