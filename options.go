@@ -80,8 +80,11 @@ type Options struct {
 	// by default. Compressed messages are not covered by the zero
 	// allocation guarantee.
 	Compression bool
-	// CompressionLevel is the compress/flate level, 1 (fastest) to 9; 0
-	// means 1.
+	// CompressionLevel trades speed for size: 1 to 3 are the fastest
+	// (one hash probe per position, skipping faster through input that
+	// does not match), 4 to 9 look harder (every position, lazy
+	// matching: a few percent smaller, slower); 0 means 1. See
+	// deflate.Compressor.
 	CompressionLevel int
 	// CompressionThreshold: shorter messages go out uncompressed; 0 means
 	// DefaultCompressionThreshold.

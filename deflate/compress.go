@@ -1,86 +1,88 @@
 package deflate
 
 import (
-	"bytes"
-	"compress/flate"
 	"errors"
 	"fmt"
 	"sync"
 )
 
-// writerPools holds idle compress/flate writers, one pool per level
-// (flate.HuffmanOnly, -2, to flate.BestCompression, 9).
-var writerPools [flate.BestCompression - flate.HuffmanOnly + 1]sync.Pool
-
 // inflaterPool holds idle Inflaters (their size is in docs/performance.md).
 var inflaterPool = sync.Pool{New: func() any { return new(Inflater) }}
 
-// sink collects compressed output.
-type sink struct{ b []byte }
-
-func (s *sink) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-var errFlushTail = errors.New("deflate: compress/flate flush did not end with 00 00 ff ff")
+// Compression levels, as compress/flate numbers them.
+const (
+	NoCompression      = 0  // stored blocks only
+	BestSpeed          = 1  // see Compressor for what each level does
+	BestCompression    = 9  // the most effort (levels 4 to 9 work alike today)
+	DefaultCompression = -1 // BestSpeed
+	HuffmanOnly        = -2 // Huffman-coded literals, no matches
+)
 
 // Compressor compresses the messages one endpoint sends (RFC 7692 §7.2.1),
 // push style: Write the payload in any pieces, take the compressed bytes
 // with Next whenever convenient (for example to send a frame), and Finish
 // the message to get its last bytes, with the 00 00 ff ff tail removed.
 //
-// With context takeover it keeps one compress/flate Writer for the life of
-// the connection (its window carries over between messages). Without, it
-// takes a Writer from a pool at the first Write of a message and returns it
-// at Finish, so an idle connection holds no compression state. It is not
-// safe for concurrent use.
+// It is hybi's own DEFLATE encoder (encode.go, huffenc.go), not
+// compress/flate's: its LZ77 window is exactly the negotiated one (RFC
+// 7692 §7.1.2.1: the sender "MUST NOT use an LZ77 sliding window longer
+// than" it), and it keeps little. With context takeover it holds the
+// window, some room for input and a hash table between messages: about
+// 58 KiB at 15 bits, 10 KiB at 12, 2.3 KiB at 9 (compress/flate's Writer
+// holds over 600 KB). Without, it takes that state from a pool at the
+// first Write of a message and returns it at Finish, so an idle
+// connection holds none. Each block is written as the smallest of a
+// stored, a fixed-code and a dynamic-code block, so incompressible input
+// grows by a few bytes per block at most.
+//
+// Levels: 0 writes stored blocks; HuffmanOnly (-2) codes literals only;
+// 1 to 3 find matches with one hash probe per position and skip faster
+// through input that does not match (the fastest; DefaultCompression is
+// 1); 4 to 9 look at every position, hash every position inside a match
+// and take a match one byte later when it is longer (a few percent
+// smaller, slower). It is not safe for concurrent use.
 type Compressor struct {
 	level    int
+	bits     int
 	takeover bool
-	w        *flate.Writer
-	out      sink
+	e        *encoder
+	w        bitWriter
 	open     bool // a message is in progress
 }
 
-// NewCompressor returns a Compressor at the compress/flate level (-2 to 9,
-// as flate.NewWriter) for a connection whose negotiated parameters give
-// noContextTakeover and windowBits (8-15) for our sending direction.
-//
-// compress/flate always uses a 32 KiB window (15 bits). When the peer
-// allows less, the Compressor uses flate.HuffmanOnly, which emits no
-// back-references at all and is therefore valid for every window size
-// (RFC 7692 §7.1.2: the sender "MUST NOT use an LZ77 sliding window longer
-// than" the negotiated size); level 0 (stored blocks only) is kept as it is.
+// NewCompressor returns a Compressor at level (-2 to 9, see Compressor)
+// for a connection whose negotiated parameters give noContextTakeover and
+// windowBits (8-15) for our sending direction.
 func NewCompressor(level int, noContextTakeover bool, windowBits int) (*Compressor, error) {
-	if level < flate.HuffmanOnly || level > flate.BestCompression {
+	if level < HuffmanOnly || level > BestCompression {
 		return nil, fmt.Errorf("deflate: invalid compression level %d", level)
 	}
 	if windowBits < MinWindowBits || windowBits > MaxWindowBits {
 		return nil, fmt.Errorf("deflate: invalid window size %d bits", windowBits)
 	}
-	if windowBits < MaxWindowBits && level != flate.NoCompression {
-		level = flate.HuffmanOnly
+	if level == DefaultCompression {
+		level = BestSpeed
 	}
-	return &Compressor{level: level, takeover: !noContextTakeover}, nil
+	if level == 0 || level == HuffmanOnly {
+		noContextTakeover = true // nothing to take over
+	}
+	return &Compressor{level: level, bits: windowBits, takeover: !noContextTakeover}, nil
 }
 
-// Level returns the compress/flate level in use (flate.HuffmanOnly when
-// the window is limited).
+// Level returns the level in use (DefaultCompression is BestSpeed).
 func (c *Compressor) Level() int { return c.level }
 
 func (c *Compressor) start() {
 	c.open = true
-	if c.w != nil {
+	if c.e != nil {
 		return
 	}
-	pool := &writerPools[c.level-flate.HuffmanOnly]
-	if w, ok := pool.Get().(*flate.Writer); ok {
-		w.Reset(&c.out)
-		c.w = w
+	if e, ok := encoderPools[poolIndex(c.level, c.bits)].Get().(*encoder); ok {
+		e.level = c.level
+		c.e = e
 		return
 	}
-	c.w, _ = flate.NewWriter(&c.out, c.level) // the level was checked
+	c.e = newEncoder(c.level, c.bits)
 }
 
 // Write compresses p as more of the current message, starting a message if
@@ -89,15 +91,16 @@ func (c *Compressor) Write(p []byte) (int, error) {
 	if !c.open {
 		c.start()
 	}
-	return c.w.Write(p)
+	c.e.write(&c.w, p)
+	return len(p), nil
 }
 
 // Next returns the compressed bytes produced so far and not yet taken (it
-// may return none: compress/flate emits output in blocks). The slice is
-// valid until the next call of any method.
+// may return none: output comes in blocks). The slice is valid until the
+// next call of any method.
 func (c *Compressor) Next() []byte {
-	b := c.out.b
-	c.out.b = c.out.b[:0]
+	b := c.w.out
+	c.w.out = c.w.out[:0]
 	return b
 }
 
@@ -111,54 +114,46 @@ func (c *Compressor) Finish() ([]byte, error) {
 		c.start()
 	}
 	c.open = false
-	if err := c.w.Flush(); err != nil {
-		return nil, err
-	}
-	b := c.out.b
-	c.out.b = c.out.b[:0]
-	if !bytes.HasSuffix(b, Tail[:]) {
-		return nil, errFlushTail
-	}
+	c.e.finish(&c.w)
+	b := c.w.out
+	c.w.out = b[:0]
 	if !c.takeover {
 		// RFC 7692 §7.1.1: without context takeover each message starts
-		// with an empty window; the writer goes back to the pool.
-		c.w.Reset(nil)
-		writerPools[c.level-flate.HuffmanOnly].Put(c.w)
-		c.w = nil
+		// with an empty window; the state goes back to the pool.
+		c.release()
 	}
-	return b[:len(b)-len(Tail)], nil
+	return b, nil
+}
+
+func (c *Compressor) release() {
+	c.e.reset()
+	encoderPools[poolIndex(c.level, c.bits)].Put(c.e)
+	c.e = nil
 }
 
 // AppendMessage compresses the whole message p and appends it to dst, tail
-// removed. compress/flate writes straight into dst, so nothing is copied and
+// removed. The encoder writes straight into dst, so nothing is copied and
 // the Compressor keeps no reference to dst. No message may be open.
 func (c *Compressor) AppendMessage(dst, p []byte) ([]byte, error) {
 	if c.open {
 		return dst, errors.New("deflate: AppendMessage while a message is open")
 	}
-	saved := c.out.b
-	c.out.b = dst
-	defer func() { c.out.b = saved[:0] }()
-	if _, err := c.Write(p); err != nil {
-		return dst, err
-	}
-	b, err := c.Finish()
-	if err != nil {
-		return dst, err
-	}
+	saved := c.w.out
+	c.w.out = dst
+	c.Write(p)
+	b, _ := c.Finish()
+	c.w.out = saved[:0]
 	return b, nil
 }
 
 // Close releases the compression state; the Compressor may still be used
 // afterwards (it then starts a new context).
 func (c *Compressor) Close() {
-	if c.w != nil {
-		c.w.Reset(nil)
-		writerPools[c.level-flate.HuffmanOnly].Put(c.w)
-		c.w = nil
+	if c.e != nil {
+		c.release()
 	}
 	c.open = false
-	c.out.b = nil
+	c.w = bitWriter{}
 }
 
 // Decompressor decompresses the messages one endpoint receives. It

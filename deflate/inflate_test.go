@@ -525,14 +525,14 @@ type sym struct {
 	raw, rawDist int
 }
 
-// bitWriter packs bits LSB first, Huffman codes MSB first (RFC 1951 §3.1.1).
-type bitWriter struct {
+// bitPacker packs bits LSB first, Huffman codes MSB first (RFC 1951 §3.1.1).
+type bitPacker struct {
 	b     []byte
 	acc   uint64
 	nbits uint
 }
 
-func (w *bitWriter) bits(v uint64, n uint) {
+func (w *bitPacker) bits(v uint64, n uint) {
 	w.acc |= v << w.nbits
 	w.nbits += n
 	for w.nbits >= 8 {
@@ -542,7 +542,7 @@ func (w *bitWriter) bits(v uint64, n uint) {
 	}
 }
 
-func (w *bitWriter) code(c uint64, n uint) {
+func (w *bitPacker) code(c uint64, n uint) {
 	var r uint64
 	for i := range n {
 		r |= (c >> i & 1) << (n - 1 - i)
@@ -550,7 +550,7 @@ func (w *bitWriter) code(c uint64, n uint) {
 	w.bits(r, n)
 }
 
-func (w *bitWriter) flush() []byte {
+func (w *bitPacker) flush() []byte {
 	if w.nbits > 0 {
 		w.b = append(w.b, byte(w.acc))
 		w.acc, w.nbits = 0, 0
@@ -577,7 +577,7 @@ func fixedLitCode(s int) (uint64, uint) {
 // final) by nothing: the caller's Tail supplies the empty stored block.
 func fixedBlock(t *testing.T, final bool, syms []sym) []byte {
 	t.Helper()
-	var w bitWriter
+	var w bitPacker
 	if final {
 		w.bits(1, 1)
 	} else {
@@ -617,7 +617,7 @@ func fixedBlock(t *testing.T, final bool, syms []sym) []byte {
 
 // dynHeader starts a dynamic block with the given HLIT, HDIST, HCLEN.
 func dynHeader(hlit, hdist, hclen uint64) []byte {
-	var w bitWriter
+	var w bitPacker
 	w.bits(0, 1)
 	w.bits(2, 2)
 	w.bits(hlit, 5)
@@ -677,7 +677,7 @@ func TestInflateWindowWrap(t *testing.T) {
 	}
 	// Distance exactly 32768 with a hand-made stream: 32768 stored bytes
 	// then a copy from the very start.
-	var w bitWriter
+	var w bitPacker
 	w.bits(0, 3)
 	stored := w.flush()
 	first := randomData(13, windowSize)
@@ -747,7 +747,7 @@ func TestInflateCorruptNeverPanics(t *testing.T) {
 // one zero byte followed by n matches of length 258 at distance 1, each
 // coded in 2 bits: the 1032:1 maximum ratio of DEFLATE.
 func bombStream(n int) []byte {
-	var w bitWriter
+	var w bitPacker
 	w.bits(0, 1) // not final
 	w.bits(2, 2) // dynamic
 	// Literal/length code: 0 (literal zero), 256 (end), 285 (length 258)

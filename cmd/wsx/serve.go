@@ -320,7 +320,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.deflate.ServerNoContextTakeover, "server-no-context-takeover", false, "-compress: compress every message on its own")
 	fs.BoolVar(&cfg.deflate.ClientNoContextTakeover, "client-no-context-takeover", false, "-compress: ask clients to compress every message on its own")
 	fs.IntVar(&cfg.deflate.ServerMaxWindowBits, "server-max-window-bits", 0, "-compress: limit the server's window, 8-14 (0: none)")
-	fs.IntVar(&cfg.level, "compress-level", 1, "-compress: compress/flate level, 1-9")
+	fs.IntVar(&cfg.level, "compress-level", 1, "-compress: compression level, 1 (fastest) to 9 (see deflate.Compressor)")
 	fs.BoolVar(&cfg.loop, "loop", false, "read the connections with a websocket.Loop (epoll on Linux) and echo in its OnMessage")
 	origins := fs.String("origin", "", "accept browser requests from these Origin host patterns (comma-separated, path.Match syntax, e.g. '*.example.com'); default: same host only")
 	protos := fs.String("subprotocol", "", "subprotocols supported, in order of preference (comma-separated)")
