@@ -28,7 +28,7 @@ const (
 // 7692 §7.1.2.1: the sender "MUST NOT use an LZ77 sliding window longer
 // than" it), and it keeps little. With context takeover it holds the
 // window, some room for input and a hash table between messages: about
-// 58 KiB at 15 bits, 10 KiB at 12, 2.3 KiB at 9 (compress/flate's Writer
+// 51 KB at 15 bits, 10.6 KB at 12, 2.3 KB at 9 (compress/flate's Writer
 // holds over 600 KB). Without, it takes that state from a pool at the
 // first Write of a message and returns it at Finish, so an idle
 // connection holds none. Each block is written as the smallest of a

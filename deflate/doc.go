@@ -48,7 +48,7 @@
 // negotiated size and a hash table of the last position of each 4-byte
 // sequence; each block is the smallest of stored, fixed-code and
 // dynamic-code. With context takeover the Compressor keeps the window,
-// some room for input and the hash table: 40 KiB plus 16 KiB at 15 bits,
+// some room for input and the hash table: 40 KiB plus 8 KiB at 15 bits,
 // proportionally less below (TestCompressorHeldMemory), where
 // compress/flate's Writer keeps over 600 KB whatever the window. Without,
 // that state comes from a sync.Pool per window size at the first Write of

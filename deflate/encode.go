@@ -20,7 +20,7 @@ import (
 
 const (
 	minMatch     = 4 // the shortest match looked for (DEFLATE allows 3)
-	maxHashBits  = 13
+	maxHashBits  = 12
 	minHashBits  = 8
 	maxRoom      = 8 << 10 // input room beside a 32 KiB window: 40 KiB, a whole number of pages
 	minRoom      = 1 << 10

@@ -247,8 +247,8 @@ type Server struct {
 	ClientNoContextTakeover bool
 	// ServerMaxWindowBits, 8-14, limits the server's own window and says
 	// so in every response (§7.1.2.1); 0 or 15: no limit unless the offer
-	// asks. Any limit below 15 compresses with Huffman coding only (see the
-	// package documentation).
+	// asks. A smaller window keeps less compressor state (see Compressor)
+	// and compresses somewhat less.
 	ServerMaxWindowBits int
 	// ClientMaxWindowBits, 8-14, asks the client to limit its window, when
 	// its offer carries client_max_window_bits (§7.1.2.2 forbids it
