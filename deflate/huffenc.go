@@ -244,8 +244,8 @@ type scratch struct {
 	rle      []uint8 // code length symbols with their repeat counts
 }
 
-// Tokens: a literal is its byte; a match is matchFlag | (length-3)<<16 |
-// (distance-1).
+// Tokens: a literal is its byte; a match is matchFlag | distance code<<24
+// | (length-3)<<16 | (distance-1).
 const matchFlag = 1 << 31
 
 func (s *scratch) literal(b byte) {
@@ -255,10 +255,10 @@ func (s *scratch) literal(b byte) {
 
 func (s *scratch) match(length, dist int) {
 	l, d := uint32(length-3), uint32(dist-1)
-	s.toks = append(s.toks, matchFlag|l<<16|d)
+	dc := distSym(d)
+	s.toks = append(s.toks, matchFlag|dc<<24|l<<16|d)
 	lc := lengthSym[l]
 	s.st.lit[257+uint32(lc)]++
-	dc := distSym(d)
 	s.st.dist[dc]++
 	s.st.extra += int(lengthExtra[lc] + distExtra[dc])
 }
@@ -327,23 +327,39 @@ func writeStored(w *bitWriter, raw []byte) {
 	}
 }
 
-// writeTokens writes the tokens and the end of block with the codes.
+// writeTokens writes the tokens and the end of block with the codes. The
+// bit buffer is kept in locals: this is the encoder's hottest loop.
 func (s *scratch) writeTokens(w *bitWriter, lit, dist []hcode) {
+	acc, n, out := w.acc, w.n, w.out
 	for _, t := range s.toks {
 		if t&matchFlag == 0 {
-			c := lit[t]
-			w.bits(uint64(c.code), uint(c.len))
-			continue
+			c := lit[t&0xff]
+			acc |= uint64(c.code) << n
+			n += uint(c.len)
+		} else {
+			l := (t >> 16) & 0xff
+			lc := uint32(lengthSym[l])
+			c := lit[257+lc]
+			acc |= (uint64(c.code) | uint64(l+3-lengthBase[lc])<<c.len) << n
+			n += uint(c.len) + uint(lengthExtra[lc])
+			d := t & 0xffff
+			dc := (t >> 24) & 0x1f
+			c = dist[dc]
+			if n >= 32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			acc |= (uint64(c.code) | uint64(d+1-distBase[dc])<<c.len) << n
+			n += uint(c.len) + uint(distExtra[dc])
 		}
-		l := (t >> 16) & 0xff
-		lc := uint32(lengthSym[l])
-		c := lit[257+lc]
-		w.bits(uint64(c.code)|uint64(l+3-lengthBase[lc])<<c.len, uint(c.len)+uint(lengthExtra[lc]))
-		d := t & 0xffff
-		dc := distSym(d)
-		c = dist[dc]
-		w.bits(uint64(c.code)|uint64(d+1-distBase[dc])<<c.len, uint(c.len)+uint(distExtra[dc]))
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
 	}
+	w.acc, w.n, w.out = acc, n, out
 	c := lit[256]
 	w.bits(uint64(c.code), uint(c.len))
 }
