@@ -23,8 +23,8 @@ var compressConns = flag.Int("compress-conns", 1000, "connection pairs per mode 
 // It fails if an endpoint with takeover both ways at 15 bits, the
 // browsers' default, holds more than 100 KiB (issue 14).
 func TestCompressionMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("opens thousands of sockets")
+	if testing.Short() || raceEnabled {
+		t.Skip("opens thousands of sockets; the race detector's memory would blur the figures")
 	}
 	msgs := jsonLines(3, 2<<10)
 	modes := []struct {
