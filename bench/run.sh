@@ -10,3 +10,6 @@ BENCH_VIA="bash bench/run.sh" go run ./cmd/benchall -out ../docs/performance.md 
 # The scale rows (issue 18): their own section of the same file, spliced in
 # after benchall rewrote it (about 9 minutes on 2 cores).
 go run ./cmd/benchscale -out ../docs/performance.md
+# Memory per idle connection for each negotiated permessage-deflate mode
+# (issue 14): 10,000 pairs per mode, two rounds, about 5 minutes.
+go run ./cmd/benchdeflate -out ../docs/performance.md
