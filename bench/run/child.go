@@ -89,6 +89,10 @@ func readStats(gc bool) Stats {
 		StackInuse: m.StackInuse, RSS: rss(), Goroutines: runtime.NumGoroutine()}
 }
 
+// RSS is this process's resident set size, in bytes (0 where
+// /proc/self/statm is missing).
+func RSS() uint64 { return rss() }
+
 // rss is the resident set size from /proc/self/statm, in bytes.
 func rss() uint64 {
 	b, err := os.ReadFile("/proc/self/statm")

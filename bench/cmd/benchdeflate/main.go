@@ -33,7 +33,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +41,7 @@ import (
 
 	websocket "github.com/hybi/websocket"
 	"github.com/hybi/websocket/bench/internal/mdreport"
+	"github.com/hybi/websocket/bench/run"
 	"github.com/hybi/websocket/deflate"
 )
 
@@ -90,20 +90,7 @@ func readStats() stats {
 	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return stats{Heap: m.HeapInuse, Stack: m.StackInuse, RSS: rss()}
-}
-
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
+	return stats{Heap: m.HeapInuse, Stack: m.StackInuse, RSS: run.RSS()}
 }
 
 // jsonMessages returns n chat-like JSON text messages of about size bytes.
@@ -484,18 +471,6 @@ func clientChild() error {
 	return nil
 }
 
-func median(rs []result, f func(result) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 func write(w io.Writer, c config, res [][]result, took time.Duration) {
 	fmt.Fprintf(w, "### permessage-deflate: memory per idle connection by negotiated mode\n\n")
 	fmt.Fprintf(w, "`cd bench && go run ./cmd/benchdeflate -conns %d -rounds %d` (%s, %d cores, %s; %v in all): %d loopback pairs per mode, the server and the client each in a child process of their own; each pair exchanged %d JSON text messages of %s both ways, then went idle with one reader parked on each end. Per connection and side, medians of %d rounds (modes rotated): the heap in use (the Conn, its compressor and inflater, the socket's Go objects) and the RSS (the heap, the parked reader's stack, and what the runtime kept), each against the same process before its first connection. The client offers `permessage-deflate; client_max_window_bits` (deflate.DefaultOffers, as browsers do); the server's policy (`AcceptOptions.CompressionServer`) sets the mode.\n\n",
@@ -510,8 +485,8 @@ func write(w io.Writer, c config, res [][]result, took time.Duration) {
 		if resp != "(none)" {
 			resp = "`" + resp + "`"
 		}
-		sh, sr := median(rs, func(r result) float64 { return r.srvHeap }), median(rs, func(r result) float64 { return r.srvRSS })
-		ch, cr := median(rs, func(r result) float64 { return r.cliHeap }), median(rs, func(r result) float64 { return r.cliRSS })
+		sh, sr := mdreport.Median(rs, func(r result) float64 { return r.srvHeap }), mdreport.Median(rs, func(r result) float64 { return r.srvRSS })
+		ch, cr := mdreport.Median(rs, func(r result) float64 { return r.cliHeap }), mdreport.Median(rs, func(r result) float64 { return r.cliRSS })
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", m.name, resp,
 			mdreport.Bytes(sh), mdreport.Bytes(sr), mdreport.Bytes(ch), mdreport.Bytes(cr), mdreport.Bytes(sr+cr))
 	}
@@ -520,21 +495,5 @@ func write(w io.Writer, c config, res [][]result, took time.Duration) {
 
 // splice puts section between the markers of file, or at its end.
 func splice(file, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	doc := string(old)
-	block := beginMark + "\n" + section + endMark + "\n"
-	b, rest, okB := strings.Cut(doc, beginMark)
-	_, after, okE := strings.Cut(rest, endMark+"\n")
-	if okB && okE {
-		doc = b + block + after
-	} else {
-		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
-			doc += "\n"
-		}
-		doc += block
-	}
-	return os.WriteFile(file, []byte(doc), 0o644)
+	return mdreport.Splice(file, beginMark, endMark, "", section)
 }

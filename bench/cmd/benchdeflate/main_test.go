@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hybi/websocket/bench/internal/mdreport"
 )
 
 func TestSplice(t *testing.T) {
@@ -37,7 +39,7 @@ func TestMedian(t *testing.T) {
 		for _, v := range c.in {
 			rs = append(rs, result{srvHeap: v})
 		}
-		if got := median(rs, f); got != c.want {
+		if got := mdreport.Median(rs, f); got != c.want {
 			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}

@@ -20,7 +20,6 @@ package main
 import (
 	"bytes"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -145,27 +144,7 @@ func main() {
 // splice puts section between the markers of file, or before its notes
 // heading, or at its end.
 func splice(file, section string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	doc := string(old)
-	block := beginMark + "\n" + section + endMark + "\n"
-	b, rest, okB := strings.Cut(doc, beginMark)
-	_, after, okE := strings.Cut(rest, endMark+"\n")
-	switch {
-	case okB && okE:
-		doc = b + block + after
-	case strings.Contains(doc, notesHead):
-		i := strings.Index(doc, notesHead)
-		doc = doc[:i] + block + "\n" + doc[i:]
-	default:
-		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
-			doc += "\n"
-		}
-		doc += block
-	}
-	return os.WriteFile(file, []byte(doc), 0o644)
+	return mdreport.Splice(file, beginMark, endMark, notesHead, section)
 }
 
 func (r *report) want(section string) bool { return mdreport.Wanted(r.cfg.only, section) }

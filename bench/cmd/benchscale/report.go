@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,24 +55,8 @@ func (r *report) addHBErr(name string, n int, err error) {
 	r.hbErr[hbKey{name, n}] = err
 }
 
-// median of f over xs.
-func median[T any](xs []T, f func(T) float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	v := make([]float64, len(xs))
-	for i, x := range xs {
-		v[i] = f(x)
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 func (r *report) busyMed(name string, conns, size int, f func(run.BusySample) float64) float64 {
-	return median(r.busy[busyKey{name, conns, size}], f)
+	return mdreport.Median(r.busy[busyKey{name, conns, size}], f)
 }
 
 func rate(s run.BusySample) float64 { return s.MsgsPerSec() }
@@ -191,10 +174,10 @@ func (r *report) writeTargets(p printer) {
 		}
 	}
 	if len(r.slow) > 0 {
-		x := median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) / float64(s.Without.P99) })
+		x := mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) / float64(s.Without.P99) })
 		p("| slow reader: the others' p99 ≤ 1.5× without it, %d conns on one Loop | %.2f× (%s with, %s without; median of %d) | %s |\n", r.cfg.slowConns, x,
-			ms(median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) })), ms(median(r.slow, func(s run.SlowSample) float64 { return float64(s.Without.P99) })), len(r.slow), verdict(x <= 1.5))
-		h := median(r.slow, func(s run.SlowSample) float64 { return float64(s.SlowHeap) })
+			ms(mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) })), ms(mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.Without.P99) })), len(r.slow), verdict(x <= 1.5))
+		h := mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.SlowHeap) })
 		lim := float64(r.slow[0].QueueLimit)
 		p("| slow reader: server memory for it within its queue limit | %s of heap against a limit of %s (heap counts 8 KiB pages; see the notes) | %s |\n", mdreport.Bytes(h), mdreport.Bytes(lim), verdict(h <= lim))
 	}
@@ -234,15 +217,15 @@ func (r *report) writeBusy(p printer) {
 				if len(ss) == 0 {
 					continue
 				}
-				v := median(ss, rate)
+				v := mdreport.Median(ss, rate)
 				d := func(f func(run.BusySample) time.Duration) string {
-					return ms(median(ss, func(s run.BusySample) float64 { return float64(f(s)) }))
+					return ms(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(f(s)) }))
 				}
 				p("| %s | %s | %.2f | %s | %s | %s | %s | %.1f | %s |\n", name, fmtRate(v), v/bv,
 					d(func(s run.BusySample) time.Duration { return s.P50 }), d(func(s run.BusySample) time.Duration { return s.P90 }),
 					d(func(s run.BusySample) time.Duration { return s.P99 }), d(func(s run.BusySample) time.Duration { return s.Max }),
-					median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
-					mdreport.Bytes(median(ss, func(s run.BusySample) float64 { return float64(s.PeakRSS) })))
+					mdreport.Median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
+					mdreport.Bytes(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(s.PeakRSS) })))
 			}
 			p("\n")
 		}

@@ -1,11 +1,14 @@
 // Package mdreport holds what benchall and benchscale both need to write
-// their Markdown reports: number formats, hybi's row names and the -only
-// section filter.
+// their Markdown reports: number formats, hybi's row names, the -only
+// section filter, medians, and splicing a section into a file.
 package mdreport
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,4 +53,48 @@ func Wanted(only, section string) bool {
 		}
 	}
 	return false
+}
+
+// Median returns the median of f over xs, NaN for none.
+func Median[T any](xs []T, f func(T) float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// Splice puts section, wrapped in the lines begin and end, into the
+// Markdown file: in place of what stands between those markers, or else
+// before the first occurrence of before (when not empty), or else at the
+// end. The file is created when missing.
+func Splice(file, begin, end, before, section string) error {
+	old, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	doc := string(old)
+	block := begin + "\n" + section + end + "\n"
+	b, rest, okB := strings.Cut(doc, begin)
+	_, after, okE := strings.Cut(rest, end+"\n")
+	switch {
+	case okB && okE:
+		doc = b + block + after
+	case before != "" && strings.Contains(doc, before):
+		i := strings.Index(doc, before)
+		doc = doc[:i] + block + "\n" + doc[i:]
+	default:
+		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
+			doc += "\n"
+		}
+		doc += block
+	}
+	return os.WriteFile(file, []byte(doc), 0o644)
 }
