@@ -57,7 +57,7 @@ func jsonLines(n, size int) [][]byte {
 	for i := range out {
 		var b []byte
 		for j := 0; len(b) < size; j++ {
-			b = fmt.Appendf(b, `{"user":"user%d","room":"general","text":"message %d of %d","ts":%d}`, j%37, i, j, 1733400000000+i*1000+j)
+			b = fmt.Appendf(b, `{"user":"user%d","room":"general","text":"message %d of %d","ts":%d}`, j%37, i, j, int64(1733400000000)+int64(i*1000+j))
 		}
 		out[i] = b
 	}
