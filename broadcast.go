@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 )
 
@@ -26,7 +27,9 @@ const DefaultHubBacklog = 256
 // connection never delays the others. The zero Hub is ready to use.
 //
 // A connection served by a Loop is written to directly by Broadcast: its
-// writes never block (they are queued, see LoopOptions). Any other
+// writes never block (they are queued, see LoopOptions), and with many
+// such connections Broadcast spreads them over up to GOMAXPROCS
+// goroutines, since each is a system call. Any other
 // connection gets a writer goroutine and a backlog of at most Backlog
 // messages not yet written; since the messages are shared
 // PreparedMessages, a connection's backlog costs a pointer per message,
@@ -55,12 +58,21 @@ type Hub struct {
 	members map[*Conn]*hubMember
 	wg      sync.WaitGroup // writer and closing goroutines
 	closed  bool
+	direct  []*hubMember // Broadcast's scratch: the Loop-served members
+	errs    []error      // and their writes' errors
 }
 
 type hubMember struct {
 	c    *Conn
 	q    chan *PreparedMessage // nil for a Loop-served connection
-	stop chan struct{}
+	stop chan struct{}         // nil for a Loop-served connection
+}
+
+// leave ends m's writer goroutine, if it has one.
+func (m *hubMember) leave() {
+	if m.stop != nil {
+		close(m.stop)
+	}
 }
 
 var errHubClosed = errors.New("websocket: Hub.Add after Hub.Close")
@@ -80,13 +92,14 @@ func (h *Hub) Add(c *Conn) error {
 	if h.members[c] != nil {
 		return nil
 	}
-	m := &hubMember{c: c, stop: make(chan struct{})}
+	m := &hubMember{c: c}
 	if c.lc.Load() == nil {
 		n := h.Backlog
 		if n <= 0 {
 			n = DefaultHubBacklog
 		}
 		m.q = make(chan *PreparedMessage, n)
+		m.stop = make(chan struct{})
 		h.wg.Add(1)
 		go h.writer(m)
 	}
@@ -101,7 +114,7 @@ func (h *Hub) Remove(c *Conn) {
 	defer h.mu.Unlock()
 	if m := h.members[c]; m != nil {
 		delete(h.members, c)
-		close(m.stop)
+		m.leave()
 	}
 }
 
@@ -122,26 +135,71 @@ func (h *Hub) Broadcast(pm *PreparedMessage) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
-	for c, m := range h.members {
+	direct := h.direct[:0]
+	for _, m := range h.members {
 		if m.q == nil {
-			if err := c.WritePreparedMessage(pm); err != nil {
-				if errors.Is(err, ErrWriteQueueFull) {
-					err = &backlogError{err}
-				}
-				h.dropLocked(m, err)
-				continue
-			}
-		} else {
-			select {
-			case m.q <- pm:
-			default:
-				h.dropLocked(m, ErrBroadcastBacklog)
-				continue
-			}
+			direct = append(direct, m)
+			continue
 		}
-		n++
+		select {
+		case m.q <- pm:
+			n++
+		default:
+			h.dropLocked(m, ErrBroadcastBacklog)
+		}
 	}
+	h.direct = direct
+	for i, err := range h.writeDirect(direct, pm) {
+		if err == nil {
+			n++
+			continue
+		}
+		if errors.Is(err, ErrWriteQueueFull) {
+			err = &backlogError{err}
+		}
+		h.dropLocked(direct[i], err)
+	}
+	clear(direct) // hold no member after the call
 	return n
+}
+
+// hubParallelMin is the number of Loop-served members per goroutine below
+// which Broadcast writes from the calling goroutine alone.
+const hubParallelMin = 512
+
+// writeDirect writes pm to Loop-served members and returns each write's
+// error. Their writes never block, but each is a system call: with many
+// members they are spread over up to GOMAXPROCS goroutines, so that the
+// calls on different sockets run on every core. It returns when all are
+// done, so broadcasts stay in order.
+func (h *Hub) writeDirect(ms []*hubMember, pm *PreparedMessage) []error {
+	if cap(h.errs) < len(ms) {
+		h.errs = make([]error, len(ms))
+	}
+	errs := h.errs[:len(ms)]
+	clear(errs)
+	write := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			errs[i] = ms[i].c.WritePreparedMessage(pm)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(ms)/hubParallelMin)
+	if workers <= 1 {
+		write(0, len(ms))
+		return errs
+	}
+	var wg sync.WaitGroup
+	chunk := (len(ms) + workers - 1) / workers
+	for lo := chunk; lo < len(ms); lo += chunk {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			write(lo, min(lo+chunk, len(ms)))
+		}()
+	}
+	write(0, chunk)
+	wg.Wait()
+	return errs
 }
 
 // Close removes every connection from the hub (without closing them) and
@@ -152,7 +210,7 @@ func (h *Hub) Close() {
 	h.closed = true
 	for c, m := range h.members {
 		delete(h.members, c)
-		close(m.stop)
+		m.leave()
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
@@ -164,7 +222,7 @@ func (h *Hub) dropLocked(m *hubMember, err error) {
 		return // already removed
 	}
 	delete(h.members, m.c)
-	close(m.stop)
+	m.leave()
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

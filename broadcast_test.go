@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -237,4 +238,62 @@ func TestHubLoop(t *testing.T) {
 	}
 	t.Logf("slowest Broadcast %v", slowest)
 	hub.Close()
+}
+
+// With more Loop-served members than hubParallelMin per core, Broadcast
+// writes from several goroutines: every member still gets every message,
+// in order, and a member that was closed is dropped with its error.
+func TestHubLoopParallel(t *testing.T) {
+	if !netpollSupported(t) {
+		return
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const n, msgs = 2*hubParallelMin + 100, 5
+	s := newLoopServer(t, nil, func(c *Conn, typ MessageType, p []byte) {})
+	hub := &Hub{}
+	dropped := make(chan error, n)
+	hub.OnDrop = func(c *Conn, err error) { dropped <- err }
+	var clients []*Conn
+	var gone *Conn
+	for i := range n {
+		c := dial(t, s.url, &DialOptions{Proxy: NoProxy})
+		clients = append(clients, c)
+		sc := <-s.conns
+		if err := hub.Add(sc); err != nil {
+			t.Fatal(err)
+		}
+		if i == n/2 {
+			gone = sc
+		}
+	}
+	gone.CloseNow()
+	for i := range msgs {
+		pm, err := NewPreparedMessage(Binary, []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hub.Broadcast(pm); got != n-1 {
+			t.Errorf("broadcast %d reached %d members, want %d", i, got, n-1)
+		}
+	}
+	select {
+	case err := <-dropped:
+		if err == nil {
+			t.Error("the closed member was dropped without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the closed member was not dropped")
+	}
+	for i, c := range clients {
+		if i == n/2 {
+			continue
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for want := range msgs {
+			_, b, err := c.ReadMessage(nil)
+			if err != nil || len(b) != 1 || int(b[0]) != want {
+				t.Fatalf("client %d: message %d: % x, %v", i, want, b, err)
+			}
+		}
+	}
 }

@@ -39,7 +39,9 @@ func newLoopServer(t *testing.T, opts *AcceptOptions, onMessage func(c *Conn, ty
 // the server's).
 func newLoopServerWith(t *testing.T, opts *AcceptOptions, lo LoopOptions) *loopServer {
 	t.Helper()
-	s := &loopServer{closes: make(chan loopClose, 1000), conns: make(chan *Conn, 1000)}
+	// Room for the OnClose of every connection: Loop.Close at cleanup
+	// reports them all at once.
+	s := &loopServer{closes: make(chan loopClose, 4096), conns: make(chan *Conn, 4096)}
 	lo.OnClose = func(c *Conn, err error) { s.closes <- loopClose{c, err} }
 	l, err := NewLoop(&lo)
 	if err != nil {
