@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,18 +19,49 @@ const (
 // fires (Close's bounded wait). It lives inside the Conn and allocates
 // nothing unless goroutines actually contend: then one channel per round
 // of waiting, closed to wake every waiter.
+//
+// The lock bits, the ended mark and a mark that somebody waits share one
+// atomic word, so that taking and releasing a free lock is one
+// compare-and-swap each; mu guards wake, and is taken only by waiters,
+// by a release that finds a waiter, and by end.
 type gate struct {
+	state atomic.Uint32 // lock bits | gateEnded | gateWaiting
 	mu    sync.Mutex
-	held  uint8
-	ended bool
 	wake  chan struct{} // nil until somebody waits
 }
 
-// acquire takes lock bit. It returns false, without the lock, once the
-// connection has ended or when timeout (which may be nil) fires.
+const (
+	gateEnded   = 1 << 6
+	gateWaiting = 1 << 7
+)
+
+// acquire takes the lock bits (all of them, at once). It returns false,
+// without the locks, once the connection has ended or when timeout (which
+// may be nil) fires.
 func (g *gate) acquire(bit uint8, timeout <-chan time.Time) bool {
+	b := uint32(bit)
+	if s := g.state.Load(); s&(b|gateEnded) == 0 && g.state.CompareAndSwap(s, s|b) {
+		return true
+	}
 	g.mu.Lock()
-	for !g.ended && g.held&bit != 0 {
+	for {
+		s := g.state.Load()
+		if s&gateEnded != 0 {
+			g.mu.Unlock()
+			return false
+		}
+		if s&b == 0 {
+			if g.state.CompareAndSwap(s, s|b) {
+				g.mu.Unlock()
+				return true
+			}
+			continue
+		}
+		// Mark the wait before sleeping: a release that sees the mark
+		// takes mu, which this goroutine holds until wake exists.
+		if s&gateWaiting == 0 && !g.state.CompareAndSwap(s, s|gateWaiting) {
+			continue
+		}
 		if g.wake == nil {
 			g.wake = make(chan struct{})
 		}
@@ -42,31 +74,37 @@ func (g *gate) acquire(bit uint8, timeout <-chan time.Time) bool {
 		}
 		g.mu.Lock()
 	}
-	if g.ended {
-		g.mu.Unlock()
-		return false
-	}
-	g.held |= bit
-	g.mu.Unlock()
-	return true
 }
 
 // tryAcquire takes lock bit if it is free, even after the connection
 // ended (the caller checks).
 func (g *gate) tryAcquire(bit uint8) bool {
-	g.mu.Lock()
-	ok := g.held&bit == 0
-	if ok {
-		g.held |= bit
+	b := uint32(bit)
+	for {
+		s := g.state.Load()
+		if s&b != 0 {
+			return false
+		}
+		if g.state.CompareAndSwap(s, s|b) {
+			return true
+		}
 	}
-	g.mu.Unlock()
-	return ok
 }
 
-// release frees lock bit and wakes the waiters.
+// release frees the lock bits and wakes the waiters.
 func (g *gate) release(bit uint8) {
+	b := uint32(bit)
+	for {
+		s := g.state.Load()
+		if s&gateWaiting != 0 {
+			break
+		}
+		if g.state.CompareAndSwap(s, s&^b) {
+			return
+		}
+	}
 	g.mu.Lock()
-	g.held &^= bit
+	g.state.And(^(b | gateWaiting))
 	if g.wake != nil {
 		close(g.wake)
 		g.wake = nil
@@ -77,8 +115,8 @@ func (g *gate) release(bit uint8) {
 // end marks the connection ended: every waiter returns false, now and
 // later. Holders keep their locks until they release them.
 func (g *gate) end() {
+	g.state.Or(gateEnded)
 	g.mu.Lock()
-	g.ended = true
 	if g.wake != nil {
 		close(g.wake)
 		g.wake = nil
@@ -121,8 +159,12 @@ func (c *Conn) tryLockWrite() bool { return c.g.tryAcquire(lockW) }
 // reader queued while it was held (the reader never waits for a writer,
 // so that two peers writing large messages at each other cannot deadlock
 // on their Pongs).
-func (c *Conn) unlockWrite() {
-	c.g.release(lockW)
+func (c *Conn) unlockWrite() { c.unlockWriteWith(0) }
+
+// unlockWriteWith is unlockWrite releasing the lock bits also (lockMsg) in
+// the same step.
+func (c *Conn) unlockWriteWith(also uint8) {
+	c.g.release(lockW | also)
 	for c.ctrlPending.Load() && c.tryLockWrite() {
 		err := c.flushLocked()
 		c.g.release(lockW)
@@ -141,3 +183,17 @@ func (c *Conn) lockMessage() error {
 }
 
 func (c *Conn) unlockMessage() { c.g.release(lockMsg) }
+
+// lockMessageWrite takes the message lock and the write side in one step,
+// for a whole message written as one uncompressed frame: one pass through
+// the gate instead of two. Released with unlockWriteWith(lockMsg).
+func (c *Conn) lockMessageWrite() error {
+	if !c.g.acquire(lockMsg|lockW, nil) {
+		return c.closed()
+	}
+	if ce := c.closed(); ce != nil {
+		c.g.release(lockMsg | lockW)
+		return ce
+	}
+	return nil
+}

@@ -156,29 +156,60 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 			return err
 		}
+		if len(c.owed) == 0 && c.aw == nil && len(p) <= smallFrame {
+			// The common case: nothing owed and, checked under the same
+			// hold of smu that frames p, no control frame queued, so
+			// there is nothing to flush first.
+			buf := getChunk()
+			c.smu.Lock()
+			if len(c.cc.Pending()) == 0 {
+				err := c.writeSmallLocked(buf, op, flags, p)
+				putChunk(buf)
+				return err
+			}
+			c.smu.Unlock()
+			putChunk(buf)
+		}
 		if err := c.flushLocked(); err != nil {
 			return err
 		}
 	}
 	buf := getChunk()
-	defer putChunk(buf)
+	var err error
 	if len(p) <= smallFrame {
 		c.smu.Lock()
-		b, err := c.cc.AppendFrame((*buf)[:0], op, flags, p)
-		c.smu.Unlock()
-		if err != nil {
-			return err
-		}
-		if c.opts.Trace != nil {
-			c.traceOut(b, &c.tr.bufW)
-		}
-		n, err := c.netWrite(b)
-		if err != nil {
-			c.owed = append(c.owed, b[n:]...)
-			return c.writeError(err, len(c.owed))
-		}
-		return nil
+		err = c.writeSmallLocked(buf, op, flags, p)
+	} else {
+		err = c.writeLargeLocked(buf, op, flags, p)
 	}
+	putChunk(buf)
+	return err
+}
+
+// writeSmallLocked builds a frame of at most smallFrame payload bytes
+// whole in buf and writes it with one call. The caller holds smu, which
+// it releases once the frame is built. Kept apart from writeLargeLocked,
+// and without defers, so that the per-message path stays short.
+func (c *Conn) writeSmallLocked(buf *[]byte, op frame.Opcode, flags frame.Flags, p []byte) error {
+	b, err := c.cc.AppendFrame((*buf)[:0], op, flags, p)
+	c.smu.Unlock()
+	if err != nil {
+		return err
+	}
+	if c.opts.Trace != nil {
+		c.traceOut(b, &c.tr.bufW)
+	}
+	n, err := c.netWrite(b)
+	if err != nil {
+		c.owed = append(c.owed, b[n:]...)
+		return c.writeError(err, len(c.owed))
+	}
+	return nil
+}
+
+// writeLargeLocked writes a frame longer than smallFrame: header and
+// payload with writev (server), or masked chunk by chunk (client).
+func (c *Conn) writeLargeLocked(buf *[]byte, op frame.Opcode, flags frame.Flags, p []byte) error {
 	c.smu.Lock()
 	b, h, err := c.cc.AppendHeader((*buf)[:0], op, flags, int64(len(p)))
 	c.smu.Unlock()
@@ -340,6 +371,16 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 // writeMessage is WriteMessage after the UTF-8 check: it compresses p when
 // the connection does and sends it as one frame.
 func (c *Conn) writeMessage(op frame.Opcode, p []byte) error {
+	if c.comp == nil || len(p) < c.opts.compressionThreshold() {
+		// Uncompressed: the message is one frame, so both locks are
+		// taken and released together.
+		if err := c.lockMessageWrite(); err != nil {
+			return err
+		}
+		err := c.writeFrameLocked(op, 0, p)
+		c.unlockWriteWith(lockMsg)
+		return err
+	}
 	if err := c.lockMessage(); err != nil {
 		return err
 	}

@@ -33,17 +33,27 @@ func take(p []byte) {
 }
 
 // NewKey returns a fresh masking key from crypto/rand. Random bytes are
-// read in 4 KiB batches, so there is no system call per key. It is safe for
+// read in 4 KiB batches, so there is no system call per key, and handed
+// out 32 keys at a time to pooled KeySources, so there is no shared lock
+// per key either. It is safe for
 // concurrent use, and no two calls return the same bytes of the batch.
 //
 // RFC 6455 §5.3: "The masking key is a 32-bit value chosen at random by the
 // client. When preparing a masked frame, the client MUST pick a fresh
 // masking key from the set of allowed 32-bit values."
 func NewKey() Key {
-	var k Key
-	take(k[:])
+	s := sources.Get().(*KeySource)
+	k := s.Next()
+	sources.Put(s)
 	return k
 }
+
+// sources holds KeySources for NewKey: a pooled source is used by one
+// goroutine at a time and hands each of its bytes out once, so NewKey
+// takes the shared batch lock once per 32 keys, and the pool's per-P
+// caches make the common call lock-free. A source the pool drops takes
+// its unused bytes with it; they are never handed out.
+var sources = sync.Pool{New: func() any { return new(KeySource) }}
 
 // KeySource hands out fresh masking keys, like NewKey, to one goroutine at
 // a time: it is not safe for concurrent use, and it must not be copied

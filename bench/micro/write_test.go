@@ -177,7 +177,7 @@ var writeLibs = []struct {
 // iteration: framing, masking with a fresh key, and handing the bytes to the
 // connection, which discards them.
 func BenchmarkMaskedWrite(b *testing.B) {
-	for _, n := range []int{16 << 10, 1 << 20} {
+	for _, n := range []int{16, 125, 16 << 10, 1 << 20} {
 		p := make([]byte, n)
 		b.Run(sizeName(n), func(b *testing.B) {
 			for _, l := range writeLibs {
