@@ -30,7 +30,10 @@ func hybiOptions(deflate bool) websocket.Options {
 
 func hybiServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 	s := &hybiServer{ln: ln}
-	s.http = hybiAccept(ln, cfg, s.echo)
+	// The reader runs on a fresh goroutine: the handshake's goroutine has
+	// grown its stack past 2 KiB, and an idle connection keeps its
+	// reader's stack (see TestStackAfterUpgrade).
+	s.http = hybiAccept(ln, cfg, func(c *websocket.Conn) { go s.echo(c) })
 	return s, nil
 }
 
