@@ -10,8 +10,10 @@ import (
 // websocket.Upgrade on the net.Conn, net/http path websocket.Accept, then
 // Loop.Add, with one Loop per server (default pollers: GOMAXPROCS), so no
 // goroutine and no read buffer is held per idle connection. OnMessage echoes
-// with WriteMessage on the poller goroutine. The client is hybi's blocking
-// one (the Loop is a server feature), permessage-deflate as for hybi.
+// with WriteMessage on the poller goroutine. Connections are kept in a
+// websocket.Hub, which broadcasts a PreparedMessage (its writes to Loop
+// connections spread over the cores). The client is hybi's blocking one
+// (the Loop is a server feature), permessage-deflate as for hybi.
 func HybiLoop() Lib {
 	return Lib{Name: "hybi-loop", Module: "github.com/hybi/websocket (this tree), websocket.Loop server", Serve: hybiLoopServe, Dial: hybiDial}
 }
@@ -20,7 +22,7 @@ type hybiLoopServer struct {
 	ln   net.Listener
 	http *httpServer
 	loop *websocket.Loop
-	reg  registry[*websocket.Conn]
+	hub  websocket.Hub
 }
 
 func hybiLoopServe(ln net.Listener, cfg ServerConfig) (Server, error) {
@@ -31,7 +33,7 @@ func hybiLoopServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 				c.CloseNow()
 			}
 		},
-		OnClose: func(c *websocket.Conn, _ error) { s.reg.remove(c) },
+		OnClose: func(c *websocket.Conn, _ error) { s.hub.Remove(c) },
 	})
 	if err != nil {
 		return nil, err
@@ -41,14 +43,15 @@ func hybiLoopServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 	return s, nil
 }
 
-// add registers c before handing it to the loop, so that OnClose, which
-// may run before Add returns, always finds it to remove.
+// add hands c to the loop, then to the hub (which must see it served by
+// the loop). If c ended in between, OnClose found nothing to remove: the
+// hub drops it at the next broadcast, whose write fails.
 func (s *hybiLoopServer) add(c *websocket.Conn) {
-	s.reg.add(c)
 	if err := s.loop.Add(c); err != nil {
-		s.reg.remove(c)
 		c.CloseNow()
+		return
 	}
+	s.hub.Add(c)
 }
 
 func (s *hybiLoopServer) Broadcast(p []byte) error {
@@ -58,15 +61,17 @@ func (s *hybiLoopServer) Broadcast(p []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.reg.each(func(c *websocket.Conn) error { return c.WritePreparedMessage(pm) })
+	s.hub.Broadcast(pm)
+	return nil
 }
 
-func (s *hybiLoopServer) Conns() int { return s.reg.len() }
+func (s *hybiLoopServer) Conns() int { return s.hub.Len() }
 
 func (s *hybiLoopServer) Close() error {
 	if s.http != nil {
 		s.http.s.Close()
 	}
 	s.ln.Close()
+	s.hub.Close()
 	return s.loop.Close()
 }

@@ -103,10 +103,10 @@ func hybiHBServe(ln net.Listener, cfg ServerConfig) (Server, error) {
 }
 
 // loopServe serves ln's connections, upgraded with opts, on a Loop with
-// lo's options; OnClose is set to keep the registry.
+// lo's options; OnClose is set to keep the hub.
 func loopServe(ln net.Listener, opts *websocket.AcceptOptions, lo websocket.LoopOptions) (Server, error) {
 	s := &hybiLoopServer{ln: ln}
-	lo.OnClose = func(c *websocket.Conn, _ error) { s.reg.remove(c) }
+	lo.OnClose = func(c *websocket.Conn, _ error) { s.hub.Remove(c) }
 	loop, err := websocket.NewLoop(&lo)
 	if err != nil {
 		return nil, err
