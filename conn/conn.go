@@ -3,6 +3,7 @@ package conn
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/internal/utf8"
@@ -27,8 +28,11 @@ const maxInflateBuffer = 16 << 20
 // Conn is the connection state machine. Create it with New, or embed it
 // and call Init. See the package documentation for how a driver uses it.
 //
-// A Conn holds about a kilobyte of fixed state, plus the inflate buffer
-// when Config.Inflater is set; nothing else is ever allocated.
+// A Conn holds about 440 bytes of fixed state, plus the inflate buffer
+// when Config.Inflater is set. The buffers of control frames (about 650
+// bytes) are taken from a shared pool while a control frame is received,
+// queued or built, and returned once nothing in them is live, so an idle
+// connection does not hold them.
 type Conn struct {
 	cfg        Config
 	maxMsg     int64 // resolved limits; math.MaxInt64 for none
@@ -52,7 +56,6 @@ type Conn struct {
 	msgFrags   int          // frames of the message so far
 	utf        utf8.Validator
 	ctlLen     int
-	ctl        [frame.MaxControlPayload]byte
 
 	// Closing handshake (RFC 6455 §7).
 	closeSent  bool
@@ -60,18 +63,54 @@ type Conn struct {
 	initiator  Initiator
 	sentCode   frame.CloseCode
 	recvCode   frame.CloseCode
-	recvReason []byte // aliases recvBuf
-	recvBuf    [frame.MaxCloseReason]byte
+	recvReason []byte // aliases cold.recvBuf
 	err        error
 
 	// Write side.
-	wOpen   bool // a fragmented message is being sent
-	scratch [frame.MaxControlPayload]byte
+	wOpen bool // a fragmented message is being sent
 
 	// Output queue: out[outHead:outTail] is pending; pongAt is the offset
 	// of a queued Pong no byte of which was handed out yet, or -1.
 	outHead, outTail, pongAt int
-	out                      [outCap]byte
+
+	// cold holds the control-frame buffers; nil while no control frame is
+	// being received, queued or built (see buffers), so that an idle
+	// connection does not carry them.
+	cold *coldBufs
+}
+
+// coldBufs are the buffers a Conn needs only around control frames: the
+// payload being received (ctl), the peer's Close reason (recvBuf), a
+// payload being built (scratch) and the output queue (out). They come from
+// coldPool when needed and go back at the start of the next Next call once
+// nothing in them is live, so thousands of idle connections share a few.
+type coldBufs struct {
+	ctl     [frame.MaxControlPayload]byte
+	recvBuf [frame.MaxCloseReason]byte
+	scratch [frame.MaxControlPayload]byte
+	out     [outCap]byte
+}
+
+var coldPool = sync.Pool{New: func() any { return new(coldBufs) }}
+
+// buffers returns c's control-frame buffers, taking them from the pool if
+// c holds none.
+func (c *Conn) buffers() *coldBufs {
+	if c.cold == nil {
+		c.cold = coldPool.Get().(*coldBufs)
+	}
+	return c.cold
+}
+
+// releaseCold returns the control-frame buffers to the pool when nothing
+// in them is live: no control payload being received (the last event's
+// Data was valid only until this call), nothing queued, no Close reason
+// received (CloseReceived returns it until Reset).
+func (c *Conn) releaseCold() {
+	if c.cold != nil && c.rstate != rsControl && c.outHead == c.outTail && !c.closeRecv {
+		coldPool.Put(c.cold)
+		c.cold = nil
+	}
 }
 
 // deflateTail is what a permessage-deflate sender strips from the end of
@@ -151,6 +190,10 @@ func (c *Conn) Reset() {
 	c.err = nil
 	c.wOpen = false
 	c.outHead, c.outTail, c.pongAt = 0, 0, -1
+	if c.cold != nil {
+		coldPool.Put(c.cold)
+		c.cold = nil
+	}
 }
 
 // limit resolves a configured bound: 0 means def, a negative value none.
@@ -195,6 +238,7 @@ func (c *Conn) Role() Role { return c.cfg.Role }
 // sticky: later calls return it again. After a Close frame was received,
 // further input is ignored (consumed without events, RFC 6455 §5.5.1).
 func (c *Conn) Next(in []byte) (ev Event, n int, err error) {
+	c.releaseCold()
 	if c.err != nil {
 		return Event{}, 0, c.err
 	}
@@ -253,7 +297,8 @@ func (c *Conn) Next(in []byte) (ev Event, n int, err error) {
 			if k == 0 {
 				return Event{}, n, nil
 			}
-			p := c.ctl[c.ctlLen : c.ctlLen+copy(c.ctl[c.ctlLen:], in[n:n+k])]
+			ctl := c.buffers().ctl[:]
+			p := ctl[c.ctlLen : c.ctlLen+copy(ctl[c.ctlLen:], in[n:n+k])]
 			if c.hdr.Masked {
 				c.keyPos = mask.Apply(c.hdr.Key, c.keyPos, p)
 			}
@@ -470,9 +515,9 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 	return ev, consumed, nil
 }
 
-// control handles a complete control frame, payload in c.ctl[:c.ctlLen].
+// control handles a complete control frame, payload in c.cold.ctl[:c.ctlLen].
 func (c *Conn) control() (Event, error) {
-	p := c.ctl[:c.ctlLen]
+	p := c.buffers().ctl[:c.ctlLen]
 	rsv := c.hdr.RSV()
 	switch c.hdr.Opcode {
 	case frame.OpPing:
@@ -500,7 +545,7 @@ func (c *Conn) control() (Event, error) {
 	}
 	c.closeRecv = true
 	c.recvCode = code
-	c.recvReason = c.recvBuf[:copy(c.recvBuf[:], reason)]
+	c.recvReason = c.cold.recvBuf[:copy(c.cold.recvBuf[:], reason)]
 	c.msgOpen = false // a message in progress is abandoned
 	if !c.closeSent {
 		// RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did
@@ -512,7 +557,7 @@ func (c *Conn) control() (Event, error) {
 		c.sentCode = code
 		var payload []byte
 		if code != frame.CloseNoStatus {
-			payload = append(c.scratch[:0], byte(code>>8), byte(code))
+			payload = append(c.buffers().scratch[:0], byte(code>>8), byte(code))
 		}
 		c.queue(frame.OpClose, payload)
 	}
@@ -543,9 +588,9 @@ func (c *Conn) fail(err error) error {
 		if len(reason) > frame.MaxCloseReason {
 			reason = reason[:frame.MaxCloseReason]
 		}
-		payload, perr := frame.AppendClose(c.scratch[:0], code, reason)
+		payload, perr := frame.AppendClose(c.buffers().scratch[:0], code, reason)
 		if perr != nil { // code not sendable or reason not UTF-8: code only
-			payload, _ = frame.AppendClose(c.scratch[:0], frame.CloseProtocolError, "")
+			payload, _ = frame.AppendClose(c.buffers().scratch[:0], frame.CloseProtocolError, "")
 			c.sentCode = frame.CloseProtocolError
 		}
 		c.queue(frame.OpClose, payload)
@@ -566,8 +611,9 @@ func (c *Conn) queue(op frame.Opcode, payload []byte) {
 		c.outHead, c.outTail = 0, 0
 	}
 	need := 6 + len(payload)
-	if c.outTail+need > len(c.out) {
-		n := copy(c.out[:], c.out[c.outHead:c.outTail])
+	out := c.buffers().out[:]
+	if c.outTail+need > len(out) {
+		n := copy(out, out[c.outHead:c.outTail])
 		if c.pongAt >= 0 {
 			c.pongAt -= c.outHead
 		}
@@ -583,7 +629,7 @@ func (c *Conn) queue(op frame.Opcode, payload []byte) {
 	if op == frame.OpPong {
 		c.pongAt = c.outTail
 	}
-	b := frame.AppendFrame(c.out[c.outTail:c.outTail], frame.NewHeader(op, flags, key, 0), payload)
+	b := frame.AppendFrame(out[c.outTail:c.outTail], frame.NewHeader(op, flags, key, 0), payload)
 	c.outTail += len(b)
 }
 
@@ -625,7 +671,12 @@ func (c *Conn) ReadPayload(p []byte) (ev Event, err error) {
 // with AppendFrame, AppendHeader and AppendClose (so a Close frame is
 // always last). The slice is valid until the next call to a method of c. At most a few hundred bytes are ever queued: Pongs that were
 // not yet started are replaced by the latest one (RFC 6455 §5.5.3).
-func (c *Conn) Pending() []byte { return c.out[c.outHead:c.outTail] }
+func (c *Conn) Pending() []byte {
+	if c.cold == nil {
+		return nil
+	}
+	return c.cold.out[c.outHead:c.outTail]
+}
 
 // Advance marks the first n bytes of Pending as sent. It panics if n is
 // negative or larger than len(Pending()) (a driver bug, never peer input).
@@ -754,7 +805,7 @@ func (c *Conn) AppendClose(dst []byte, code frame.CloseCode, reason string) ([]b
 	if c.closeSent {
 		return dst, ErrWriteCloseSent
 	}
-	payload, err := frame.AppendClose(c.scratch[:0], code, reason)
+	payload, err := frame.AppendClose(c.buffers().scratch[:0], code, reason)
 	if err != nil {
 		return dst, err
 	}
