@@ -56,7 +56,7 @@ const (
 )
 
 // Fixed codes (RFC 1951 §3.2.6).
-var fixedLitCodes [288]hcode
+var fixedLitCodes [maxLitSyms]hcode
 var fixedDistCodes [numDistSyms]hcode
 
 // lengthSym maps a match length minus 3 to its length code (0-28, for
@@ -64,19 +64,7 @@ var fixedDistCodes [numDistSyms]hcode
 var lengthSym [256]uint8
 
 func init() {
-	var lens [288]uint8
-	for i := range lens {
-		switch {
-		case i < 144:
-			lens[i] = 8
-		case i < 256:
-			lens[i] = 9
-		case i < 280:
-			lens[i] = 7
-		default:
-			lens[i] = 8
-		}
-	}
+	lens := fixedLitLens()
 	canonical(lens[:], fixedLitCodes[:])
 	var dl [numDistSyms]uint8
 	for i := range dl {

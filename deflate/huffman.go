@@ -60,6 +60,25 @@ var distExtra = [30]uint32{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
 // The fixed Huffman codes of RFC 1951 §3.2.6, built once.
 var fixedLit, fixedDist huffman
 
+// fixedLitLens returns the code lengths of the fixed literal/length code
+// (RFC 1951 §3.2.6), for the decoder's tables and the encoder's codes.
+func fixedLitLens() [maxLitSyms]uint8 {
+	var lens [maxLitSyms]uint8
+	for i := range lens {
+		switch {
+		case i < 144:
+			lens[i] = 8
+		case i < 256:
+			lens[i] = 9
+		case i < 280:
+			lens[i] = 7
+		default:
+			lens[i] = 8
+		}
+	}
+	return lens
+}
+
 func init() {
 	for i := range 256 {
 		litKinds[i] = entry(opLiteral, uint32(i))
@@ -79,19 +98,7 @@ func init() {
 		clKinds[i] = entry(0, uint32(i))
 	}
 
-	var lens [maxLitSyms]uint8
-	for i := range lens {
-		switch {
-		case i < 144:
-			lens[i] = 8
-		case i < 256:
-			lens[i] = 9
-		case i < 280:
-			lens[i] = 7
-		default:
-			lens[i] = 8
-		}
-	}
+	lens := fixedLitLens()
 	if !fixedLit.build(lens[:], litKinds[:]) {
 		panic("deflate: fixed literal code")
 	}
