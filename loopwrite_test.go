@@ -318,3 +318,70 @@ func TestLoopWriteAllocs(t *testing.T) {
 		t.Errorf("WriteMessage on a Loop's connection: %v allocations, want 0", got)
 	}
 }
+
+// The queued path allocates nothing in steady state either: bursts of
+// messages that the socket cannot take at once (its buffers are shrunk)
+// go to the write queue, whose buffer comes from a pool while the burst
+// fits in one piece, and the poller drains it as the peer reads. Every
+// burst must have met the queue, else the test proves nothing. (A burst
+// past one 64 KiB piece grows the buffer, two allocations per burst, and
+// the grown buffer is dropped when the queue empties, so that a
+// connection that caught up holds no queue memory.)
+func TestLoopQueuedWriteAllocs(t *testing.T) {
+	if !netpollSupported(t) {
+		return
+	}
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	client, server, _ := loopConnPair(t, LoopOptions{})
+	server.nc.(*net.TCPConn).SetWriteBuffer(8 << 10)
+	const burst, size = 24, 2 << 10 // 48 KiB: within one pooled queue piece
+	msgs := make([][]byte, burst)
+	for i := range msgs {
+		msgs[i] = numbered(i, size)
+	}
+	read, done := make(chan struct{}), make(chan error)
+	go func() {
+		var buf []byte
+		for range read {
+			var err error
+			for i := range burst {
+				var b []byte
+				if _, b, err = client.ReadMessage(buf); err != nil {
+					break
+				}
+				if len(b) != size || binary.BigEndian.Uint32(b) != uint32(i) {
+					err = fmt.Errorf("message %d: got %d bytes numbered %d", i, len(b), binary.BigEndian.Uint32(b))
+					break
+				}
+				buf = b
+			}
+			done <- err
+		}
+	}()
+	defer close(read)
+	queued, bursts := 0, 0
+	round := func() {
+		bursts++
+		for _, m := range msgs {
+			if err := server.WriteMessage(Binary, m); err != nil {
+				t.Fatalf("burst %d: %v", bursts, err)
+			}
+		}
+		if server.ls.q.n.Load() > 0 {
+			queued++
+		}
+		read <- struct{}{}
+		if err := <-done; err != nil {
+			t.Fatalf("burst %d: %v", bursts, err)
+		}
+	}
+	round() // the reader's buffer grows once
+	if got := testing.AllocsPerRun(100, round); got != 0 {
+		t.Errorf("bursts through the write queue: %v allocations per burst of %d messages, want 0", got, burst)
+	}
+	if queued != bursts {
+		t.Fatalf("only %d of %d bursts met the write queue: the socket took them whole, so the queued path was not measured", queued, bursts)
+	}
+}
