@@ -62,7 +62,7 @@ type Conn struct {
 	nc       net.Conn
 	socket   bool // nc is a TCP or Unix socket (see writeFrameLocked)
 	client   bool
-	opts     Options
+	opts     *Options // frozenOptions: shared, never modified
 	protocol string
 
 	// smu guards cc. I/O is never done while holding it.
@@ -182,7 +182,7 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 		nc:       nc,
 		socket:   isSocket(nc),
 		client:   client,
-		opts:     *o,
+		opts:     frozenOptions(o),
 		protocol: protocol,
 	}
 	role := conn.Server

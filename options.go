@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/hybi/websocket/conn"
@@ -324,4 +325,65 @@ func (o *Options) maxMessageSize() int64 {
 		return -1
 	}
 	return DefaultMaxMessageSize
+}
+
+// optionsKey is Options without its callbacks: the fields that make two
+// Options equal when neither has a callback (TestOptionsKeyComplete keeps
+// it in step with Options).
+type optionsKey struct {
+	MaxMessageSize       int64
+	FragmentSize         int
+	ReadBufferSize       int
+	PingInterval         time.Duration
+	PongTimeout          time.Duration
+	Compression          bool
+	CompressionLevel     int
+	CompressionThreshold int
+	CloseTimeout         time.Duration
+	TracePayload         bool
+	SkipUTF8Validation   bool
+}
+
+// key returns o's optionsKey, and whether o has no callback (then the key
+// tells o whole).
+func (o *Options) key() (optionsKey, bool) {
+	return optionsKey{
+		MaxMessageSize:       o.MaxMessageSize,
+		FragmentSize:         o.FragmentSize,
+		ReadBufferSize:       o.ReadBufferSize,
+		PingInterval:         o.PingInterval,
+		PongTimeout:          o.PongTimeout,
+		Compression:          o.Compression,
+		CompressionLevel:     o.CompressionLevel,
+		CompressionThreshold: o.CompressionThreshold,
+		CloseTimeout:         o.CloseTimeout,
+		TracePayload:         o.TracePayload,
+		SkipUTF8Validation:   o.SkipUTF8Validation,
+	}, o.OnPing == nil && o.OnPong == nil && o.OnClose == nil && o.Trace == nil
+}
+
+// sharedOptions is the last copy of callback-free Options that newConn
+// made; connections with the same settings share it.
+var sharedOptions atomic.Pointer[Options]
+
+// frozenOptions returns a copy of o that no one modifies, for a Conn to
+// keep. The connections of one server usually have the same Options: a
+// copy without callbacks is shared by every Conn whose settings equal it,
+// so a connection holds a pointer instead of its own copy (functions
+// cannot be compared, so Options with a callback are copied for each).
+func frozenOptions(o *Options) *Options {
+	k, plain := o.key()
+	if plain {
+		if s := sharedOptions.Load(); s != nil {
+			if sk, _ := s.key(); sk == k {
+				return s
+			}
+		}
+	}
+	f := new(Options)
+	*f = *o
+	if plain {
+		sharedOptions.Store(f)
+	}
+	return f
 }
