@@ -29,9 +29,10 @@ const DefaultHubBacklog = 256
 // A connection served by a Loop is written to directly by Broadcast: its
 // writes never block (they are queued, see LoopOptions), and with many
 // such connections Broadcast spreads them over up to GOMAXPROCS
-// goroutines, since each is a system call. Any other
-// connection gets a writer goroutine and a backlog of at most Backlog
-// messages not yet written; since the messages are shared
+// goroutines, since each is a system call. Any other connection has a
+// backlog of at most Backlog messages not yet written, drained by a
+// writer goroutine that runs only while the backlog is not empty (an
+// idle member holds no goroutine); since the messages are shared
 // PreparedMessages, a connection's backlog costs a pointer per message,
 // whatever their size. Broadcast only queues, never waits.
 //
@@ -64,15 +65,70 @@ type Hub struct {
 
 type hubMember struct {
 	c    *Conn
-	q    chan *PreparedMessage // nil for a Loop-served connection
-	stop chan struct{}         // nil for a Loop-served connection
+	loop bool // served by a Loop: written to by Broadcast itself
+
+	// The backlog of a connection not served by a Loop: q[head:] waits
+	// to be written, by a writer goroutine while running.
+	mu      sync.Mutex
+	q       []*PreparedMessage
+	head    int
+	inline  [2]*PreparedMessage // q's first backing array
+	running bool
+	gone    bool // left the hub: write nothing more
 }
 
-// leave ends m's writer goroutine, if it has one.
+// leave stops m's writes: its writer, if one runs, starts no other
+// message, and what waits is discarded.
 func (m *hubMember) leave() {
-	if m.stop != nil {
-		close(m.stop)
+	if m.loop {
+		return
 	}
+	m.mu.Lock()
+	m.gone = true
+	m.resetLocked()
+	m.mu.Unlock()
+}
+
+// resetLocked empties m's backlog, back to its inline array so that an
+// idle member holds no buffer. The caller holds m.mu.
+func (m *hubMember) resetLocked() {
+	clear(m.q[m.head:])
+	m.q, m.head = m.inline[:0], 0
+}
+
+// push adds pm to m's backlog unless it holds limit messages already, and
+// says whether a writer must be started.
+func (m *hubMember) push(pm *PreparedMessage, limit int) (ok, start bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone || len(m.q)-m.head >= limit {
+		return false, false
+	}
+	if m.head > 0 && len(m.q) == cap(m.q) {
+		n := copy(m.q, m.q[m.head:])
+		clear(m.q[n:])
+		m.q, m.head = m.q[:n], 0
+	}
+	m.q = append(m.q, pm)
+	start = !m.running
+	m.running = true
+	return true, start
+}
+
+// next takes the message to write next, or reports that the backlog is
+// empty (or m left the hub), in which case the writer must end.
+func (m *hubMember) next() *PreparedMessage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone || m.head == len(m.q) {
+		m.running = false
+		m.resetLocked()
+		return nil
+	}
+	pm := m.q[m.head]
+	m.q[m.head] = nil
+	m.head++
+	return pm
 }
 
 var errHubClosed = errors.New("websocket: Hub.Add after Hub.Close")
@@ -92,17 +148,8 @@ func (h *Hub) Add(c *Conn) error {
 	if h.members[c] != nil {
 		return nil
 	}
-	m := &hubMember{c: c}
-	if c.lc.Load() == nil {
-		n := h.Backlog
-		if n <= 0 {
-			n = DefaultHubBacklog
-		}
-		m.q = make(chan *PreparedMessage, n)
-		m.stop = make(chan struct{})
-		h.wg.Add(1)
-		go h.writer(m)
-	}
+	m := &hubMember{c: c, loop: c.lc.Load() != nil}
+	m.q = m.inline[:0]
 	h.members[c] = m
 	return nil
 }
@@ -136,16 +183,24 @@ func (h *Hub) Broadcast(pm *PreparedMessage) int {
 	defer h.mu.Unlock()
 	n := 0
 	direct := h.direct[:0]
+	backlog := h.Backlog
+	if backlog <= 0 {
+		backlog = DefaultHubBacklog
+	}
 	for _, m := range h.members {
-		if m.q == nil {
+		if m.loop {
 			direct = append(direct, m)
 			continue
 		}
-		select {
-		case m.q <- pm:
-			n++
-		default:
+		ok, start := m.push(pm, backlog)
+		if !ok {
 			h.dropLocked(m, ErrBroadcastBacklog)
+			continue
+		}
+		n++
+		if start {
+			h.wg.Add(1)
+			go h.writer(m)
 		}
 	}
 	h.direct = direct
@@ -233,25 +288,15 @@ func (h *Hub) dropLocked(m *hubMember, err error) {
 	}()
 }
 
-// writer writes m's backlog until m leaves the hub.
+// writer writes m's backlog until it is empty or m left the hub.
 func (h *Hub) writer(m *hubMember) {
 	defer h.wg.Done()
-	for {
-		select {
-		case <-m.stop:
+	for pm := m.next(); pm != nil; pm = m.next() {
+		if err := m.c.WritePreparedMessage(pm); err != nil {
+			h.mu.Lock()
+			h.dropLocked(m, err)
+			h.mu.Unlock()
 			return
-		case pm := <-m.q:
-			select {
-			case <-m.stop:
-				return
-			default:
-			}
-			if err := m.c.WritePreparedMessage(pm); err != nil {
-				h.mu.Lock()
-				h.dropLocked(m, err)
-				h.mu.Unlock()
-				return
-			}
 		}
 	}
 }

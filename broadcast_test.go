@@ -297,3 +297,90 @@ func TestHubLoopParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestHubIdleMembers: a member not served by a Loop holds no goroutine
+// while it has nothing to write: a writer runs only while its backlog is
+// not empty, and every broadcast still reaches every member in order.
+func TestHubIdleMembers(t *testing.T) {
+	const n, msgs = 20, 3
+	hub := &Hub{}
+	defer hub.Close()
+	ln := listen(t)
+	before := runtime.NumGoroutine()
+	var served sync.WaitGroup
+	t.Cleanup(served.Wait)
+	joined := make(chan struct{}, n)
+	served.Go(func() {
+		for range n {
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			served.Go(func() {
+				c, err := Upgrade(nc, nil, nil)
+				if err != nil {
+					t.Errorf("upgrade: %v", err)
+					nc.Close()
+					return
+				}
+				defer c.CloseNow()
+				if err := hub.Add(c); err != nil {
+					t.Error(err)
+					return
+				}
+				joined <- struct{}{}
+				for {
+					if _, _, err := c.ReadMessage(nil); err != nil {
+						break
+					}
+				}
+				hub.Remove(c)
+			})
+		}
+	})
+	url := "ws://" + ln.Addr().String() + "/"
+	var clients []*Conn
+	for range n {
+		clients = append(clients, dial(t, url, &DialOptions{Proxy: NoProxy}))
+		<-joined
+	}
+	// Every goroutine now exists: a reader per server connection, and no
+	// writer of the hub's (the accepting goroutine has ended).
+	if g := runtime.NumGoroutine() - before; g > n {
+		t.Fatalf("%d goroutines for %d idle members, each with its reader: the hub holds goroutines for idle members", g, n)
+	}
+	settle := func(want int) int {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			g := runtime.NumGoroutine()
+			if g <= want || time.Now().After(deadline) {
+				return g
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	idle := runtime.NumGoroutine()
+	for i := range msgs {
+		pm, err := NewPreparedMessage(Binary, []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hub.Broadcast(pm); got != n {
+			t.Fatalf("broadcast %d reached %d of %d members", i, got, n)
+		}
+		for k, c := range clients {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, b, err := c.ReadMessage(nil)
+			if err != nil || len(b) != 1 || b[0] != byte(i) {
+				t.Fatalf("client %d, broadcast %d: got %x, %v", k, i, b, err)
+			}
+		}
+		if g := settle(idle); g > idle {
+			t.Fatalf("after broadcast %d: %d goroutines, %d before it: the hub's writers did not end", i, g, idle)
+		}
+	}
+	if got := hub.Len(); got != n {
+		t.Errorf("hub holds %d members, want %d", got, n)
+	}
+}
