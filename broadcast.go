@@ -64,15 +64,16 @@ type Hub struct {
 }
 
 type hubMember struct {
-	c    *Conn
-	loop bool // served by a Loop: written to by Broadcast itself
+	c *Conn
 
 	// The backlog of a connection not served by a Loop: q[head:] waits
-	// to be written, by a writer goroutine while running.
-	mu      sync.Mutex
+	// to be written, by a writer goroutine while running. (64 bytes in
+	// all, the size class of an idle member.)
 	q       []*PreparedMessage
 	head    int
-	inline  [2]*PreparedMessage // q's first backing array
+	inline  [1]*PreparedMessage // q's backing array while it holds one
+	mu      sync.Mutex
+	loop    bool // served by a Loop: written to by Broadcast itself
 	running bool
 	gone    bool // left the hub: write nothing more
 }

@@ -18,3 +18,11 @@ func TestConnSizeClass(t *testing.T) {
 		t.Errorf("Conn is %d bytes, want at most %d (with the allocator's %d-byte header the next size class is 1408)", n, 1280-header, header)
 	}
 }
+
+// TestHubMemberSize keeps a Hub's idle member in the 64-byte size class:
+// a hub holds one per connection, for the connection's whole life.
+func TestHubMemberSize(t *testing.T) {
+	if n := unsafe.Sizeof(hubMember{}); n > 64 {
+		t.Errorf("hubMember is %d bytes, want at most 64", n)
+	}
+}
