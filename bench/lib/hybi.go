@@ -22,6 +22,11 @@ type hybiServer struct {
 	ln   net.Listener
 	http *httpServer
 	reg  registry[*websocket.Conn]
+	// hub broadcasts (the registry closes the connections at the end):
+	// each member's writer goroutine runs only while it has a message to
+	// write, so broadcasts are written in parallel on every core, as
+	// gws's Broadcaster does with its write queues.
+	hub websocket.Hub
 }
 
 func hybiOptions(deflate bool) websocket.Options {
@@ -59,6 +64,8 @@ func hybiAccept(ln net.Listener, cfg ServerConfig, handle func(*websocket.Conn))
 func (s *hybiServer) echo(c *websocket.Conn) {
 	s.reg.add(c)
 	defer s.reg.remove(c)
+	s.hub.Add(c)
+	defer s.hub.Remove(c)
 	defer c.CloseNow()
 	var buf []byte
 	for {
@@ -80,7 +87,8 @@ func (s *hybiServer) Broadcast(p []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.reg.each(func(c *websocket.Conn) error { return c.WritePreparedMessage(pm) })
+	s.hub.Broadcast(pm)
+	return nil
 }
 
 func (s *hybiServer) Conns() int { return s.reg.len() }
@@ -90,6 +98,7 @@ func (s *hybiServer) Close() error {
 		s.http.s.Close()
 	}
 	s.ln.Close()
+	s.hub.Close()
 	return s.reg.each(func(c *websocket.Conn) error { return c.CloseNow() })
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -126,9 +128,16 @@ type IdleSample struct {
 	N              int
 	HeapStack, RSS float64 // bytes per connection
 	Heap, Stack    float64
-	Broadcast      time.Duration
-	ConnectTime    time.Duration
+	// Broadcast is the median of BroadcastRepeats broadcasts to all,
+	// each timed from the request until every client has read it;
+	// BroadcastCPU the server's CPU time per broadcast over them.
+	Broadcast    time.Duration
+	BroadcastCPU time.Duration
+	ConnectTime  time.Duration
 }
+
+// BroadcastRepeats is how many broadcasts one idle sample times.
+const BroadcastRepeats = 7
 
 // ErrTooFew reports that fewer connections than asked could be opened.
 var ErrTooFew = errors.New("could not open all connections")
@@ -219,33 +228,47 @@ func MeasureIdle(name string, n int) (IdleSample, error) {
 	if name == "tcp" {
 		return s, nil
 	}
-	// Broadcast 64 bytes: a 2-byte header and the payload on each.
+	// Broadcast 64 bytes (a 2-byte header and the payload on each),
+	// BroadcastRepeats times: every client reads them in turn, and
+	// broadcast k is timed until all have read message k.
 	const payload = 64
-	var got sync.WaitGroup
-	got.Add(n)
-	var bad int64
-	var badMu sync.Mutex
+	got := make([]sync.WaitGroup, BroadcastRepeats)
+	for k := range got {
+		got[k].Add(n)
+	}
+	var bad atomic.Int64
 	for _, c := range conns {
 		go func() {
-			defer got.Done()
 			var buf [2 + payload]byte
-			c.SetReadDeadline(time.Now().Add(30 * time.Second))
-			if _, err := io.ReadFull(c, buf[:]); err != nil || buf[1] != payload {
-				badMu.Lock()
-				bad++
-				badMu.Unlock()
+			c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			for k := range got {
+				if _, err := io.ReadFull(c, buf[:]); err != nil || buf[1] != payload {
+					bad.Add(int64(len(got) - k))
+					for ; k < len(got); k++ {
+						got[k].Done()
+					}
+					return
+				}
+				got[k].Done()
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
-	start = time.Now()
-	if err := child.Broadcast(payload); err != nil {
-		return s, err
+	times := make([]time.Duration, len(got))
+	cpu0 := procCPU(child.pid())
+	for k := range got {
+		time.Sleep(150 * time.Millisecond) // every reader parked again
+		start = time.Now()
+		if err := child.Broadcast(payload); err != nil {
+			return s, err
+		}
+		got[k].Wait()
+		times[k] = time.Since(start)
 	}
-	got.Wait()
-	s.Broadcast = time.Since(start)
-	if bad > 0 {
-		return s, fmt.Errorf("broadcast: %d of %d clients did not get the message", bad, n)
+	s.BroadcastCPU = (procCPU(child.pid()) - cpu0) / time.Duration(len(got))
+	slices.Sort(times)
+	s.Broadcast = times[len(times)/2]
+	if b := bad.Load(); b > 0 {
+		return s, fmt.Errorf("broadcast: %d of %d messages were not received", b, n*len(got))
 	}
 	return s, nil
 }

@@ -657,14 +657,15 @@ func (r *report) writeIdle(p printer) {
 			n = s.N
 		}
 	}
-	p("## Many connections: memory per idle connection and broadcast\n\n%d connections per library, opened by raw clients (same request bytes for all) in this process, served by the library in a child process (raw path where it has one). Each server keeps a reader on every connection, as an application that can receive messages must (a goroutine per connection, or an event loop: hybi-loop's `websocket.Loop`, nbio's engine), and a registry to broadcast. Memory is the child's growth over the same server with no connections, after `debug.FreeOSMemory`, divided by the number of connections: heap in use + goroutine stacks (`runtime.MemStats`) and RSS (`/proc/self/statm`). Kernel socket buffers are not included. The **tcp** row is the floor (a parked goroutine on a bare TCP connection). Broadcast: the server writes a 64-byte binary message to every connection from one goroutine (gorilla with a PreparedMessage, gobwas with a precompiled frame, gws with its Broadcaster), timed from the request until every client has read it. RLIMIT_NOFILE was raised to %d with setrlimit in each process.\n\n", n, r.fileLimit)
+	p("## Many connections: memory per idle connection and broadcast\n\n%d connections per library, opened by raw clients (same request bytes for all) in this process, served by the library in a child process (raw path where it has one). Each server keeps a reader on every connection, as an application that can receive messages must (a goroutine per connection, or an event loop: hybi-loop's `websocket.Loop`, nbio's engine), and a registry to broadcast (hybi's servers: also a `websocket.Hub`, 64 bytes per member). Memory is the child's growth over the same server with no connections, after `debug.FreeOSMemory`, divided by the number of connections: heap in use + goroutine stacks (`runtime.MemStats`) and RSS (`/proc/self/statm`). Kernel socket buffers are not included. The **tcp** row is the floor (a parked goroutine on a bare TCP connection). Broadcast: the server writes a 64-byte binary message to every connection, each library with its own broadcast path (hybi and hybi-loop with a PreparedMessage and a `websocket.Hub`, which writes Loop connections from up to GOMAXPROCS goroutines and gives others a writer goroutine while they have a message waiting; gorilla with a PreparedMessage and coder with WriteMessage from one goroutine; gobwas with a precompiled frame from one goroutine; gws with its Broadcaster, which queues on every connection's write queue; nbio with WriteMessage from one goroutine, its writes never block), %d times per sample, each timed from the request until every client has read it: the column is the median of those, then the median over rounds. **server CPU** is the child's user + system time over the %d broadcasts (`/proc/PID/stat`, 10 ms ticks) per broadcast: the library's own cost, much less sensitive than the wall time to what else runs on the machine. RLIMIT_NOFILE was raised to %d with setrlimit in each process.\n\n", n, run.BroadcastRepeats, run.BroadcastRepeats, r.fileLimit)
 	if r.idleReduced != "" {
 		p("%s\n\n", r.idleReduced)
 	}
-	p("| Library | heap + stacks | heap | stacks | RSS | broadcast to all |\n|---|---|---|---|---|---|\n")
+	p("| Library | heap + stacks | heap | stacks | RSS | broadcast to all | server CPU per broadcast |\n|---|---|---|---|---|---|---|\n")
 	hm := r.idleStat("hybi", func(s run.IdleSample) float64 { return s.HeapStack })
 	hr := r.idleStat("hybi", func(s run.IdleSample) float64 { return s.RSS })
 	hb := r.idleStat("hybi", func(s run.IdleSample) float64 { return float64(s.Broadcast) })
+	hc := r.idleStat("hybi", func(s run.IdleSample) float64 { return float64(s.BroadcastCPU) })
 	for _, name := range append([]string{"tcp"}, libNames()...) {
 		if len(r.idles[name]) == 0 {
 			continue
@@ -674,15 +675,20 @@ func (r *report) writeIdle(p printer) {
 		st := r.idleStat(name, func(s run.IdleSample) float64 { return s.Stack })
 		rs := r.idleStat(name, func(s run.IdleSample) float64 { return s.RSS })
 		b := r.idleStat(name, func(s run.IdleSample) float64 { return float64(s.Broadcast) })
-		rm, rr, rb := "", "", ""
+		cpu := r.idleStat(name, func(s run.IdleSample) float64 { return float64(s.BroadcastCPU) })
+		rm, rr, rb, rc := "", "", "", ""
 		if name != "hybi" && name != "tcp" {
 			rm, rr, rb = " "+ratio(m.med/hm.med), " "+ratio(rs.med/hr.med), " "+ratio(b.med/hb.med)
+			if hc.med > 0 {
+				rc = " " + ratio(cpu.med/hc.med)
+			}
 		}
-		bc := "—"
+		bc, cc := "—", "—"
 		if name != "tcp" {
 			bc = fmt.Sprintf("%s %s%s", fmtNs(b.med), spread(b), rb)
+			cc = fmt.Sprintf("%s%s", fmtNs(cpu.med), rc)
 		}
-		p("| %s | %s %s%s | %s | %s | %s %s%s | %s |\n", name, mdreport.Bytes(m.med), spread(m), rm, mdreport.Bytes(h.med), mdreport.Bytes(st.med), mdreport.Bytes(rs.med), spread(rs), rr, bc)
+		p("| %s | %s %s%s | %s | %s | %s %s%s | %s | %s |\n", name, mdreport.Bytes(m.med), spread(m), rm, mdreport.Bytes(h.med), mdreport.Bytes(st.med), mdreport.Bytes(rs.med), spread(rs), rr, bc, cc)
 	}
 	p("\n")
 }
@@ -791,6 +797,9 @@ func (r *report) writeSummary(p printer) {
 		both("idle connection: RSS", func(n string) stat { return r.idleStat(n, func(s run.IdleSample) float64 { return s.RSS }) }, mdreport.Bytes)
 		both("broadcast 64 B to all", func(n string) stat {
 			return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.Broadcast) })
+		}, fmtNs)
+		both("broadcast 64 B to all: server CPU", func(n string) stat {
+			return r.idleStat(n, func(s run.IdleSample) float64 { return float64(s.BroadcastCPU) })
 		}, fmtNs)
 	}
 	if len(rows) == 0 {

@@ -183,7 +183,7 @@ func connReport() *report {
 		r.addUpgrade(name, false, s)
 	}
 	idle := func(heap, stack, rss float64, bc time.Duration) run.IdleSample {
-		return run.IdleSample{N: 2000, Heap: heap, Stack: stack, HeapStack: heap + stack, RSS: rss, Broadcast: bc}
+		return run.IdleSample{N: 2000, Heap: heap, Stack: stack, HeapStack: heap + stack, RSS: rss, Broadcast: bc, BroadcastCPU: bc / 2}
 	}
 	for name, s := range map[string]run.IdleSample{
 		"tcp":       idle(1400, 2048, 3500, 0),
@@ -212,8 +212,8 @@ func TestLoopRows(t *testing.T) {
 		"| hybi | 40.00 µs ±0% | 12.0 | 1200 B | n/a | | |",
 		"| hybi-loop | 30.00 µs ±0% ×0.75 | 8.0 ×0.67 | 800 B | n/a | | |",
 		"| hybi | 1.00 µs ±0% | 2 | 0 B | n/a | | |",
-		"| hybi | 7096 B ±0% | 3000 B | 4096 B | 7500 B ±0% | 4.00 ms ±0% |",
-		"| hybi-loop | 3000 B ±0% ×0.42 | 3000 B | 0 B | 3600 B ±0% ×0.48 | 2.00 ms ±0% ×0.50 |",
+		"| hybi | 7096 B ±0% | 3000 B | 4096 B | 7500 B ±0% | 4.00 ms ±0% | 2.00 ms |",
+		"| hybi-loop | 3000 B ±0% ×0.42 | 3000 B | 0 B | 3600 B ±0% ×0.48 | 2.00 ms ±0% ×0.50 | 1.00 ms ×0.50 |",
 	}
 	got := append(lines(out, "| hybi |"), lines(out, "| hybi-loop |")...)
 	slices.Sort(want)
@@ -246,6 +246,8 @@ func TestSummaryLoopNotAPeer(t *testing.T) {
 		"| idle connection: RSS (hybi Loop) | 3600 B | nbio 4500 B | 1.25 | hybi ahead |",
 		"| broadcast 64 B to all | 4.00 ms | nbio 3.00 ms | 0.75 | **peer ahead** |",
 		"| broadcast 64 B to all (hybi Loop) | 2.00 ms | nbio 3.00 ms | 1.50 | hybi ahead |",
+		"| broadcast 64 B to all: server CPU | 2.00 ms | nbio 1.50 ms | 0.75 | **peer ahead** |",
+		"| broadcast 64 B to all: server CPU (hybi Loop) | 1.00 ms | nbio 1.50 ms | 1.50 | hybi ahead |",
 	}
 	got := lines(b.String(), "| ")[1:] // after the header row
 	if d := cmp.Diff(want, got); d != "" {
