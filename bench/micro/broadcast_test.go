@@ -352,13 +352,15 @@ var bcastLibs = []bcastLib{
 	{name: "gws-broadcaster-takeover", takeover: true, async: true, open: gwsBroadcast},
 }
 
-// bcastMsgs returns distinct JSON text messages of size bytes (valid
-// UTF-8: the generator's emoji may be cut at the end), so that a
-// compressor with context takeover never sees the same message twice in a
-// row.
+// bcastMsgs returns the distinct JSON text messages of size bytes that a
+// broadcast benchmark cycles through: of 1024 generated, those that are
+// valid UTF-8 (the generator's emoji may be cut at the end). They are
+// enough that no message repeats within a 32 KiB window, so a compressor
+// with context takeover never finds a whole earlier copy of the message
+// it compresses.
 func bcastMsgs(size int) [][]byte {
 	var out [][]byte
-	for _, m := range corpus.JSON(uint64(size), 64, size) {
+	for _, m := range corpus.JSON(uint64(size), 1024, size) {
 		if utf8.Valid(m) {
 			out = append(out, m)
 		}
@@ -453,8 +455,8 @@ func checkCompressedFrame(wire, msg []byte) error {
 // connections that negotiated permessage-deflate, writing into in-memory
 // connections (no sockets): ns/op is one whole broadcast, ns/conn the
 // same per connection, B/frame the bytes each connection received. The
-// message changes every iteration (64 distinct messages), so each
-// broadcast compresses anew, and a compressor with context takeover sees
+// message changes every iteration (see bcastMsgs), so each broadcast
+// compresses anew, and a compressor with context takeover sees a
 // realistic history. Rows:
 //
 //   - hybi-perconn: WriteMessage on each connection, compressing per
@@ -521,8 +523,8 @@ func BenchmarkBroadcastCompressed(b *testing.B) {
 func TestBroadcastCompressed(t *testing.T) {
 	for _, size := range []int{64, 1 << 10} {
 		msgs := bcastMsgs(size)
-		if len(msgs) < 32 {
-			t.Fatalf("%d B: only %d valid UTF-8 messages of 64", size, len(msgs))
+		if len(msgs)*size <= 32<<10 {
+			t.Fatalf("%d B: only %d valid UTF-8 messages of 1024, fewer than a 32 KiB window holds", size, len(msgs))
 		}
 		for _, l := range bcastLibs {
 			t.Run(sizeName(size)+"/"+l.name, func(t *testing.T) {
