@@ -33,16 +33,16 @@ const bcastRequest = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade:
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
 	"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
 
-// bcastConn is a server's end of an in-memory connection: Read serves
-// what was loaded into r (the request, for a library that reads it from the
-// connection), then io.EOF; writes are counted and, while recording,
-// kept. One goroutine writes at a time (each library serialises the writes
-// to a connection); the benchmark reads the counters only after a
-// broadcast has been written (synchronously, or after sig fired).
+// bcastConn is a server's end of an in-memory connection: an upConn (Read
+// serves what was loaded into r: the request, for a library that reads it
+// from the connection, then io.EOF) whose writes are counted and, while
+// recording, kept. One goroutine writes at a time (each library serialises
+// the writes to a connection); the benchmark reads the counters only after
+// a broadcast has been written (synchronously, or after sig fired).
 type bcastConn struct {
-	r         bytes.Reader
+	upConn
 	writes    int
-	written   int64
+	sent      int64
 	recording bool
 	rec       []byte
 	sig       *bcastSignal // set for libraries that write on goroutines of their own
@@ -57,10 +57,9 @@ type bcastSignal struct {
 	done    chan struct{}
 }
 
-func (c *bcastConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 func (c *bcastConn) Write(p []byte) (int, error) {
 	c.writes++
-	c.written += int64(len(p))
+	c.sent += int64(len(p))
 	if c.recording {
 		c.rec = append(c.rec, p...)
 	}
@@ -69,18 +68,6 @@ func (c *bcastConn) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-var (
-	bcastLocal  = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}
-	bcastRemote = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-)
-
-func (c *bcastConn) Close() error                     { return nil }
-func (c *bcastConn) LocalAddr() net.Addr              { return bcastLocal }
-func (c *bcastConn) RemoteAddr() net.Addr             { return bcastRemote }
-func (c *bcastConn) SetDeadline(time.Time) error      { return nil }
-func (c *bcastConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *bcastConn) SetWriteDeadline(time.Time) error { return nil }
 
 // bcastHijacker is the http.ResponseWriter of a net/http handler, reduced
 // to what gorilla's Upgrade needs.
@@ -99,6 +86,36 @@ func (w *bcastHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 func bcastParsedRequest() (*http.Request, error) {
 	return http.ReadRequest(bufio.NewReader(strings.NewReader(bcastRequest)))
+}
+
+// upgradeAll upgrades every connection of conns with upgrade.
+func upgradeAll[C any](conns []*bcastConn, upgrade func(*bcastConn) (C, error)) ([]C, error) {
+	cs := make([]C, 0, len(conns))
+	for _, c := range conns {
+		x, err := upgrade(c)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, x)
+	}
+	return cs, nil
+}
+
+// each calls f on every connection of cs, up to the first error.
+func each[C any](cs []C, f func(C) error) error {
+	for _, c := range cs {
+		if err := f(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeAll closes every connection of cs.
+func closeAll[C any](cs []C, close func(C) error) {
+	for _, c := range cs {
+		close(c)
+	}
 }
 
 // broadcaster sends one message to every connection of a library.
@@ -127,22 +144,10 @@ func hybiConns(conns []*bcastConn, takeover bool) ([]*hybi.Conn, error) {
 	if !takeover {
 		opts.CompressionServer = &deflate.Server{ServerNoContextTakeover: true}
 	}
-	var hcs []*hybi.Conn
-	for _, c := range conns {
+	return upgradeAll(conns, func(c *bcastConn) (*hybi.Conn, error) {
 		c.r.Reset([]byte(bcastRequest))
-		hc, err := hybi.Upgrade(c, bufio.NewReader(c), opts)
-		if err != nil {
-			return nil, err
-		}
-		hcs = append(hcs, hc)
-	}
-	return hcs, nil
-}
-
-func closeHybi(hcs []*hybi.Conn) {
-	for _, hc := range hcs {
-		hc.CloseNow()
-	}
+		return hybi.Upgrade(c, bufio.NewReader(c), opts)
+	})
 }
 
 // hybiPerConn writes each message with WriteMessage on every connection:
@@ -153,13 +158,8 @@ func hybiPerConn(conns []*bcastConn, takeover bool) (broadcaster, error) {
 		return broadcaster{}, err
 	}
 	return broadcaster{func(msg []byte) error {
-		for _, hc := range hcs {
-			if err := hc.WriteMessage(hybi.Text, msg); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeHybi(hcs) }}, nil
+		return each(hcs, func(hc *hybi.Conn) error { return hc.WriteMessage(hybi.Text, msg) })
+	}, func() { closeAll(hcs, (*hybi.Conn).CloseNow) }}, nil
 }
 
 // hybiPrepared makes one PreparedMessage per message and writes it to
@@ -176,17 +176,13 @@ func hybiPrepared(conns []*bcastConn, takeover bool) (broadcaster, error) {
 		if err != nil {
 			return err
 		}
-		for _, hc := range hcs {
-			if err := hc.WritePreparedMessage(pm); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeHybi(hcs) }}, nil
+		return each(hcs, func(hc *hybi.Conn) error { return hc.WritePreparedMessage(pm) })
+	}, func() { closeAll(hcs, (*hybi.Conn).CloseNow) }}, nil
 }
 
-// hybiHub broadcasts through a Hub: each connection (not served by a
-// Loop) has a writer goroutine that the Hub queues the PreparedMessage to.
+// hybiHub broadcasts through a Hub: it queues the PreparedMessage to each
+// connection's backlog (the connections are not served by a Loop), which a
+// goroutine of the connection's writes while it is not empty.
 func hybiHub(conns []*bcastConn, takeover bool) (broadcaster, error) {
 	hcs, err := hybiConns(conns, takeover)
 	if err != nil {
@@ -207,7 +203,7 @@ func hybiHub(conns []*bcastConn, takeover bool) (broadcaster, error) {
 			return fmt.Errorf("hub broadcast reached %d of %d connections", n, len(hcs))
 		}
 		return nil
-	}, func() { h.Close(); closeHybi(hcs) }}, nil
+	}, func() { h.Close(); closeAll(hcs, (*hybi.Conn).CloseNow) }}, nil
 }
 
 // gorillaConns upgrades conns with EnableCompression; gorilla supports
@@ -215,8 +211,7 @@ func hybiHub(conns []*bcastConn, takeover bool) (broadcaster, error) {
 func gorillaConns(conns []*bcastConn) ([]*gorilla.Conn, error) {
 	u := gorilla.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, EnableCompression: true,
 		CheckOrigin: func(*http.Request) bool { return true }}
-	var gcs []*gorilla.Conn
-	for _, c := range conns {
+	return upgradeAll(conns, func(c *bcastConn) (*gorilla.Conn, error) {
 		r, err := bcastParsedRequest()
 		if err != nil {
 			return nil, err
@@ -226,18 +221,8 @@ func gorillaConns(conns []*bcastConn) ([]*gorilla.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := w.rw.Flush(); err != nil {
-			return nil, err
-		}
-		gcs = append(gcs, gc)
-	}
-	return gcs, nil
-}
-
-func closeGorilla(gcs []*gorilla.Conn) {
-	for _, gc := range gcs {
-		gc.Close()
-	}
+		return gc, w.rw.Flush()
+	})
 }
 
 func gorillaPrepared(conns []*bcastConn, _ bool) (broadcaster, error) {
@@ -250,13 +235,8 @@ func gorillaPrepared(conns []*bcastConn, _ bool) (broadcaster, error) {
 		if err != nil {
 			return err
 		}
-		for _, gc := range gcs {
-			if err := gc.WritePreparedMessage(pm); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeGorilla(gcs) }}, nil
+		return each(gcs, func(gc *gorilla.Conn) error { return gc.WritePreparedMessage(pm) })
+	}, func() { closeAll(gcs, (*gorilla.Conn).Close) }}, nil
 }
 
 func gorillaPerConn(conns []*bcastConn, _ bool) (broadcaster, error) {
@@ -265,13 +245,8 @@ func gorillaPerConn(conns []*bcastConn, _ bool) (broadcaster, error) {
 		return broadcaster{}, err
 	}
 	return broadcaster{func(msg []byte) error {
-		for _, gc := range gcs {
-			if err := gc.WriteMessage(gorilla.TextMessage, msg); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeGorilla(gcs) }}, nil
+		return each(gcs, func(gc *gorilla.Conn) error { return gc.WriteMessage(gorilla.TextMessage, msg) })
+	}, func() { closeAll(gcs, (*gorilla.Conn).Close) }}, nil
 }
 
 // gwsConns upgrades conns with gws's PermessageDeflate at the same
@@ -281,25 +256,13 @@ func gwsConns(conns []*bcastConn, takeover bool) ([]*gws.Conn, error) {
 	up := gws.NewUpgrader(&gws.BuiltinEventHandler{}, &gws.ServerOption{PermessageDeflate: gws.PermessageDeflate{
 		Enabled: true, Threshold: 1, ServerContextTakeover: takeover, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15,
 	}})
-	var gcs []*gws.Conn
-	for _, c := range conns {
+	return upgradeAll(conns, func(c *bcastConn) (*gws.Conn, error) {
 		r, err := bcastParsedRequest()
 		if err != nil {
 			return nil, err
 		}
-		gc, err := up.UpgradeFromConn(c, bufio.NewReader(c), r)
-		if err != nil {
-			return nil, err
-		}
-		gcs = append(gcs, gc)
-	}
-	return gcs, nil
-}
-
-func closeGws(gcs []*gws.Conn) {
-	for _, gc := range gcs {
-		gc.NetConn().Close()
-	}
+		return up.UpgradeFromConn(c, bufio.NewReader(c), r)
+	})
 }
 
 // gwsBroadcast uses gws's Broadcaster: the frame is compressed once,
@@ -315,13 +278,8 @@ func gwsBroadcast(conns []*bcastConn, takeover bool) (broadcaster, error) {
 	return broadcaster{func(msg []byte) error {
 		bc := gws.NewBroadcaster(gws.OpcodeText, msg)
 		defer bc.Close()
-		for _, gc := range gcs {
-			if err := bc.Broadcast(gc); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeGws(gcs) }}, nil
+		return each(gcs, func(gc *gws.Conn) error { return bc.Broadcast(gc) })
+	}, func() { closeAll(gcs, func(gc *gws.Conn) error { return gc.NetConn().Close() }) }}, nil
 }
 
 func gwsPerConn(conns []*bcastConn, takeover bool) (broadcaster, error) {
@@ -330,13 +288,8 @@ func gwsPerConn(conns []*bcastConn, takeover bool) (broadcaster, error) {
 		return broadcaster{}, err
 	}
 	return broadcaster{func(msg []byte) error {
-		for _, gc := range gcs {
-			if err := gc.WriteMessage(gws.OpcodeText, msg); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() { closeGws(gcs) }}, nil
+		return each(gcs, func(gc *gws.Conn) error { return gc.WriteMessage(gws.OpcodeText, msg) })
+	}, func() { closeAll(gcs, func(gc *gws.Conn) error { return gc.NetConn().Close() }) }}, nil
 }
 
 var bcastLibs = []bcastLib{
@@ -391,7 +344,7 @@ func openBcast(tb testing.TB, l bcastLib, msg []byte) (broadcaster, []*bcastConn
 			bc.close()
 			tb.Fatalf("connection %d: handshake response %q: want permessage-deflate with context takeover %v", i, resp, l.takeover)
 		}
-		c.rec, c.writes, c.written = c.rec[:0], 0, 0
+		c.rec, c.writes, c.sent = c.rec[:0], 0, 0
 	}
 	var sig *bcastSignal
 	if l.async {
@@ -489,7 +442,7 @@ func BenchmarkBroadcastCompressed(b *testing.B) {
 					bc, conns, sig := openBcast(b, l, msgs[0])
 					defer bc.close()
 					for _, c := range conns {
-						c.written = 0
+						c.sent = 0
 					}
 					b.ReportAllocs()
 					i := 0
@@ -507,7 +460,7 @@ func BenchmarkBroadcastCompressed(b *testing.B) {
 					}
 					var wire int64
 					for _, c := range conns {
-						wire += c.written
+						wire += c.sent
 					}
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*bcastConns), "ns/conn")
 					b.ReportMetric(float64(wire)/float64(i*bcastConns), "B/frame")
