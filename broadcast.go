@@ -2,8 +2,10 @@ package websocket
 
 import (
 	"errors"
+	"net"
 	"runtime"
 	"sync"
+	"syscall"
 )
 
 // ErrBroadcastBacklog is the error a Hub reports (Hub.OnDrop) for a
@@ -27,14 +29,17 @@ const DefaultHubBacklog = 256
 // connection never delays the others. The zero Hub is ready to use.
 //
 // A connection served by a Loop is written to directly by Broadcast: its
-// writes never block (they are queued, see LoopOptions), and with many
-// such connections Broadcast spreads them over up to GOMAXPROCS
-// goroutines, since each is a system call. Any other connection has a
-// backlog of at most Backlog messages not yet written, drained by a
-// writer goroutine that runs only while the backlog is not empty (an
-// idle member holds no goroutine); since the messages are shared
-// PreparedMessages, a connection's backlog costs a pointer per message,
-// whatever their size. Broadcast only queues, never waits.
+// writes never block (they are queued, see LoopOptions). So is a server
+// connection on a TCP or Unix socket with nothing waiting, as long as its
+// socket takes the message at once. Any other connection, or one whose
+// socket is full, has a backlog of at most Backlog messages not yet
+// written, drained by a writer goroutine that runs only while the backlog
+// is not empty (an idle member holds no goroutine); since the messages
+// are shared PreparedMessages, a connection's backlog costs a pointer per
+// message, whatever their size. With many connections Broadcast spreads
+// the direct writes over up to GOMAXPROCS goroutines, since each is a
+// system call. Broadcast only writes what a socket takes at once and
+// queues the rest: it never waits for a connection.
 //
 // A connection that falls behind (its backlog or its Loop write queue is
 // full when a message arrives) is dropped: it leaves the hub, receives no
@@ -59,15 +64,17 @@ type Hub struct {
 	members map[*Conn]*hubMember
 	wg      sync.WaitGroup // writer and closing goroutines
 	closed  bool
-	direct  []*hubMember // Broadcast's scratch: the Loop-served members
+	direct  []*hubMember // Broadcast's scratch: the members written directly
 	errs    []error      // and their writes' errors
+	writers []*rawWriter // one per goroutine of writeDirect
 }
 
 type hubMember struct {
-	c *Conn
+	c  *Conn
+	rc syscall.RawConn // a server connection's plain socket, else nil
 
 	// The backlog of a connection not served by a Loop: q[head:] waits
-	// to be written, by a writer goroutine while running. (64 bytes in
+	// to be written, by a writer goroutine while running. (80 bytes in
 	// all, the size class of an idle member.)
 	q       []*PreparedMessage
 	head    int
@@ -76,6 +83,18 @@ type hubMember struct {
 	loop    bool // served by a Loop: written to by Broadcast itself
 	running bool
 	gone    bool // left the hub: write nothing more
+}
+
+// flushMark in a member's backlog has its writer write what an
+// interrupted direct write left owed (Conn.flushOwed).
+var flushMark = new(PreparedMessage)
+
+// idle reports whether m has nothing waiting and no writer, so that a
+// direct write keeps its order.
+func (m *hubMember) idle() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.running && m.head == len(m.q) && !m.gone
 }
 
 // leave stops m's writes: its writer, if one runs, starts no other
@@ -151,6 +170,18 @@ func (h *Hub) Add(c *Conn) error {
 	}
 	m := &hubMember{c: c, loop: c.lc.Load() != nil}
 	m.q = m.inline[:0]
+	if rawIO && !m.loop && !c.client && c.aw == nil {
+		var sc syscall.Conn
+		switch nc := c.nc.(type) {
+		case *net.TCPConn:
+			sc = nc
+		case *net.UnixConn:
+			sc = nc
+		}
+		if sc != nil {
+			m.rc, _ = sc.SyscallConn()
+		}
+	}
 	h.members[c] = m
 	return nil
 }
@@ -189,7 +220,7 @@ func (h *Hub) Broadcast(pm *PreparedMessage) int {
 		backlog = DefaultHubBacklog
 	}
 	for _, m := range h.members {
-		if m.loop {
+		if m.loop || m.rc != nil && m.idle() {
 			direct = append(direct, m)
 			continue
 		}
@@ -234,28 +265,59 @@ func (h *Hub) writeDirect(ms []*hubMember, pm *PreparedMessage) []error {
 	}
 	errs := h.errs[:len(ms)]
 	clear(errs)
-	write := func(lo, hi int) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(ms)/hubParallelMin))
+	for len(h.writers) < workers {
+		h.writers = append(h.writers, newRawWriter())
+	}
+	write := func(lo, hi int, w *rawWriter) {
 		for i := lo; i < hi; i++ {
-			errs[i] = ms[i].c.WritePreparedMessage(pm)
+			errs[i] = h.writeOne(ms[i], pm, w)
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(ms)/hubParallelMin)
-	if workers <= 1 {
-		write(0, len(ms))
+	if workers == 1 {
+		write(0, len(ms), h.writers[0])
 		return errs
 	}
 	var wg sync.WaitGroup
 	chunk := (len(ms) + workers - 1) / workers
-	for lo := chunk; lo < len(ms); lo += chunk {
+	for k, lo := 1, chunk; lo < len(ms); k, lo = k+1, lo+chunk {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			write(lo, min(lo+chunk, len(ms)))
+			write(lo, min(lo+chunk, len(ms)), h.writers[k])
 		}()
 	}
-	write(0, chunk)
+	write(0, chunk, h.writers[0])
 	wg.Wait()
 	return errs
+}
+
+// writeOne writes pm to m directly: a Loop's connection never blocks; a
+// plain socket's gets only what its socket takes at once, and the rest
+// (or the whole message) goes to m's backlog and writer.
+func (h *Hub) writeOne(m *hubMember, pm *PreparedMessage, w *rawWriter) error {
+	if m.loop {
+		return m.c.WritePreparedMessage(pm)
+	}
+	written, flush, err := m.c.tryWritePrepared(w, m.rc, pm)
+	switch {
+	case err != nil:
+		return err
+	case !written:
+		h.enqueue(m, pm)
+	case flush:
+		h.enqueue(m, flushMark)
+	}
+	return nil
+}
+
+// enqueue adds pm to m's backlog, empty since Broadcast found m idle, and
+// starts m's writer.
+func (h *Hub) enqueue(m *hubMember, pm *PreparedMessage) {
+	if _, start := m.push(pm, 1); start {
+		h.wg.Add(1)
+		go h.writer(m)
+	}
 }
 
 // Close removes every connection from the hub (without closing them) and
@@ -293,7 +355,13 @@ func (h *Hub) dropLocked(m *hubMember, err error) {
 func (h *Hub) writer(m *hubMember) {
 	defer h.wg.Done()
 	for pm := m.next(); pm != nil; pm = m.next() {
-		if err := m.c.WritePreparedMessage(pm); err != nil {
+		var err error
+		if pm == flushMark {
+			err = m.c.flushOwed()
+		} else {
+			err = m.c.WritePreparedMessage(pm)
+		}
+		if err != nil {
 			h.mu.Lock()
 			h.dropLocked(m, err)
 			h.mu.Unlock()

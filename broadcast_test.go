@@ -300,7 +300,8 @@ func TestHubLoopParallel(t *testing.T) {
 
 // TestHubIdleMembers: a member not served by a Loop holds no goroutine
 // while it has nothing to write: a writer runs only while its backlog is
-// not empty, and every broadcast still reaches every member in order.
+// not empty (a plain socket that takes the message at once needs none),
+// and every broadcast still reaches every member in order.
 func TestHubIdleMembers(t *testing.T) {
 	const n, msgs = 20, 3
 	hub := &Hub{}
@@ -360,6 +361,14 @@ func TestHubIdleMembers(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// Their sockets are written directly while they take the messages.
+	hub.mu.Lock()
+	for c, m := range hub.members {
+		if rawIO && m.rc == nil {
+			t.Errorf("member %p: no raw socket, so every broadcast to it starts a writer goroutine", c)
+		}
+	}
+	hub.mu.Unlock()
 	idle := runtime.NumGoroutine()
 	for i := range msgs {
 		pm, err := NewPreparedMessage(Binary, []byte{byte(i)})

@@ -119,3 +119,40 @@ func rawWritev(fd int, b, p []byte) (int, error) {
 	n, err := rawWrite(fd, p[written-len(b):])
 	return written + n, err
 }
+
+// rawIO says this platform's sockets can be written without Go's poller
+// (rawWriter).
+const rawIO = true
+
+// rawWriter writes to a socket that Go's poller serves, once, without
+// waiting for room: through the socket's RawConn, so that the descriptor
+// cannot be closed (and its number reused) during the write. Its function
+// is made once, so that a write allocates nothing.
+type rawWriter struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newRawWriter() *rawWriter {
+	w := &rawWriter{}
+	w.fn = func(fd uintptr) bool {
+		w.n, w.err = rawWrite(int(fd), w.b)
+		return true // never wait for room
+	}
+	return w
+}
+
+// write writes b to rc's socket as far as it takes it: n bytes, and
+// errWouldBlock when it took less than all of b.
+func (w *rawWriter) write(rc syscall.RawConn, b []byte) (int, error) {
+	w.b = b
+	err := rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.b, w.n, w.err = nil, 0, nil
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
@@ -177,4 +178,71 @@ func (c *Conn) writeWireLocked(op frame.Opcode, flags frame.Flags, n int, wire [
 		return c.writeError(err, len(c.owed))
 	}
 	return nil
+}
+
+// tryWritePrepared writes pm to c from the caller's goroutine if that
+// cannot block: c is a server connection on a plain socket (rc, written
+// with w), not served by a Loop, nothing else is being written to it, nothing
+// is owed or queued on it, and pm's form for c is shared (no compression
+// context of c's own). written false: nothing was sent and nothing
+// changed, and the caller writes pm the usual way. written true: the
+// frame is recorded as sent; the bytes the socket did not take at once
+// are owed (flush true: the caller has them written, by
+// Conn.flushOwed on a goroutine that may block), as are control frames
+// the reader queued meanwhile.
+func (c *Conn) tryWritePrepared(w *rawWriter, rc syscall.RawConn, pm *PreparedMessage) (written, flush bool, err error) {
+	if !rawIO || c.client || c.aw != nil || c.opts.Trace != nil || c.lc.Load() != nil {
+		return false, false, nil
+	}
+	level, bits := plainForm, 0
+	if c.comp != nil && len(pm.data) >= c.opts.compressionThreshold() {
+		if c.ztakeover {
+			return false, false, nil
+		}
+		level, bits = c.comp.Level(), c.zbits
+	}
+	f, err := pm.form(level, bits)
+	if err != nil || len(f.wire) > maxWrite {
+		return false, false, err
+	}
+	if !c.g.tryAcquire(lockMsg | lockW) {
+		return false, false, nil
+	}
+	if len(c.owed) > 0 || c.ctrlPending.Load() {
+		c.g.release(lockMsg | lockW)
+		return false, false, nil
+	}
+	if err := c.writable(); err != nil {
+		c.g.release(lockMsg | lockW)
+		return false, false, err
+	}
+	var hdr [frame.MaxHeaderSize]byte
+	c.smu.Lock()
+	_, _, err = c.cc.AppendHeader(hdr[:0], pm.op, f.flags, int64(len(f.payload)))
+	c.smu.Unlock()
+	if err != nil {
+		c.g.release(lockMsg | lockW)
+		return false, false, err
+	}
+	n, err := w.write(rc, f.wire)
+	if n < len(f.wire) {
+		c.owed = append(c.owed, f.wire[n:]...)
+	}
+	if err != nil && err != errWouldBlock {
+		err = c.writeError(err, len(c.owed))
+		c.g.release(lockMsg | lockW)
+		return true, false, err
+	}
+	c.g.release(lockMsg | lockW)
+	return true, n < len(f.wire) || c.ctrlPending.Load(), nil
+}
+
+// flushOwed writes what tryWritePrepared left owed, and the control frames
+// queued meanwhile; it may block like any write.
+func (c *Conn) flushOwed() error {
+	if err := c.lockWrite(); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	return c.flushLocked()
 }
