@@ -158,7 +158,7 @@ func (c *Conn) finish(ce *CloseError) *CloseError {
 	c.g.end()
 	c.endPings()
 	c.mu.Lock()
-	if c.hb != nil {
+	if c.hb != nil && c.hb.timer != nil {
 		c.hb.timer.Stop()
 	}
 	c.mu.Unlock()

@@ -142,13 +142,18 @@ type writeSide struct {
 }
 
 // heartbeat is the state of Options.PingInterval, allocated only for
-// connections that use it.
+// connections that use it. Times are hbNow nanoseconds.
 type heartbeat struct {
-	start    time.Time // monotonic base for the nanosecond counts
+	// timer fires the ticks of a connection no poller serves; nil once a
+	// Loop's poller schedules them (loopheartbeat.go). Guarded by Conn.mu.
 	timer    *time.Timer
-	lastRecv atomic.Int64 // nanos since start of the last read that returned bytes
-	ping     int64        // nanos since start of the oldest unanswered ping, 0: none
-	last     int64        // nanos since start of the last ping sent
+	lastRecv atomic.Int64 // the last read that returned bytes
+	ping     int64        // the oldest unanswered ping, 0: none
+	last     int64        // the last ping sent (at first: when the heartbeat started)
+	// The poller's schedule, guarded by its hbWheel's mu: the connection
+	// is in the list of the bucket due at due (0: in none, -1: removed).
+	prev, next *Conn
+	due        int64
 }
 
 // traceState is the state of Options.Trace, allocated only when it is set.
@@ -162,7 +167,7 @@ type traceState struct {
 // received records that a read returned bytes, for the heartbeat.
 func (c *Conn) received() {
 	if c.hb != nil {
-		c.hb.lastRecv.Store(c.hb.since())
+		c.hb.lastRecv.Store(hbNow())
 	}
 }
 
@@ -226,9 +231,10 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 		c.tr = new(traceState)
 	}
 	if o.PingInterval > 0 {
-		c.hb = &heartbeat{start: time.Now()}
+		now := hbNow()
+		c.hb = &heartbeat{last: now}
 		c.mu.Lock()
-		c.hb.timer = time.AfterFunc(c.hb.align(int64(o.PingInterval), int64(o.PingInterval)), c.heartbeat)
+		c.hb.timer = time.AfterFunc(time.Duration(c.hbNext(now)-now), c.heartbeat)
 		c.mu.Unlock()
 	}
 	return c, nil
@@ -287,67 +293,104 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
-func (h *heartbeat) since() int64 { return int64(time.Since(h.start)) }
+// hbEpoch is the origin of hbNow.
+var hbEpoch = time.Now()
+
+// hbNow is the heartbeat's clock: monotonic nanoseconds, never 0 (0 means
+// "none" in the heartbeat's fields).
+func hbNow() int64 { return int64(time.Since(hbEpoch)) + int64(time.Second) }
 
 // heartbeatGrid is the fraction of PingInterval that heartbeat ticks are
 // rounded up to: ticks of many connections fall on the same instants of
-// the clock, so the runtime fires their timers together, their Pings go
-// out together and their Pongs come back together (a Loop reads them from
-// one epoll wake-up instead of one each). A tick is late by less than
-// PingInterval/heartbeatGrid.
+// the clock, so their Pings go out together and their Pongs come back
+// together (a Loop's poller handles the connections due at one instant in
+// one batch, and reads their Pongs from one epoll wake-up). A tick is late
+// by less than PingInterval/heartbeatGrid.
 const heartbeatGrid = 16
 
-// align returns the wait d (nanoseconds) rounded up so that the tick falls
-// on a multiple of interval/heartbeatGrid of the wall clock.
-func (h *heartbeat) align(d, interval int64) time.Duration {
+// hbAlign rounds the instant at (hbNow nanoseconds) up to a multiple of
+// interval/heartbeatGrid, unless that step is below a millisecond.
+func hbAlign(at, interval int64) int64 {
 	g := interval / heartbeatGrid
 	if g < int64(time.Millisecond) {
-		return time.Duration(d)
+		return at
 	}
-	at := time.Now().UnixNano() + d
-	return time.Duration(d + (g-at%g)%g)
+	return at + (g-at%g)%g
 }
 
-// heartbeat runs on a timer goroutine: it fails the connection when the
-// PongTimeout after a ping passed without any byte from the peer, and sends
-// a ping every PingInterval. The next tick is armed before the ping is
-// written, so a ping blocked on a dead peer cannot stop the timeout check.
-func (c *Conn) heartbeat() {
-	if c.closed() != nil {
-		return
-	}
+// hbNext returns when the next heartbeat tick is due, on the grid: the
+// next ping, or the end of PongTimeout after an unanswered one, whichever
+// is first, and at least a millisecond after now. The caller holds c.mu.
+func (c *Conn) hbNext(now int64) int64 {
 	h := c.hb
-	now := h.since()
-	interval := int64(c.opts.PingInterval)
-	timeout := int64(c.opts.PongTimeout)
-	c.mu.Lock()
+	interval, timeout := int64(c.opts.PingInterval), int64(c.opts.PongTimeout)
+	next := h.last + interval
+	if h.ping != 0 && timeout > 0 {
+		next = min(next, h.ping+timeout)
+	}
+	return hbAlign(max(next, now+int64(time.Millisecond)), interval)
+}
+
+// hbTick is one heartbeat tick at now: it reports whether the PongTimeout
+// after a ping passed without any byte from the peer (fail), else whether
+// a ping is due (send), and when the next tick is due. The caller holds
+// c.mu.
+func (c *Conn) hbTick(now int64) (send, fail bool, next int64) {
+	h := c.hb
+	interval, timeout := int64(c.opts.PingInterval), int64(c.opts.PongTimeout)
 	if h.ping != 0 && h.lastRecv.Load() >= h.ping {
 		h.ping = 0 // answered (or anything else arrived)
 	}
 	if timeout > 0 && h.ping != 0 && now-h.ping >= timeout {
-		c.mu.Unlock()
-		ce := c.stateError(ErrHeartbeatTimeout)
-		ce.Code, ce.Reason, ce.Initiator = frame.CloseAbnormal, "", None
-		c.finish(ce)
-		return
+		return false, true, 0
 	}
-	send := now-h.last >= interval || h.last == 0
-	if send {
+	if now-h.last >= interval {
+		send = true
 		h.last = now
 		if h.ping == 0 {
 			h.ping = now
 		}
 	}
-	next := h.last + interval - now
-	if h.ping != 0 && timeout > 0 {
-		next = min(next, h.ping+timeout-now)
+	return send, false, c.hbNext(now)
+}
+
+// hbAct carries out a tick's decision (see hbTick), without c.mu: it
+// fails the connection, or sends the ping unless a write holds the write
+// side (then the write shows the peer that we are alive).
+func (c *Conn) hbAct(send, fail bool) {
+	if fail {
+		ce := c.stateError(ErrHeartbeatTimeout)
+		ce.Code, ce.Reason, ce.Initiator = frame.CloseAbnormal, "", None
+		c.finish(ce)
+		return
 	}
-	h.timer.Reset(h.align(max(next, int64(time.Millisecond)), interval))
-	c.mu.Unlock()
 	if send && c.tryLockWrite() {
 		if c.closed() == nil {
 			c.writeFrameLocked(frame.OpPing, 0, nil)
 		}
 		c.unlockWrite()
 	}
+}
+
+// heartbeat runs on the connection's timer goroutine (connections no
+// poller serves): one tick (see hbTick). The next tick is armed before the
+// ping is written, so a ping blocked on a dead peer cannot stop the
+// timeout check.
+func (c *Conn) heartbeat() {
+	if c.closed() != nil {
+		return
+	}
+	c.mu.Lock()
+	h := c.hb
+	if h.timer == nil {
+		c.mu.Unlock()
+		return // a poller took the heartbeat over (Loop.Add)
+	}
+	now := hbNow()
+	send, fail, next := c.hbTick(now)
+	if !fail {
+		h.timer.Reset(time.Duration(next - now))
+	}
+	c.mu.Unlock()
+	c.hbAct(send, fail)
 }

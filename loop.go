@@ -194,6 +194,9 @@ func (l *Loop) Add(c *Conn) error {
 		return ce
 	}
 	err := lc.p.add(c, lc)
+	if err == nil && c.hb != nil {
+		lc.p.hb.adopt(c)
+	}
 	lc.mu.Unlock()
 	if err != nil {
 		c.CloseNow()
@@ -637,6 +640,8 @@ type poller struct {
 
 	msg   []byte // message buffer shared by the connections it serves
 	again []*Conn
+
+	hb hbWheel // the heartbeats of its connections (loopheartbeat.go)
 }
 
 func newPoller(l *Loop) (*poller, error) {
@@ -666,6 +671,9 @@ func (p *poller) remove(c *Conn, lc *loopConn) {
 	}
 	p.mu.Unlock()
 	p.np.Remove(lc.fd)
+	if c.hb != nil {
+		p.hb.remove(c)
+	}
 }
 
 func (p *poller) lookup(fd int) *Conn {

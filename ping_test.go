@@ -78,23 +78,16 @@ func TestPingContext(t *testing.T) {
 // on a multiple of the step, and not rounded at all below a millisecond
 // step.
 func TestHeartbeatAlign(t *testing.T) {
-	var h heartbeat
 	const interval = int64(1600 * time.Millisecond)
 	g := interval / heartbeatGrid
-	for _, d := range []int64{int64(time.Millisecond), int64(37 * time.Millisecond), interval, interval + 1} {
-		before := time.Now().UnixNano()
-		got := int64(h.align(d, interval))
-		after := time.Now().UnixNano()
-		if got < d || got >= d+g {
-			t.Errorf("align(%v) = %v, want in [%v, %v)", time.Duration(d), time.Duration(got), time.Duration(d), time.Duration(d+g))
-		}
-		// The tick, seen from either side of the call, is on the grid
-		// give or take the time the call took.
-		if off := (before + got) % g; off > after-before && g-off > after-before {
-			t.Errorf("align(%v): tick %v off the %v grid", time.Duration(d), time.Duration(off), time.Duration(g))
+	now := hbNow()
+	for _, at := range []int64{now, now + 1, now + int64(37*time.Millisecond), now + interval, 5 * g, 5*g + 1, 6*g - 1} {
+		got := hbAlign(at, interval)
+		if got < at || got >= at+g || got%g != 0 {
+			t.Errorf("hbAlign(%d) = %d, want the multiple of %d in [%d, %d)", at, got, g, at, at+g)
 		}
 	}
-	if got := h.align(5, int64(10*time.Millisecond)); got != 5 {
-		t.Errorf("align below a 1ms step = %v, want 5ns unchanged", got)
+	if got := hbAlign(now+5, int64(10*time.Millisecond)); got != now+5 {
+		t.Errorf("hbAlign below a 1ms step = %d, want %d unchanged", got, now+5)
 	}
 }
