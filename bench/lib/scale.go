@@ -33,7 +33,8 @@ const SlowQueueLimit = 256 << 10
 //   - hybi-hb: hybi's goroutine per connection with Options.PingInterval
 //     and PongTimeout set to the heartbeat interval (one runtime timer per
 //     connection).
-//   - hybi-loop-hb: the same on a websocket.Loop.
+//   - hybi-loop-hb: the same on a websocket.Loop (whose pollers schedule
+//     the heartbeats: one timer per poller).
 //   - nbio-hb, gws-hb: nbio's and gws's servers (raw path) with the
 //     heartbeat neither library has built in, written as their users
 //     write it: one goroutine pings every connection in turn each
