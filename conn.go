@@ -59,6 +59,9 @@ var (
 // between the frames of an open NextWriter. Misuse returns errors, never
 // panics.
 type Conn struct {
+	// nc is the transport. Loop.Add may replace it, under smu, by the
+	// Loop's loopSocket; whoever reads it without holding the read or the
+	// write side uses transport().
 	nc       net.Conn
 	socket   bool // nc is a TCP or Unix socket (see writeFrameLocked)
 	client   bool
@@ -246,13 +249,33 @@ func (c *Conn) Subprotocol() string { return c.protocol }
 // NetConn returns the underlying connection. Reading or writing it directly
 // corrupts the WebSocket stream; it is meant for addresses and socket
 // options.
-func (c *Conn) NetConn() net.Conn { return c.nc }
+//
+// A Loop serving a server connection over TCP on Linux keeps only the
+// socket's descriptor (see Loop.Add): NetConn then returns a *net.TCPConn
+// on a duplicate of that descriptor, made at the first call and closed
+// with the connection. Socket options set through it apply to the
+// connection's socket; closing it does not close the connection.
+func (c *Conn) NetConn() net.Conn {
+	if lc := c.lc.Load(); lc != nil && lc.sock.taken {
+		return lc.socketConn(c)
+	}
+	return c.transport()
+}
+
+// transport returns c.nc, for callers that hold neither the read nor the
+// write side (Loop.Add may be replacing it).
+func (c *Conn) transport() net.Conn {
+	c.smu.Lock()
+	nc := c.nc
+	c.smu.Unlock()
+	return nc
+}
 
 // LocalAddr returns the local network address.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.transport().LocalAddr() }
 
 // RemoteAddr returns the remote network address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.transport().RemoteAddr() }
 
 // SetReadDeadline sets the deadline for reads (ReadMessage, NextReader and
 // its reader). A read that hits it returns an error satisfying
@@ -266,8 +289,11 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	} else {
 		c.rdeadline.Store(t.UnixNano())
 	}
-	return c.nc.SetReadDeadline(t)
+	return c.setReadDeadline(t)
 }
+
+// setReadDeadline applies the read deadline to the transport.
+func (c *Conn) setReadDeadline(t time.Time) error { return c.transport().SetReadDeadline(t) }
 
 // SetWriteDeadline sets the deadline for writes. A write that hits it
 // returns an error satisfying errors.Is(err, os.ErrDeadlineExceeded). If

@@ -71,7 +71,7 @@ func bindDeadline(ctx context.Context, set func(time.Time) error, user *atomic.I
 // resumes where this one stopped. It allocates for the context binding
 // unless ctx can never end.
 func (c *Conn) ReadMessageContext(ctx context.Context, dst []byte) (MessageType, []byte, error) {
-	release, err := bindDeadline(ctx, c.nc.SetReadDeadline, &c.rdeadline)
+	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline)
 	if err != nil {
 		return 0, dst[:0], err
 	}
@@ -83,7 +83,7 @@ func (c *Conn) ReadMessageContext(ctx context.Context, dst []byte) (MessageType,
 // start of a message; reads from the returned reader use the read
 // deadline only.
 func (c *Conn) NextReaderContext(ctx context.Context) (MessageType, io.Reader, error) {
-	release, err := bindDeadline(ctx, c.nc.SetReadDeadline, &c.rdeadline)
+	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline)
 	if err != nil {
 		return 0, nil, err
 	}

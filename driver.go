@@ -112,6 +112,10 @@ func (blocking) setWriteDeadline(c *Conn, t time.Time) error {
 		c.aw.setDeadline(t)
 		return nil
 	}
+	// Not under the write side (SetWriteDeadline): Loop.Add may be
+	// replacing nc.
+	c.smu.Lock()
+	defer c.smu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }
 
@@ -130,7 +134,9 @@ func (blocking) released(*Conn)   {}
 
 func (blocking) end(_ *Conn, fn func() error) error { return fn() }
 
-func (blocking) closeTransport(c *Conn, _ *CloseError) { c.nc.Close() }
+// closeTransport may run while Loop.Add replaces nc (a CloseNow on
+// another goroutine): then it closes whichever holds the socket now.
+func (blocking) closeTransport(c *Conn, _ *CloseError) { c.transport().Close() }
 
 // awaitClose reads, discarding data, until the peer's Close ends the
 // connection or the deadline passes. Another reader may hold the read side

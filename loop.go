@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -161,10 +162,18 @@ func (l *Loop) Add(c *Conn) error {
 		c.unlockRead()
 		return c.closed()
 	}
+	var old net.Conn
+	if lc.p != nil && !c.client {
+		old = c.takeSocket(lc)
+	}
 	c.lc.Store(lc)
 	c.g.release(lockW)
 	buffered := c.r < c.w
 	c.unlockRead()
+	if old != nil {
+		// Its descriptor only: the socket lives on in lc.sock.fd.
+		old.Close()
+	}
 
 	l.mu.Lock()
 	if l.closed.Load() {
@@ -332,6 +341,10 @@ type loopConn struct {
 	l  *Loop
 	p  *poller // nil: served by a goroutine (readLoop)
 	fd int
+	// sock holds the socket of a server connection over TCP that a
+	// poller serves (Linux): Add took its descriptor over (fd) and closed
+	// the net.Conn; it is then the Conn's nc.
+	sock loopSocket
 
 	// nonblock makes the Conn's reads non-blocking reads of fd; set by
 	// the poller while it holds the read side.
@@ -490,6 +503,42 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 
 // maxPollerBuf bounds the message buffer a poller keeps between messages.
 const maxPollerBuf = 4 << 20
+
+// takeSocket makes lc own the socket of c, a server connection a poller
+// will serve, when it is TCP: an idle connection then holds its
+// descriptor, and no net.TCPConn, net.netFD or runtime poll descriptor.
+// It returns the net.Conn that lc.sock replaced, for the caller to close
+// once nothing uses it, or nil. The caller holds the read and the write
+// side. A connection that ended already keeps its net.Conn: whoever ended
+// it closed that, and closes nothing else.
+func (c *Conn) takeSocket(lc *loopConn) net.Conn {
+	if !lc.sock.take(c.nc) {
+		return nil
+	}
+	c.smu.Lock()
+	if c.closed() != nil {
+		c.smu.Unlock()
+		lc.sock.taken = false
+		lc.sock.Close()
+		return nil
+	}
+	// From here on a finish on another goroutine closes lc.sock (it
+	// reads nc under smu).
+	old := c.nc
+	c.nc = &lc.sock
+	lc.fd = int(lc.sock.fd)
+	c.smu.Unlock()
+	return old
+}
+
+// socketConn is NetConn for a connection whose socket lc took over.
+func (lc *loopConn) socketConn(c *Conn) net.Conn {
+	if !lc.enter(c) {
+		return &lc.sock // closed: its addresses still answer
+	}
+	defer lc.exit(c)
+	return lc.sock.netConn()
+}
 
 // enter marks fd in use by the caller, unless the connection ended.
 func (lc *loopConn) enter(c *Conn) bool {

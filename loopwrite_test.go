@@ -47,7 +47,7 @@ func TestLoopSlowConsumer(t *testing.T) {
 				QueueFullCode:   policy.code,
 			})
 			slow := dial(t, s.url, nil)
-			slow.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+			slow.NetConn().(*net.TCPConn).SetReadBuffer(4 << 10)
 			msg := bytes.Repeat([]byte("s"), 16<<10)
 			for i := 0; refused.Load() == 0 && i < 2000; i++ {
 				if err := slow.WriteMessage(Binary, msg); err != nil {
@@ -178,7 +178,7 @@ func TestLoopQueueResume(t *testing.T) {
 	// A small send buffer, so that the socket is soon full. (Not a
 	// tiny receive buffer: below one segment, TCP's silly-window
 	// avoidance makes a reading peer crawl.)
-	server.nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	server.NetConn().(*net.TCPConn).SetWriteBuffer(16 << 10)
 	const n, size = 200, 8 << 10 // 1.6 MB: more than the socket buffers, less than the limit
 	start := time.Now()
 	var queued int64
@@ -232,7 +232,7 @@ func TestLoopQueueBurst(t *testing.T) {
 	// A small send buffer, so that the socket is soon full. (Not a
 	// tiny receive buffer: below one segment, TCP's silly-window
 	// avoidance makes a reading peer crawl.)
-	server.nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	server.NetConn().(*net.TCPConn).SetWriteBuffer(16 << 10)
 	const n, size = 400, 8 << 10 // 3.2 MB against a 256 KiB queue
 	var accepted []int
 	for i := range n {
@@ -335,7 +335,7 @@ func TestLoopQueuedWriteAllocs(t *testing.T) {
 		t.Skip("the race detector's sync.Pool drops items at random")
 	}
 	client, server, _ := loopConnPair(t, LoopOptions{})
-	server.nc.(*net.TCPConn).SetWriteBuffer(8 << 10)
+	server.NetConn().(*net.TCPConn).SetWriteBuffer(8 << 10)
 	const burst, size = 24, 2 << 10 // 48 KiB: within one pooled queue piece
 	msgs := make([][]byte, burst)
 	for i := range msgs {

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package websocket
+
+import "net"
+
+// Without epoll a Loop never takes a socket over (see loopsock_linux.go):
+// take fails, so the embedded net.Conn is never used.
+type loopSocket struct {
+	net.Conn
+	fd    int32
+	taken bool
+}
+
+func (*loopSocket) take(net.Conn) bool  { return false }
+func (s *loopSocket) netConn() net.Conn { return s }
