@@ -393,3 +393,63 @@ func TestHubIdleMembers(t *testing.T) {
 		t.Errorf("hub holds %d members, want %d", got, n)
 	}
 }
+
+// TestHubBusyMember: a broadcast to a member whose application is in the
+// middle of a message of its own cannot be written directly: it waits in
+// the member's backlog and follows that message, whole and in order.
+func TestHubBusyMember(t *testing.T) {
+	ln := listen(t)
+	accepted := make(chan *Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c, err := Upgrade(nc, nil, nil)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			nc.Close()
+			return
+		}
+		accepted <- c
+	}()
+	client := dial(t, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: NoProxy})
+	server := <-accepted
+	defer server.CloseNow()
+	hub := &Hub{}
+	defer hub.Close()
+	if err := hub.Add(server); err != nil {
+		t.Fatal(err)
+	}
+	w, err := server.NextWriter(Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("first ")); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := NewPreparedMessage(Binary, []byte("broadcast"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hub.Broadcast(pm); got != 1 {
+		t.Fatalf("broadcast reached %d members, want 1", got)
+	}
+	if _, err := w.Write([]byte("message")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, want := range []struct {
+		typ MessageType
+		msg string
+	}{{Text, "first message"}, {Binary, "broadcast"}} {
+		typ, b, err := client.ReadMessage(nil)
+		if err != nil || typ != want.typ || string(b) != want.msg {
+			t.Fatalf("got %v %q, %v; want %v %q", typ, b, err, want.typ, want.msg)
+		}
+	}
+}
