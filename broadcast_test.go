@@ -26,45 +26,7 @@ func TestHubSlowConsumer(t *testing.T) {
 	hub := &Hub{Backlog: backlog}
 	dropped := make(chan error, n)
 	hub.OnDrop = func(c *Conn, err error) { dropped <- err }
-	joined := make(chan struct{}, n)
-	ln := listen(t)
-	var served sync.WaitGroup
-	t.Cleanup(served.Wait)
-	served.Go(func() {
-		for range n {
-			nc, err := ln.Accept()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			served.Go(func() {
-				c, err := Upgrade(nc, nil, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}})
-				if err != nil {
-					t.Errorf("upgrade: %v", err)
-					nc.Close()
-					return
-				}
-				defer c.CloseNow()
-				if err := hub.Add(c); err != nil {
-					t.Error(err)
-					return
-				}
-				joined <- struct{}{}
-				for {
-					if _, _, err := c.ReadMessage(nil); err != nil {
-						break
-					}
-				}
-				hub.Remove(c)
-			})
-		}
-	})
-	url := "ws://" + ln.Addr().String() + "/"
-	var clients []*Conn
-	for range n {
-		clients = append(clients, dial(t, url, &DialOptions{Proxy: NoProxy}))
-		<-joined
-	}
+	clients := hubMembers(t, hub, n, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}})
 	slow := clients[0]
 	received := make([]atomic.Int64, n) // messages received by each fast client
 	var wg sync.WaitGroup
@@ -146,6 +108,53 @@ func TestHubSlowConsumer(t *testing.T) {
 		t.Errorf("a fast client was dropped: %v", err)
 	default:
 	}
+}
+
+// hubMembers opens n connections to a server whose goroutine-per-connection
+// handlers (Upgrade with opts) join hub and read until the end, and
+// returns the clients, each joined when it is returned.
+func hubMembers(t *testing.T, hub *Hub, n int, opts *AcceptOptions) []*Conn {
+	t.Helper()
+	joined := make(chan struct{}, n)
+	ln := listen(t)
+	var served sync.WaitGroup
+	t.Cleanup(served.Wait)
+	served.Go(func() {
+		for range n {
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			served.Go(func() {
+				c, err := Upgrade(nc, nil, opts)
+				if err != nil {
+					t.Errorf("upgrade: %v", err)
+					nc.Close()
+					return
+				}
+				defer c.CloseNow()
+				if err := hub.Add(c); err != nil {
+					t.Error(err)
+					return
+				}
+				joined <- struct{}{}
+				for {
+					if _, _, err := c.ReadMessage(nil); err != nil {
+						break
+					}
+				}
+				hub.Remove(c)
+			})
+		}
+	})
+	url := "ws://" + ln.Addr().String() + "/"
+	var clients []*Conn
+	for range n {
+		clients = append(clients, dial(t, url, &DialOptions{Proxy: NoProxy}))
+		<-joined
+	}
+	return clients
 }
 
 // TestHubLoop: Loop-served connections are written by Broadcast directly,
@@ -306,46 +315,8 @@ func TestHubIdleMembers(t *testing.T) {
 	const n, msgs = 20, 3
 	hub := &Hub{}
 	defer hub.Close()
-	ln := listen(t)
 	before := runtime.NumGoroutine()
-	var served sync.WaitGroup
-	t.Cleanup(served.Wait)
-	joined := make(chan struct{}, n)
-	served.Go(func() {
-		for range n {
-			nc, err := ln.Accept()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			served.Go(func() {
-				c, err := Upgrade(nc, nil, nil)
-				if err != nil {
-					t.Errorf("upgrade: %v", err)
-					nc.Close()
-					return
-				}
-				defer c.CloseNow()
-				if err := hub.Add(c); err != nil {
-					t.Error(err)
-					return
-				}
-				joined <- struct{}{}
-				for {
-					if _, _, err := c.ReadMessage(nil); err != nil {
-						break
-					}
-				}
-				hub.Remove(c)
-			})
-		}
-	})
-	url := "ws://" + ln.Addr().String() + "/"
-	var clients []*Conn
-	for range n {
-		clients = append(clients, dial(t, url, &DialOptions{Proxy: NoProxy}))
-		<-joined
-	}
+	clients := hubMembers(t, hub, n, nil)
 	// Every goroutine now exists: a reader per server connection, and no
 	// writer of the hub's (the accepting goroutine has ended).
 	if g := runtime.NumGoroutine() - before; g > n {
