@@ -215,9 +215,9 @@ func (l *Loop) Add(c *Conn) error {
 		// Bytes that came with the handshake: no event will announce
 		// them. Served here, with a buffer of our own (the poller's is
 		// its goroutine's).
-		var buf []byte
+		var bufs serveBufs
 		lc.l.running.Add(1)
-		for lc.serve(c, &buf) {
+		for lc.serve(c, &bufs) {
 		}
 		lc.l.running.Add(-1)
 	}
@@ -404,12 +404,70 @@ func (wouldBlock) Temporary() bool { return true }
 // poller turns to the others that are ready.
 const maxServe = 32
 
-// serve reads what c's socket holds and delivers the messages, assembling
-// them in *buf (which it may grow) unless one is already in lc.msg. It
-// reports whether it stopped early (maxServe) with bytes possibly left.
-func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
+// serveBufs are the buffers a goroutine serving Loop connections lends
+// them, one connection at a time.
+type serveBufs struct {
+	// msg assembles a message that arrives in pieces (which serve may
+	// grow), unless one is already in loopConn.msg.
+	msg []byte
+	// rd, on a poller, is the read buffer each connection it serves is
+	// read into (nil elsewhere: the connection's own buffer is used).
+	rd *[]byte
+}
+
+// pollerReadBuf is the size of a poller's read buffer: one read takes a
+// 16 KiB message whole, or many small ones.
+const pollerReadBuf = 64 << 10
+
+// pollerReadBufs hold the pollers' read buffers, and those a connection
+// keeps while it has frames left in one (see returnReadBuf).
+var pollerReadBufs = sync.Pool{New: func() any {
+	b := make([]byte, pollerReadBuf)
+	return &b
+}}
+
+// lendReadBuf points c's read buffer at the poller's for one serve: a
+// ready connection is read into it up to its length at once, and its
+// frames are parsed where they lie. The few bytes c holds (an unfinished
+// frame header) move into it first. The caller holds the read side.
+func (c *Conn) lendReadBuf(rd []byte) {
+	part := c.rbuf[c.r:c.w]
+	if len(part) > len(rd) {
+		return // cannot happen (see returnReadBuf); read as before
+	}
+	n := copy(rd, part)
+	c.releaseReadBuf()
+	c.rbuf, c.rsrc, c.r, c.w = rd, rbufLent, 0, n
+}
+
+// returnReadBuf ends lendReadBuf. What c has not parsed (when the socket
+// ran dry, at most an unfinished frame header: the state machine takes
+// payload as it comes and keeps control frames itself) moves into c's
+// inline buffer, so a connection never holds the poller's buffer between
+// serves; unless more is left (serve stopped at maxServe with frames
+// unread), then c keeps the buffer and the poller takes another from the
+// pool. The caller holds the read side.
+func (c *Conn) returnReadBuf(bufs *serveBufs) {
+	if c.rsrc != rbufLent {
+		return
+	}
+	part := c.rbuf[c.r:c.w]
+	switch {
+	case len(part) == 0 || c.closed() != nil:
+		c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
+	case len(part) <= len(c.inl):
+		c.rbuf, c.rsrc, c.r, c.w = c.inl[:], rbufInline, 0, copy(c.inl[:], part)
+	default:
+		c.rbufp, c.rsrc = bufs.rd, rbufBig
+		bufs.rd = pollerReadBufs.Get().(*[]byte)
+	}
+}
+
+// serve reads what c's socket holds and delivers the messages. It reports
+// whether it stopped early (maxServe) with bytes possibly left.
+func (lc *loopConn) serve(c *Conn, bufs *serveBufs) (more bool) {
 	for {
-		more, served := lc.serveOnce(c, buf)
+		more, served := lc.serveOnce(c, bufs)
 		if !served || more || !lc.missed.Swap(false) {
 			return more
 		}
@@ -421,9 +479,9 @@ func (lc *loopConn) serve(c *Conn, buf *[]byte) (more bool) {
 // serve: it serves an edge that came meanwhile, with a buffer of its own.
 func (lc *loopConn) missedEdge(c *Conn) {
 	if lc.missed.Swap(false) {
-		var buf []byte
+		var bufs serveBufs
 		lc.l.running.Add(1)
-		for lc.serve(c, &buf) {
+		for lc.serve(c, &bufs) {
 		}
 		lc.l.running.Add(-1)
 	}
@@ -431,7 +489,7 @@ func (lc *loopConn) missedEdge(c *Conn) {
 
 // serveOnce is one pass of serve; served is false when another goroutine
 // held the read side (the edge is then left to it through missed).
-func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
+func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 	if lc.closing.Load() {
 		return false, true
 	}
@@ -451,6 +509,11 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 
 	lc.nonblock, lc.drained = true, false
 	defer func() { lc.nonblock = false }()
+	if bufs.rd != nil {
+		c.lendReadBuf(*bufs.rd)
+		defer c.returnReadBuf(bufs)
+	}
+	buf := &bufs.msg
 	started := lc.open
 	b := (*buf)[:0]
 	if lc.open {
@@ -469,7 +532,7 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 				if started {
 					lc.msg, lc.open = b, true
 				}
-				if c.r == c.w {
+				if c.r == c.w && c.rsrc != rbufLent {
 					c.releaseReadBuf()
 				}
 			}
@@ -478,14 +541,21 @@ func (lc *loopConn) serveOnce(c *Conn, buf *[]byte) (more, served bool) {
 		if ev.First {
 			lc.typ, started = MessageType(ev.Opcode), true
 		}
-		if !direct {
-			b = c.appendData(b, ev.Data)
-		}
-		if !ev.Final {
-			continue
+		msg := ev.Data
+		if !ev.First || !ev.Final || direct {
+			// A message in pieces is assembled in b; one that came
+			// whole in one event is delivered where it lies (the read
+			// buffer), without a copy.
+			if !direct {
+				b = c.appendData(b, ev.Data)
+			}
+			if !ev.Final {
+				continue
+			}
+			msg = b
 		}
 		lc.inCallback.Store(true)
-		lc.l.opts.OnMessage(c, lc.typ, b)
+		lc.l.opts.OnMessage(c, lc.typ, msg)
 		lc.inCallback.Store(false)
 		// Keep the larger buffer for the next messages, up to a bound.
 		if lc.open {
@@ -687,7 +757,7 @@ type poller struct {
 	mu    sync.Mutex
 	conns []*Conn // by file descriptor
 
-	msg   []byte // message buffer shared by the connections it serves
+	bufs  serveBufs // lent to the connections it serves
 	again []*Conn
 
 	hb hbWheel // the heartbeats of its connections (loopheartbeat.go)
@@ -699,6 +769,7 @@ func newPoller(l *Loop) (*poller, error) {
 		return nil, err
 	}
 	p := &poller{l: l, np: np}
+	p.bufs.rd = pollerReadBufs.Get().(*[]byte)
 	go p.run()
 	return p, nil
 }
@@ -759,7 +830,7 @@ func (p *poller) run() {
 				lc.hangup.Store(true)
 			}
 			resume := ev.Writable && lc.drain(c)
-			if (ev.Readable || resume) && lc.serve(c, &p.msg) {
+			if (ev.Readable || resume) && lc.serve(c, &p.bufs) {
 				p.again = append(p.again, c)
 			}
 		}
@@ -769,7 +840,7 @@ func (p *poller) run() {
 			busy := p.again
 			p.again = p.again[len(p.again):]
 			for i, c := range busy {
-				if c.lc.Load().serve(c, &p.msg) {
+				if c.lc.Load().serve(c, &p.bufs) {
 					p.again = append(p.again, c)
 				}
 				busy[i] = nil

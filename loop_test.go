@@ -498,6 +498,68 @@ func TestLoopSplitMessage(t *testing.T) {
 	}
 }
 
+// A poller reads each ready connection into its own 64 KiB buffer and
+// parses the frames there; a connection keeps none of it between serves.
+// A burst larger than one serve's budget (maxServe) is delivered whole and
+// in order, and when it ends inside a frame header only those bytes stay
+// with the connection, in its inline buffer, until the rest arrives.
+func TestLoopReadBufReturned(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("needs epoll")
+	}
+	got := make(chan string, 2000)
+	s := newLoopServerWith(t, nil, LoopOptions{Pollers: 1, OnMessage: func(c *Conn, typ MessageType, p []byte) {
+		got <- string(p)
+	}})
+	nc := s.upgradeRaw(t)
+	sc := <-s.conns
+	const n = 1000
+	var wire []byte
+	for i := range n + 1 {
+		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpText, frame.Mask, mask.Key{1, 2, 3, byte(i)}, 0), fmt.Appendf(nil, "m%d", i))
+	}
+	// The last frame is a 2-byte header, a 4-byte key and "m1000": cut
+	// after 3 bytes of it.
+	cut := len(wire) - len("m1000") - 3
+	if _, err := nc.Write(wire[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	next := func(want string) {
+		t.Helper()
+		select {
+		case m := <-got:
+			if m != want {
+				t.Fatalf("got %q, want %q", m, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q did not arrive", want)
+		}
+	}
+	for i := range n {
+		next(fmt.Sprintf("m%d", i))
+	}
+	// The poller may still hold the read side: look once it let go.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if !sc.g.acquire(lockR, time.After(10*time.Second)) {
+			t.Fatal("the read side was not released")
+		}
+		rsrc, held := sc.rsrc, sc.w-sc.r
+		sc.g.release(lockR)
+		if rsrc == rbufInline && held == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("between serves the connection's read buffer is of kind %d holding %d bytes, want the inline one holding 3", rsrc, held)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := nc.Write(wire[cut:]); err != nil {
+		t.Fatal(err)
+	}
+	next("m1000")
+}
+
 // Add allocates nothing per connection: the Loop's state lives in the
 // Conn, and the descriptor is fetched without a closure (only the Loop's
 // own map and table grow now and then).

@@ -50,7 +50,10 @@ func (c *Conn) readError(err error) error {
 func (c *Conn) fill() error {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
-		if !c.hot {
+		if c.rsrc == rbufLent {
+			// A Loop poller's read buffer: read into it whatever the
+			// traffic (the Loop takes it back when the socket runs dry).
+		} else if !c.hot {
 			c.releaseReadBuf()
 			c.rbuf, c.rsrc = c.inl[:], rbufInline
 		} else if c.rsrc == rbufNone || c.rsrc == rbufInline {
@@ -110,6 +113,8 @@ const (
 	rbufInline // c.inl
 	rbufPooled // c.rbufp, from readBufs
 	rbufOwned  // c.own: a custom ReadBufferSize, or grown
+	rbufLent   // a Loop poller's read buffer, for one serve (see lendReadBuf)
+	rbufBig    // c.rbufp, a poller's read buffer left with unread frames
 )
 
 // readBufs hold the read buffers of the default size.
@@ -135,8 +140,12 @@ func (c *Conn) getReadBuf() {
 // releaseReadBuf gives a pooled read buffer back. The caller makes sure
 // that all its bytes were consumed (r == w) and nothing refers to them.
 func (c *Conn) releaseReadBuf() {
-	if c.rsrc == rbufPooled {
+	switch c.rsrc {
+	case rbufPooled:
 		readBufs.Put(c.rbufp)
+		c.rbufp = nil
+	case rbufBig:
+		pollerReadBufs.Put(c.rbufp)
 		c.rbufp = nil
 	}
 	c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
@@ -150,7 +159,10 @@ const minDirect = 1 << 10
 // If tgt is non-nil and the next bytes are payload of the current frame,
 // they may be read straight into the spare capacity of *tgt (grown first
 // when grow is set) and unmasked there; *tgt is then extended and the
-// event's Data aliases its new tail (direct is true).
+// event's Data aliases its new tail (direct is true). Reading into a Loop
+// poller's read buffer is cheaper for what it can hold (one read may bring
+// the rest of the frame and the frames behind it): then only a payload at
+// least as long as that buffer is read straight into *tgt.
 // The caller holds the read side.
 func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 	for {
@@ -199,7 +211,7 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 			continue
 		}
 		// The machine needs more input.
-		if rem > 0 && c.r == c.w && tgt != nil {
+		if rem > 0 && c.r == c.w && tgt != nil && (c.rsrc != rbufLent || rem >= int64(len(c.rbuf))) {
 			b := *tgt
 			spare := cap(b) - len(b)
 			if grow && int64(spare) < rem {
