@@ -1,11 +1,13 @@
 package websocket
 
 import (
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/internal/netpoll"
 )
 
@@ -152,5 +154,72 @@ func TestLoopHeartbeatAllocs(t *testing.T) {
 func TestHeartbeatSize(t *testing.T) {
 	if got, want := unsafe.Sizeof(heartbeat{}), uintptr(7*8); got != want {
 		t.Errorf("heartbeat is %d bytes, want %d", got, want)
+	}
+}
+
+// Connections of one poller with different PingIntervals share its wheel
+// and each is pinged at its own rate: never more often than its interval.
+func TestLoopHeartbeatMixedIntervals(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("needs epoll: without it a Loop connection keeps its own timer")
+	}
+	l, err := NewLoop(&LoopOptions{OnMessage: echoMessage, Pollers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	intervals := []time.Duration{10 * time.Millisecond, 40 * time.Millisecond}
+	pings := make([]atomic.Int64, len(intervals))
+	start := time.Now()
+	for i, d := range intervals {
+		cn, sn := tcpPair(t)
+		server, err := newConn(sn, false, nil, &Options{PingInterval: d}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := newConn(cn, true, nil, &Options{OnPing: func([]byte) { pings[i].Add(1) }}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go readUntilError(client)
+		if err := l.Add(server); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	got := []int64{pings[0].Load(), pings[1].Load()}
+	elapsed := time.Since(start) // after the counts: a ping counted came before it
+	fast, slow := got[0], got[1]
+	for i, d := range intervals {
+		if most := int64(elapsed / d); got[i] > most {
+			t.Errorf("PingInterval %v: %d pings in %v, at most %d expected", d, got[i], elapsed, most)
+		}
+	}
+	if slow < 2 || fast <= slow {
+		t.Errorf("pings: %d at 10ms, %d at 40ms; want both going, the first more often", fast, slow)
+	}
+}
+
+// A Loop connection whose peer stops answering ends as one outside a
+// Loop does: Code 1006, no reason, Initiator None, no Close frames, Err
+// ErrHeartbeatTimeout, PongTimeout after the unanswered Ping (give or take
+// a grid step).
+func TestLoopHeartbeatTimeoutClose(t *testing.T) {
+	const interval, timeout = 40 * time.Millisecond, 120 * time.Millisecond
+	s := newLoopServer(t, &AcceptOptions{Options: Options{PingInterval: interval, PongTimeout: timeout}}, echoMessage)
+	start := time.Now()
+	s.upgradeRaw(t) // never reads, never answers
+	lc := s.waitClose(t)
+	elapsed := time.Since(start)
+	var ce *CloseError
+	if !errors.As(lc.err, &ce) {
+		t.Fatalf("OnClose err = %v, want a *CloseError", lc.err)
+	}
+	got := closeView{ce.Code, ce.Reason, ce.Initiator, ce.Frames}
+	if want := (closeView{frame.CloseAbnormal, "", None, NoCloseFrames}); got != want || !errors.Is(ce.Err, ErrHeartbeatTimeout) {
+		t.Errorf("CloseError = %+v (Err %v), want %+v with ErrHeartbeatTimeout", got, ce.Err, want)
+	}
+	if elapsed < interval+timeout {
+		t.Errorf("ended after %v, before the first Ping (%v) plus PongTimeout (%v)", elapsed, interval, timeout)
 	}
 }
