@@ -38,6 +38,13 @@ const profileEnv = "HYBI_BENCH_PROFILE"
 // MaybeChild runs the child server and exits when this process was started
 // as one; otherwise it returns at once. Call it first in main and TestMain.
 func MaybeChild() {
+	if spec := os.Getenv(hbPeerEnv); spec != "" {
+		if err := hbPeer(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "hbfloor peer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	spec := os.Getenv(childEnv)
 	if spec == "" {
 		return

@@ -209,6 +209,14 @@ func (r *report) collect() error {
 				}
 				r.addHB(name, s)
 			}
+			// The kernel's floor under these rows: no library, the
+			// connections pinged one grid step's share at a time.
+			if f, err := run.MeasureHBFloor(n, 10, max(n/16, 1)); err != nil {
+				log.Printf("idle floor %d: %v", n, err)
+				r.addHBErr(hbFloorName, n, err)
+			} else {
+				r.addHBFloor(f)
+			}
 			log.Printf("idle %d connections done", n)
 		}
 	}

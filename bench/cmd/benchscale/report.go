@@ -27,10 +27,21 @@ type report struct {
 	loadStart, loadEnd string
 	fileLimit          uint64
 
-	busy  map[busyKey][]run.BusySample
-	slow  []run.SlowSample
-	hb    map[hbKey]run.HBSample
-	hbErr map[hbKey]error
+	busy    map[busyKey][]run.BusySample
+	slow    []run.SlowSample
+	hb      map[hbKey]run.HBSample
+	hbErr   map[hbKey]error
+	hbFloor map[int]run.HBFloor // by connections
+}
+
+// hbFloorName is the idle table's row of the kernel's floor.
+const hbFloorName = "kernel floor (no library)"
+
+func (r *report) addHBFloor(f run.HBFloor) {
+	if r.hbFloor == nil {
+		r.hbFloor = map[int]run.HBFloor{}
+	}
+	r.hbFloor[f.N] = f
 }
 
 func (r *report) addBusy(name string, s run.BusySample) {
@@ -251,13 +262,18 @@ func (r *report) writeHB(p printer) {
 	if r.hb == nil && r.hbErr == nil {
 		return
 	}
-	p("### Idle connections with the heartbeat on\n\nEach server holds N upgraded connections (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d) whose clients answer every ping with a pong. The heartbeat interval is %v here so that the window of %v sees every connection pinged; the CPU of a 30 s heartbeat is the CPU per ping measured here × N / 30 s (per ping: the server's timer or sweep, its Ping write and its read of the Pong). hybi-hb and hybi-loop-hb set `Options.PingInterval` and `PongTimeout` (hybi-hb: one runtime timer per connection; hybi-loop-hb: one timer per poller, which pings the connections due in a batch); nbio and gws have no built-in heartbeat, so their rows ping every connection from one goroutine each interval, as their users do. Memory is per connection over the same server with no connection, after `debug.FreeOSMemory`. Broadcast: 64 B to every connection from one goroutine, until every client has it.\n\n", run.SourceAddrs, r.cfg.heartbeat, r.cfg.window)
+	p("### Idle connections with the heartbeat on\n\nEach server holds N upgraded connections (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d) whose clients answer every ping with a pong. The heartbeat interval is %v here so that the window of %v sees every connection pinged; the CPU of a 30 s heartbeat is the CPU per ping measured here × N / 30 s (per ping: the server's timer or sweep, its Ping write and its read of the Pong). hybi-hb and hybi-loop-hb set `Options.PingInterval` and `PongTimeout` (hybi-hb: one runtime timer per connection; hybi-loop-hb: one timer per poller, which pings the connections due in a batch); nbio and gws have no built-in heartbeat, so their rows ping every connection from one goroutine each interval, as their users do. Memory is per connection over the same server with no connection, after `debug.FreeOSMemory`. Broadcast: 64 B to every connection from one goroutine, until every client has it. The row \"%s\" is no WebSocket library at all (`run.MeasureHBFloor`, also `go run ./cmd/hbfloor`): a `write` of the Ping and a `read` of the Pong per socket, woken by epoll, in a tight loop over N/16 sockets at a time (one grid step's share), 10 rounds; its CPU per ping is the least a server spends on a heartbeat ping on this machine.\n\n", run.SourceAddrs, r.cfg.heartbeat, r.cfg.window, hbFloorName)
 	p("| Connections | Server | time to upgrade all | RSS / conn | heap / conn | stacks / conn | CPU in the window | pings | CPU / ping | 30 s heartbeat at this N | at 100,000 | broadcast 64 B |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, n := range r.cfg.idle {
-		for _, name := range hbNames {
+		for _, name := range append(hbNames, hbFloorName) {
 			k := hbKey{name, n}
 			if err, ok := r.hbErr[k]; ok {
 				p("| %d | %s | failed: %v | | | | | | | | | |\n", n, name, err)
+				continue
+			}
+			if f, ok := r.hbFloor[n]; ok && name == hbFloorName {
+				p("| %d | %s | | | | | | %d | %v | %.2f%% | %.1f%% | |\n", n, name, f.Pings, f.CPUPerPing().Round(100*time.Nanosecond),
+					100*f.CPUPerPing().Seconds()*float64(n)/30, 100*f.CPUPerPing().Seconds()*hundredK/30)
 				continue
 			}
 			s, ok := r.hb[k]
