@@ -101,12 +101,12 @@ type Conn struct {
 // readSide is the read half of a Conn's state, guarded by lockR: the read
 // buffer, the data event being delivered, and the message being assembled.
 type readSide struct {
-	rbuf     []byte // c.inl[:], a pooled buffer (rbufp) or own; see fill
+	rbuf     []byte // an inline buffer (inlp), a pooled buffer (rbufp) or own; see fill
 	rsrc     uint8  // where rbuf points: rbufNone, rbufInline, ...
 	hot      bool   // the last read filled inlineRead bytes or more
 	rbufp    *[]byte
+	inlp     *[inlineRead]byte // from inlineBufs while rsrc is rbufInline
 	own      []byte
-	inl      [inlineRead]byte
 	r, w     int
 	chunk    []byte // undelivered bytes of the current data event
 	msgFinal bool   // the current message's final chunk was parsed
@@ -215,7 +215,7 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 	switch {
 	case len(buffered) == 0:
 	case len(buffered) <= inlineRead:
-		c.rbuf, c.rsrc = c.inl[:], rbufInline
+		c.useInline()
 		c.w = copy(c.rbuf, buffered)
 	case len(buffered) <= o.readBufferSize():
 		c.getReadBuf()

@@ -455,8 +455,9 @@ func (c *Conn) returnReadBuf(bufs *serveBufs) {
 	switch {
 	case len(part) == 0 || c.closed() != nil:
 		c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
-	case len(part) <= len(c.inl):
-		c.rbuf, c.rsrc, c.r, c.w = c.inl[:], rbufInline, 0, copy(c.inl[:], part)
+	case len(part) <= inlineRead:
+		c.useInline() // from the pool; part stays in the poller's buffer
+		c.w = copy(c.rbuf, part)
 	default:
 		c.rbufp, c.rsrc = bufs.rd, rbufBig
 		bufs.rd = pollerReadBufs.Get().(*[]byte)

@@ -42,11 +42,12 @@ func (c *Conn) readError(err error) error {
 // fill reads more bytes from the socket into rbuf.
 //
 // Where it reads depends on the traffic. A quiet connection (its last read
-// returned less than inlineRead bytes) waits on inl, inside the Conn, and
-// gives its read buffer back to the pool first: an idle connection holds
-// no read buffer. A busy one (its last read filled inlineRead bytes or
-// more) keeps a read buffer, so a stream of messages costs one system call
-// per buffer, not per inlineRead bytes.
+// returned less than inlineRead bytes) waits on a small inline buffer and
+// gives its read buffer back to the pool first: a parked reader holds
+// inlineRead bytes, and a connection a Loop serves holds none between
+// reads. A busy one (its last read filled inlineRead bytes or more) keeps
+// a read buffer, so a stream of messages costs one system call per
+// buffer, not per inlineRead bytes.
 func (c *Conn) fill() error {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
@@ -54,19 +55,21 @@ func (c *Conn) fill() error {
 			// A Loop poller's read buffer: read into it whatever the
 			// traffic (the Loop takes it back when the socket runs dry).
 		} else if !c.hot {
-			c.releaseReadBuf()
-			c.rbuf, c.rsrc = c.inl[:], rbufInline
+			c.useInline()
 		} else if c.rsrc == rbufNone || c.rsrc == rbufInline {
+			c.releaseReadBuf()
 			c.getReadBuf()
 		}
 	} else if c.w == len(c.rbuf) {
 		switch {
 		case c.rsrc == rbufInline:
 			// A frame longer than the inline buffer: move to a read
-			// buffer (never c.inl, so the copy does not overlap).
-			part := c.rbuf[c.r:c.w]
+			// buffer, and give the inline one back after the copy.
+			inl, part := c.inlp, c.rbuf[c.r:c.w]
 			c.getReadBuf()
 			c.r, c.w = 0, copy(c.rbuf, part)
+			inlineBufs.Put(inl)
+			c.inlp = nil
 		case c.r == 0:
 			// Cannot happen with a buffer ≥ 139 bytes (the state machine
 			// consumes payload as it comes and buffers control frames
@@ -100,17 +103,30 @@ func (c *Conn) readDone(n int, err error) error {
 // read reads from the transport, as the driver does it.
 func (c *Conn) read(p []byte) (int, error) { return c.io().read(c, p) }
 
-// inlineRead is the size of the buffer inside every Conn that a quiet
-// connection waits on (see fill). It holds a small message whole, and a
-// heartbeat's Ping or Pong; a longer frame moves to a pooled read buffer.
-// 128 bytes keep the Conn within the allocator's 2048-byte size class
-// (256 put it in the 2304-byte one: 256 bytes more per idle connection).
+// inlineRead is the size of the small buffer that a quiet connection
+// waits on (see fill). It holds a small message whole, and a heartbeat's
+// Ping or Pong; a longer frame moves to a read buffer. Inline buffers are
+// pooled (inlineBufs): the Conn holds one only while it may have to wait
+// on it, so a connection a Loop serves holds none while idle.
 const inlineRead = 128
+
+// inlineBufs hold the inline buffers.
+var inlineBufs = sync.Pool{New: func() any { return new([inlineRead]byte) }}
+
+// useInline points rbuf, empty, at an inline buffer.
+func (c *Conn) useInline() {
+	if c.rsrc != rbufInline {
+		c.releaseReadBuf()
+		c.inlp = inlineBufs.Get().(*[inlineRead]byte)
+		c.rbuf, c.rsrc = c.inlp[:], rbufInline
+	}
+	c.r, c.w = 0, 0
+}
 
 // Where rbuf points.
 const (
 	rbufNone   = iota
-	rbufInline // c.inl
+	rbufInline // c.inlp, from inlineBufs
 	rbufPooled // c.rbufp, from readBufs
 	rbufOwned  // c.own: a custom ReadBufferSize, or grown
 	rbufLent   // a Loop poller's read buffer, for one serve (see lendReadBuf)
@@ -147,6 +163,9 @@ func (c *Conn) releaseReadBuf() {
 	case rbufBig:
 		pollerReadBufs.Put(c.rbufp)
 		c.rbufp = nil
+	case rbufInline:
+		inlineBufs.Put(c.inlp)
+		c.inlp = nil
 	}
 	c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
 }
@@ -325,11 +344,13 @@ func (c *Conn) closeReply() error {
 	if c.client {
 		// Wait for the server's FIN; data after a Close is ignored.
 		c.nc.SetReadDeadline(deadline)
+		b := inlineBufs.Get().(*[inlineRead]byte)
 		for {
-			if _, err := c.nc.Read(c.inl[:]); err != nil {
+			if _, err := c.nc.Read(b[:]); err != nil {
 				break
 			}
 		}
+		inlineBufs.Put(b)
 	}
 	return c.finish(ce)
 }
@@ -371,8 +392,7 @@ func (c *Conn) park() error {
 	if c.r != c.w || c.hot || c.comp != nil || c.msgOpen || c.partOpen {
 		return nil
 	}
-	c.releaseReadBuf() // r = w = 0
-	c.rbuf, c.rsrc = c.inl[:], rbufInline
+	c.useInline() // r = w = 0
 	return c.readDone(c.nc.Read(c.rbuf))
 }
 
