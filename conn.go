@@ -63,8 +63,6 @@ type Conn struct {
 	// Loop's loopSocket; whoever reads it without holding the read or the
 	// write side uses transport().
 	nc       net.Conn
-	socket   bool // nc is a TCP or Unix socket (see writeFrameLocked)
-	client   bool
 	opts     *Options // frozenOptions: shared, never modified
 	protocol string
 
@@ -90,6 +88,8 @@ type Conn struct {
 	mu          sync.Mutex
 	closeErr    atomic.Pointer[CloseError] // set once, when the connection ends
 	closeCalled atomic.Bool
+	socket      bool // nc is a TCP or Unix socket (see writeFrameLocked)
+	client      bool
 	closeReason string // reason of our Close frame, for the CloseError
 
 	// Heartbeat.
@@ -102,20 +102,20 @@ type Conn struct {
 // buffer, the data event being delivered, and the message being assembled.
 type readSide struct {
 	rbuf     []byte // an inline buffer (inlp), a pooled buffer (rbufp) or own; see fill
-	rsrc     uint8  // where rbuf points: rbufNone, rbufInline, ...
-	hot      bool   // the last read filled inlineRead bytes or more
 	rbufp    *[]byte
 	inlp     *[inlineRead]byte // from inlineBufs while rsrc is rbufInline
 	own      []byte
 	r, w     int
 	chunk    []byte // undelivered bytes of the current data event
-	msgFinal bool   // the current message's final chunk was parsed
-	msgOpen  bool   // a NextReader message is in progress
 	msgType  MessageType
 	partial  []byte // ReadMessage: bytes of a message interrupted by a timeout
 	partType MessageType
-	partOpen bool
 	mr       messageReader
+	rsrc     uint8 // where rbuf points: rbufNone, rbufInline, ...
+	hot      bool  // the last read filled inlineRead bytes or more
+	msgFinal bool  // the current message's final chunk was parsed
+	msgOpen  bool  // a NextReader message is in progress
+	partOpen bool
 	// rdeadline is the user's read deadline (unix nanos, 0: none), so the
 	// ctx-taking reads can restore it.
 	rdeadline atomic.Int64
@@ -131,17 +131,15 @@ type writeSide struct {
 	ctrlPending atomic.Bool
 	closeOnWire atomic.Bool
 	wdeadline   atomic.Int64 // unix nanos of the write deadline, 0: none
-	iovArr      [2][]byte
-	iov         net.Buffers
 	mw          messageWriter
 	comp        *deflate.Compressor // permessage-deflate, guarded by lockMsg
 	zbuf        []byte              // compressed message, guarded by lockMsg
-	ztakeover   bool                // comp keeps its context between messages (see prepared.go)
 	zbits       int                 // comp's negotiated window bits (see prepared.go)
 	aw          *asyncWriter        // the write path of a TLS transport, else nil
 	mwOpen      atomic.Bool         // a NextWriter's message is open
 	fv          textValidator       // UTF-8 state of a text message sent with WriteFrame
 	fvText      bool                // a WriteFrame text message is open and checked
+	ztakeover   bool                // comp keeps its context between messages (see prepared.go)
 }
 
 // heartbeat is the state of Options.PingInterval, allocated only for
@@ -256,7 +254,7 @@ func (c *Conn) Subprotocol() string { return c.protocol }
 // with the connection. Socket options set through it apply to the
 // connection's socket; closing it does not close the connection.
 func (c *Conn) NetConn() net.Conn {
-	if lc := c.lc.Load(); lc != nil && lc.sock.taken {
+	if lc := c.lc.Load(); lc != nil && lc.sock.taken() {
 		return lc.socketConn(c)
 	}
 	return c.transport()

@@ -1,6 +1,10 @@
 package websocket
 
-import "time"
+import (
+	"net"
+	"sync"
+	"time"
+)
 
 // driver is a Conn's I/O policy: who reads the connection, how its bytes
 // reach the transport, and how it ends when the end is found. It is the one
@@ -98,11 +102,23 @@ func (blocking) writev(c *Conn, b, p []byte) (int64, error) {
 		n, err := c.aw.writev(b, p)
 		return int64(n), err
 	}
-	c.iov = append(c.iovArr[:0], b, p)
-	n, err := c.iov.WriteTo(c.nc)
-	c.iovArr = [2][]byte{}
+	v := iovecs.Get().(*iovec)
+	v.bufs = append(v.arr[:0], b, p)
+	n, err := v.bufs.WriteTo(c.nc)
+	v.arr, v.bufs = [2][]byte{}, nil
+	iovecs.Put(v)
 	return n, err
 }
+
+// iovec is the argument of a blocking writev. net.Buffers.WriteTo takes
+// its receiver by pointer and hands it to the socket, so one on the stack
+// would escape: they are pooled instead of kept in every Conn.
+type iovec struct {
+	arr  [2][]byte
+	bufs net.Buffers
+}
+
+var iovecs = sync.Pool{New: func() any { return new(iovec) }}
 
 // setWriteDeadline applies the write deadline to the transport, or, for a
 // transport that a deadline would break (TLS, see asyncWriter), to the

@@ -589,8 +589,7 @@ func (c *Conn) takeSocket(lc *loopConn) net.Conn {
 	c.smu.Lock()
 	if c.closed() != nil {
 		c.smu.Unlock()
-		lc.sock.taken = false
-		lc.sock.Close()
+		lc.sock.untake()
 		return nil
 	}
 	// From here on a finish on another goroutine closes lc.sock (it

@@ -22,10 +22,25 @@ type loopSocket struct {
 	local, remote netip.AddrPort
 	// nc is NetConn's *net.TCPConn on another duplicate of fd, made at
 	// its first call and closed with the socket.
-	nc     atomic.Pointer[net.TCPConn]
-	fd     int32
-	closed atomic.Bool
-	taken  bool // set by take, before the Loop uses it
+	nc    atomic.Pointer[net.TCPConn]
+	fd    int32
+	state atomic.Int32 // sockNone, then sockOpen (take) and sockClosed (Close)
+}
+
+const (
+	sockNone = iota
+	sockOpen
+	sockClosed
+)
+
+// taken reports whether take succeeded: s stands for the net.Conn.
+func (s *loopSocket) taken() bool { return s.state.Load() != sockNone }
+
+// untake closes the descriptor take duplicated, for a connection that
+// ended before s could replace its net.Conn.
+func (s *loopSocket) untake() {
+	syscall.Close(int(s.fd))
+	s.state.Store(sockNone)
 }
 
 var errLoopSocket = errors.New("websocket: the socket is read and written by a Loop")
@@ -58,7 +73,8 @@ func (s *loopSocket) take(nc net.Conn) bool {
 		return false
 	}
 	s.local, s.remote = la.AddrPort(), ra.AddrPort()
-	s.fd, s.taken = int32(fd), true
+	s.fd = int32(fd)
+	s.state.Store(sockOpen)
 	return true
 }
 
@@ -110,7 +126,7 @@ func (s *loopSocket) netConn() net.Conn {
 
 // Close closes the socket, once.
 func (s *loopSocket) Close() error {
-	if s.closed.Swap(true) {
+	if !s.state.CompareAndSwap(sockOpen, sockClosed) {
 		return net.ErrClosed
 	}
 	if nc := s.nc.Load(); nc != nil {

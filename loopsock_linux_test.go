@@ -1,3 +1,5 @@
+//go:build linux
+
 package websocket
 
 import (
@@ -74,7 +76,7 @@ func TestLoopSocketTakenOver(t *testing.T) {
 	if err := server.Close(CloseNormal, "bye"); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if !ls.closed.Load() {
+	if ls.state.Load() != sockClosed {
 		t.Error("the socket is open after Close")
 	}
 	if err := <-read; CloseStatus(err) != CloseNormal {

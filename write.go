@@ -227,7 +227,6 @@ func (c *Conn) writeLargeLocked(buf *[]byte, op frame.Opcode, flags frame.Flags,
 		// Header and payload with writev, no copy, in writes of at most
 		// maxWrite bytes.
 		k := min(len(p), maxWrite-len(b))
-		c.iov = append(c.iovArr[:0], b, p[:k])
 		n, err := c.netWritev(b, p[:k])
 		off := int(n) - len(b)
 		if err == nil {

@@ -28,21 +28,19 @@ const maxInflateBuffer = 16 << 20
 // Conn is the connection state machine. Create it with New, or embed it
 // and call Init. See the package documentation for how a driver uses it.
 //
-// A Conn holds about 440 bytes of fixed state, plus the inflate buffer
+// A Conn holds about 280 bytes of fixed state, plus the inflate buffer
 // when Config.Inflater is set. The buffers of control frames (about 650
 // bytes) are taken from a shared pool while a control frame is received,
 // queued or built, and returned once nothing in them is live, so an idle
 // connection does not hold them.
 type Conn struct {
-	cfg        Config
-	maxMsg     int64 // resolved limits; math.MaxInt64 for none
-	maxFrame   int64
-	maxFrags   int
-	wantMasked bool // incoming frames must be masked (server role)
-	infBuf     []byte
+	cfg      Config
+	maxMsg   int64 // resolved limits; math.MaxInt64 for none
+	maxFrame int64
+	maxFrags int
+	infBuf   []byte
 
 	// Read side.
-	rstate     uint8
 	hdr        frame.Header // the current frame
 	remaining  int64        // payload bytes of the current frame not consumed yet
 	keyPos     int          // masking key index of the next payload byte
@@ -51,11 +49,15 @@ type Conn struct {
 	msgFirst   bool         // the next data event is the message's first
 	compressed bool         // the message is being inflated
 	infPending bool         // the Inflater filled infBuf: more output may be pending
-	tailPos    int          // bytes of the deflate tail fed at message end
-	msgSize    int64        // payload bytes delivered for the message
-	msgFrags   int          // frames of the message so far
+	rstate     uint8
+	wantMasked bool  // incoming frames must be masked (server role)
+	tailPos    int   // bytes of the deflate tail fed at message end
+	msgSize    int64 // payload bytes delivered for the message
+	msgFrags   int   // frames of the message so far
 	utf        utf8.Validator
-	ctlLen     int
+	// Write side (beside utf, which leaves room for it).
+	wOpen  bool // a fragmented message is being sent
+	ctlLen int
 
 	// Closing handshake (RFC 6455 §7).
 	closeSent  bool
@@ -65,9 +67,6 @@ type Conn struct {
 	recvCode   frame.CloseCode
 	recvReason []byte // aliases cold.recvBuf
 	err        error
-
-	// Write side.
-	wOpen bool // a fragmented message is being sent
 
 	// Output queue: out[outHead:outTail] is pending; pongAt is the offset
 	// of a queued Pong no byte of which was handed out yet, or -1.
