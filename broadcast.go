@@ -172,7 +172,7 @@ func (h *Hub) Add(c *Conn) error {
 	m.q = m.inline[:0]
 	if rawIO && !m.loop && !c.client && c.aw == nil {
 		var sc syscall.Conn
-		switch nc := c.nc.(type) {
+		switch nc := c.transport().(type) { // Loop.Add may be replacing nc
 		case *net.TCPConn:
 			sc = nc
 		case *net.UnixConn:
