@@ -446,19 +446,30 @@ func (c *Conn) lendReadBuf(rd []byte) {
 // inline buffer, so a connection never holds the poller's buffer between
 // serves; unless more is left (serve stopped at maxServe with frames
 // unread), then c keeps the buffer and the poller takes another from the
-// pool. The caller holds the read side.
+// pool. A buffer c kept that way is given back the same way at the end of
+// a later serve, lent or not. The caller holds the read side.
 func (c *Conn) returnReadBuf(bufs *serveBufs) {
-	if c.rsrc != rbufLent {
+	if c.rsrc != rbufLent && c.rsrc != rbufBig {
 		return
 	}
 	part := c.rbuf[c.r:c.w]
 	switch {
 	case len(part) == 0 || c.closed() != nil:
-		c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
+		c.releaseReadBuf()
 	case len(part) <= inlineRead:
-		c.useInline() // from the pool; part stays in the poller's buffer
+		// part may lie in a buffer c kept: give that back only once
+		// part is copied.
+		kept := c.rbufp
+		if c.rsrc == rbufLent {
+			kept = nil
+		}
+		c.rbufp, c.rsrc = nil, rbufNone
+		c.useInline()
 		c.w = copy(c.rbuf, part)
-	default:
+		if kept != nil {
+			pollerReadBufs.Put(kept)
+		}
+	case c.rsrc == rbufLent:
 		c.rbufp, c.rsrc = bufs.rd, rbufBig
 		bufs.rd = pollerReadBufs.Get().(*[]byte)
 	}
@@ -512,8 +523,8 @@ func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 	defer func() { lc.nonblock = false }()
 	if bufs.rd != nil {
 		c.lendReadBuf(*bufs.rd)
-		defer c.returnReadBuf(bufs)
 	}
+	defer c.returnReadBuf(bufs)
 	buf := &bufs.msg
 	started := lc.open
 	b := (*buf)[:0]

@@ -562,6 +562,59 @@ func TestLoopReadBufReturned(t *testing.T) {
 	next("m1000")
 }
 
+// returnReadBuf leaves a connection at most its inline buffer between
+// serves, whether the poller's buffer was lent for this serve or kept from
+// an earlier one (stopped at maxServe) and served now without a loan;
+// only frames left unread after a serve keep a 64 KiB buffer.
+func TestReturnReadBuf(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		kept     bool // rbufBig from an earlier serve, else lent now
+		held     int
+		wantSrc  uint8
+		wantHeld int
+		swapped  bool // the poller took a new buffer
+	}{
+		{name: "lent, empty", held: 0, wantSrc: rbufNone},
+		{name: "lent, part of a header", held: 3, wantSrc: rbufInline, wantHeld: 3},
+		{name: "lent, a full inline buffer", held: inlineRead, wantSrc: rbufInline, wantHeld: inlineRead},
+		{name: "lent, frames left", held: inlineRead + 1, wantSrc: rbufBig, wantHeld: inlineRead + 1, swapped: true},
+		{name: "kept, empty", kept: true, held: 0, wantSrc: rbufNone},
+		{name: "kept, part of a header", kept: true, held: 3, wantSrc: rbufInline, wantHeld: 3},
+		{name: "kept, frames left", kept: true, held: 5000, wantSrc: rbufBig, wantHeld: 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, sn := tcpPair(t)
+			c, err := newConn(sn, false, nil, &Options{}, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			bufs := serveBufs{rd: pollerReadBufs.Get().(*[]byte)}
+			rd := bufs.rd
+			if tc.kept {
+				c.rbufp = pollerReadBufs.Get().(*[]byte)
+				c.rbuf, c.rsrc = *c.rbufp, rbufBig
+			} else {
+				c.lendReadBuf(*bufs.rd)
+			}
+			// The unread bytes sit behind some parsed ones.
+			c.r, c.w = 100, 100+tc.held
+			for i := range tc.held {
+				c.rbuf[c.r+i] = byte(i)
+			}
+			want := bytes.Clone(c.rbuf[c.r:c.w])
+			c.returnReadBuf(&bufs)
+			if c.rsrc != tc.wantSrc || c.w-c.r != tc.wantHeld || !bytes.Equal(c.rbuf[c.r:c.w], want) {
+				t.Errorf("read buffer of kind %d holding %d bytes (%v), want kind %d holding %d", c.rsrc, c.w-c.r, bytes.Equal(c.rbuf[c.r:c.w], want), tc.wantSrc, tc.wantHeld)
+			}
+			if swapped := bufs.rd != rd; swapped != tc.swapped {
+				t.Errorf("the poller took a new buffer: %v, want %v", swapped, tc.swapped)
+			}
+		})
+	}
+}
+
 // Add allocates nothing per connection: the Loop's state lives in the
 // Conn, and the descriptor is fetched without a closure (only the Loop's
 // own map and table grow now and then).
