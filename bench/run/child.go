@@ -16,8 +16,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -200,6 +202,10 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 // then hold the connection with a goroutine blocked in Read.
 type tcpServer struct {
 	ln net.Listener
+	// The raw path's connections, for the broadcast floor (a slice: 8
+	// bytes per connection in the idle row).
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 var fixed101 = []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
@@ -224,9 +230,13 @@ func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 					return
 				}
 				nc.Write(fixed101)
+				s.mu.Lock()
+				s.conns = append(s.conns, nc)
+				s.mu.Unlock()
 				for {
 					if _, err := nc.Read(buf[:]); err != nil {
 						nc.Close()
+						s.remove(nc)
 						return
 					}
 				}
@@ -234,6 +244,18 @@ func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 		}
 	}()
 	return s
+}
+
+// remove takes a closed connection out of the broadcast floor's list.
+func (s *tcpServer) remove(nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.Index(s.conns, nc); i >= 0 {
+		last := len(s.conns) - 1
+		s.conns[i] = s.conns[last]
+		s.conns[last] = nil
+		s.conns = s.conns[:last]
+	}
 }
 
 // maxTCPEcho bounds the message size a tcp echo client may announce: the
@@ -298,9 +320,32 @@ func serveTCPEcho(ln net.Listener) *tcpServer {
 	return &tcpServer{ln: ln}
 }
 
-func (s *tcpServer) Broadcast([]byte) error { return errors.New("tcp: no broadcast") }
-func (s *tcpServer) Conns() int             { return 0 }
-func (s *tcpServer) Close() error           { return s.ln.Close() }
+// Broadcast is the floor of the broadcast rows: the frame (p binary, at
+// most 125 bytes) built once and written to every connection with one
+// Write each, from one goroutine, with no WebSocket code.
+func (s *tcpServer) Broadcast(p []byte) error {
+	if len(p) > 125 {
+		return errors.New("tcp: broadcast of more than 125 bytes")
+	}
+	f := append([]byte{0x82, byte(len(p))}, p...)
+	s.mu.Lock()
+	conns := s.conns
+	s.mu.Unlock()
+	var first error
+	for _, nc := range conns {
+		if _, err := nc.Write(f); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (s *tcpServer) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+func (s *tcpServer) Close() error { return s.ln.Close() }
 
 // readHead reads from r until the end of an HTTP head (CRLF CRLF) and
 // returns the bytes read; buf bounds the head.

@@ -225,9 +225,6 @@ func MeasureIdle(name string, n int) (IdleSample, error) {
 	s.HeapStack = s.Heap + s.Stack
 	s.RSS = (float64(m.RSS) - float64(base.RSS)) / f
 
-	if name == "tcp" {
-		return s, nil
-	}
 	// Broadcast 64 bytes (a 2-byte header and the payload on each),
 	// BroadcastRepeats times: every client reads them in turn, and
 	// broadcast k is timed until all have read message k.
@@ -237,21 +234,8 @@ func MeasureIdle(name string, n int) (IdleSample, error) {
 		got[k].Add(n)
 	}
 	var bad atomic.Int64
-	for _, c := range conns {
-		go func() {
-			var buf [2 + payload]byte
-			c.SetReadDeadline(time.Now().Add(60 * time.Second))
-			for k := range got {
-				if _, err := io.ReadFull(c, buf[:]); err != nil || buf[1] != payload {
-					bad.Add(int64(len(got) - k))
-					for ; k < len(got); k++ {
-						got[k].Done()
-					}
-					return
-				}
-				got[k].Done()
-			}
-		}()
+	if err := readBroadcasts(conns, payload, got, &bad); err != nil {
+		return s, err
 	}
 	times := make([]time.Duration, len(got))
 	cpu0 := procCPU(child.pid())
@@ -271,4 +255,26 @@ func MeasureIdle(name string, n int) (IdleSample, error) {
 		return s, fmt.Errorf("broadcast: %d of %d messages were not received", b, n*len(got))
 	}
 	return s, nil
+}
+
+// readBroadcastsEach has a goroutine per client read the broadcasts of
+// MeasureIdle: message k done on got[k], a client that fails counts its
+// missing messages in bad.
+func readBroadcastsEach(conns []net.Conn, payload int, got []sync.WaitGroup, bad *atomic.Int64) {
+	for _, c := range conns {
+		go func() {
+			buf := make([]byte, 2+payload)
+			c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			for k := range got {
+				if _, err := io.ReadFull(c, buf); err != nil || buf[0] != 0x82 || int(buf[1]) != payload {
+					bad.Add(int64(len(got) - k))
+					for ; k < len(got); k++ {
+						got[k].Done()
+					}
+					return
+				}
+				got[k].Done()
+			}
+		}()
+	}
 }

@@ -173,7 +173,7 @@ func TestIdle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if name != "tcp" && s.Broadcast <= 0 {
+			if s.Broadcast <= 0 {
 				t.Errorf("broadcast time %v, want positive", s.Broadcast)
 			}
 		})
