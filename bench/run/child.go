@@ -82,6 +82,7 @@ type Stats struct {
 	Mallocs    uint64 `json:"mallocs"`
 	TotalAlloc uint64 `json:"total_alloc"`
 	HeapInuse  uint64 `json:"heap_inuse"`
+	HeapAlloc  uint64 `json:"heap_alloc"`
 	StackInuse uint64 `json:"stack_inuse"`
 	RSS        uint64 `json:"rss"`
 	Conns      int    `json:"conns"`
@@ -94,7 +95,7 @@ func readStats(gc bool) Stats {
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return Stats{Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, HeapInuse: m.HeapInuse,
+	return Stats{Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, HeapInuse: m.HeapInuse, HeapAlloc: m.HeapAlloc,
 		StackInuse: m.StackInuse, RSS: rss(), Goroutines: runtime.NumGoroutine()}
 }
 

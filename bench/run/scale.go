@@ -350,6 +350,10 @@ type SlowSample struct {
 	// as a reading peer: the memory its slowness costs.
 	SlowSent int64
 	SlowHeap int64
+	// SlowFreed is the heap the server freed (runtime.MemStats.HeapAlloc,
+	// in bytes) when the slow reader closed its end: the slow
+	// connection's own memory; IdleFreed the same for an idle one.
+	SlowFreed, IdleFreed int64
 	// SlowOpen says the server still held the slow connection at the end
 	// (the refuse policy keeps it).
 	SlowOpen bool
@@ -364,7 +368,7 @@ type SlowSample struct {
 // ever adds to a reading.
 func settledMem(c *Child) (Stats, error) {
 	var best Stats
-	for i := range 3 {
+	for i := range 3 { // the least HeapInuse; HeapAlloc moves with it
 		if i > 0 {
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -481,6 +485,34 @@ func MeasureSlow(conns, size, msgs int, headStart time.Duration) (SlowSample, er
 	}
 	s.SlowHeap = int64(after.HeapInuse) - int64(before.HeapInuse)
 	s.SlowOpen = after.Conns == conns
+	// What the server frees when the slow connection goes is its own
+	// memory (its queue, any buffer it holds, its Conn), and only that:
+	// buffers a poller keeps for all its connections stay. The same for
+	// one of the others, an idle connection now, is what any connection
+	// holds; the difference is what being slow costs.
+	closeOne := func(i, want int) (Stats, error) {
+		cs[i].nc.Close()
+		cs[i] = nil
+		st, err := settledMem(child)
+		for wait := time.Now().Add(10 * time.Second); err == nil && st.Conns > want && time.Now().Before(wait); {
+			time.Sleep(20 * time.Millisecond)
+			st, err = settledMem(child)
+		}
+		if err == nil && st.Conns > want {
+			err = fmt.Errorf("the server still holds connection %d 10 s after it closed", i)
+		}
+		return st, err
+	}
+	gone, err := closeOne(0, conns-1)
+	if err != nil {
+		return s, err
+	}
+	gone2, err := closeOne(1, conns-2)
+	if err != nil {
+		return s, err
+	}
+	s.SlowFreed = int64(after.HeapAlloc) - int64(gone.HeapAlloc)
+	s.IdleFreed = int64(gone.HeapAlloc) - int64(gone2.HeapAlloc)
 	return s, nil
 }
 

@@ -37,6 +37,12 @@ type report struct {
 // hbFloorName is the idle table's row of the kernel's floor.
 const hbFloorName = "kernel floor (no library)"
 
+// queueHeader is the slice header (pointer, length, capacity) a Loop
+// connection's write queue allocates beside its buffer once the queue
+// outgrows its first pooled piece: the limit bounds queued bytes and the
+// buffer's capacity, not this header.
+const queueHeader = 24
+
 func (r *report) addHBFloor(f run.HBFloor) {
 	if r.hbFloor == nil {
 		r.hbFloor = map[int]run.HBFloor{}
@@ -188,9 +194,9 @@ func (r *report) writeTargets(p printer) {
 		x := mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) / float64(s.Without.P99) })
 		p("| slow reader: the others' p99 ≤ 1.5× without it, %d conns on one Loop | %.2f× (%s with, %s without; median of %d) | %s |\n", r.cfg.slowConns, x,
 			ms(mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.With.P99) })), ms(mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.Without.P99) })), len(r.slow), verdict(x <= 1.5))
-		h := mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.SlowHeap) })
+		h := mdreport.Median(r.slow, func(s run.SlowSample) float64 { return float64(s.SlowFreed - s.IdleFreed) })
 		lim := float64(r.slow[0].QueueLimit)
-		p("| slow reader: server memory for it within its queue limit | %s of heap against a limit of %s (heap counts 8 KiB pages; see the notes) | %s |\n", mdreport.Bytes(h), mdreport.Bytes(lim), verdict(h <= lim))
+		p("| slow reader: server memory for it within its queue limit | %.0f B freed when it closed beyond what an idle connection frees, against a limit of %.0f B (%s) of queued bytes; the queue's buffer holds at most the limit, and the queue also has a %d-byte slice header (see the notes) | %s |\n", h, lim, mdreport.Bytes(lim), queueHeader, verdict(h <= lim+queueHeader))
 	}
 	p("\n")
 }
@@ -248,12 +254,12 @@ func (r *report) writeSlow(p printer) {
 		return
 	}
 	s0 := r.slow[0]
-	p("### One slow reader among %d connections on one Loop\n\nServer `hybi-loop-slow` (`bench/lib/scale.go`): a `websocket.Loop` with `WriteQueueLimit` %s, no `QueueFullCode`, and an `OnMessage` echo that drops a message refused with `ErrWriteQueueFull` and keeps the connection. The other %d connections echo %d messages of %s, one in flight each; first with connection 0 idle (**without**), then with connection 0 turned slow reader (**with**): it sends a %s message every %v and never reads (its receive buffer shrunk to %s), starting 1 s before the run and sending through it, so that its queue stays full. The slow connection's memory is the child's heap in use at the end of the run with it, minus the same after the run without it, once connection 0 has sent twenty %s messages as a reading peer and got their echoes (so that the server's buffers for messages of that size are counted on both sides and the difference is what being slow costs); each side is the least of three readings 50 ms apart, each taken after two collections (`runtime.MemStats.HeapInuse`).\n\n",
+	p("### One slow reader among %d connections on one Loop\n\nServer `hybi-loop-slow` (`bench/lib/scale.go`): a `websocket.Loop` with `WriteQueueLimit` %s, no `QueueFullCode`, and an `OnMessage` echo that drops a message refused with `ErrWriteQueueFull` and keeps the connection. The other %d connections echo %d messages of %s, one in flight each; first with connection 0 idle (**without**), then with connection 0 turned slow reader (**with**): it sends a %s message every %v and never reads (its receive buffer shrunk to %s), starting 1 s before the run and sending through it, so that its queue stays full. The slow connection's memory is the child's heap in use at the end of the run with it, minus the same after the run without it, once connection 0 has sent twenty %s messages as a reading peer and got their echoes (so that the server's buffers for messages of that size are counted on both sides and the difference is what being slow costs); each side is the least of three readings 50 ms apart, each taken after two collections (`runtime.MemStats.HeapInuse`). That growth also counts buffers a poller keeps for all its connections (the one that assembles a message split across two reads grows under this load); so the target reads **freed when it closed** (`HeapAlloc`, in bytes, not pages): the heap the server frees once the slow reader closes its end and the server drops the connection, which is the connection's own memory and nothing a poller keeps, minus what an idle connection frees when it closes next (**an idle one freed**: the Conn and its state, which every connection holds).\n\n",
 		s0.Conns, mdreport.Bytes(float64(s0.QueueLimit)), s0.Conns-1, s0.Msgs, mdreport.Size(s0.Size), mdreport.Size(run.SlowMsg), run.SlowEvery, mdreport.Bytes(run.SlowRcvBuf), mdreport.Size(run.SlowMsg))
-	p("| Round | p50 without | p99 without | p99 with | with / without | msgs/s without | msgs/s with | slow reader sent | its server heap | still open |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| Round | p50 without | p99 without | p99 with | with / without | msgs/s without | msgs/s with | slow reader sent | server heap growth | freed when it closed | an idle one freed | still open |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for i, s := range r.slow {
-		p("| %d | %s | %s | %s | %.2f | %s | %s | %s | %s | %v |\n", i+1, ms(float64(s.Without.P50)), ms(float64(s.Without.P99)), ms(float64(s.With.P99)),
-			float64(s.With.P99)/float64(s.Without.P99), fmtRate(s.WithoutRate), fmtRate(s.WithRate), mdreport.Bytes(float64(s.SlowSent)), mdreport.Bytes(float64(s.SlowHeap)), s.SlowOpen)
+		p("| %d | %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %v |\n", i+1, ms(float64(s.Without.P50)), ms(float64(s.Without.P99)), ms(float64(s.With.P99)),
+			float64(s.With.P99)/float64(s.Without.P99), fmtRate(s.WithoutRate), fmtRate(s.WithRate), mdreport.Bytes(float64(s.SlowSent)), mdreport.Bytes(float64(s.SlowHeap)), mdreport.Bytes(float64(s.SlowFreed)), mdreport.Bytes(float64(s.IdleFreed)), s.SlowOpen)
 	}
 	p("\n")
 }
