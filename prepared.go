@@ -70,6 +70,18 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	return &PreparedMessage{op: op, data: append([]byte(nil), data...)}, nil
 }
 
+// formFor returns pm's form for c, or nil when c compresses pm with
+// context takeover, so that no form can be shared.
+func (pm *PreparedMessage) formFor(c *Conn) (*preparedForm, error) {
+	if c.comp == nil || len(pm.data) < c.opts.compressionThreshold() {
+		return pm.form(plainForm, 0)
+	}
+	if c.ztakeover {
+		return nil, nil
+	}
+	return pm.form(c.comp.Level(), c.zbits)
+}
+
 // form returns the encoding for level and bits, making it at first use.
 func (pm *PreparedMessage) form(level, bits int) (*preparedForm, error) {
 	if fs := pm.forms.Load(); fs != nil {
@@ -124,17 +136,13 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	if pm == nil {
 		return errNilPrepared
 	}
-	level, bits := plainForm, 0
-	if c.comp != nil && len(pm.data) >= c.opts.compressionThreshold() {
-		if c.ztakeover {
-			// The compressed bytes depend on this connection's history.
-			return c.writeMessage(pm.op, pm.data)
-		}
-		level, bits = c.comp.Level(), c.zbits
-	}
-	f, err := pm.form(level, bits)
+	f, err := pm.formFor(c)
 	if err != nil {
 		return err
+	}
+	if f == nil {
+		// The compressed bytes depend on this connection's history.
+		return c.writeMessage(pm.op, pm.data)
 	}
 	if err := c.lockMessage(); err != nil {
 		return err
@@ -194,15 +202,8 @@ func (c *Conn) tryWritePrepared(w *rawWriter, rc syscall.RawConn, pm *PreparedMe
 	if !rawIO || c.client || c.aw != nil || c.opts.Trace != nil || c.lc.Load() != nil {
 		return false, false, nil
 	}
-	level, bits := plainForm, 0
-	if c.comp != nil && len(pm.data) >= c.opts.compressionThreshold() {
-		if c.ztakeover {
-			return false, false, nil
-		}
-		level, bits = c.comp.Level(), c.zbits
-	}
-	f, err := pm.form(level, bits)
-	if err != nil || len(f.wire) > maxWrite {
+	f, err := pm.formFor(c)
+	if err != nil || f == nil || len(f.wire) > maxWrite {
 		return false, false, err
 	}
 	if !c.g.tryAcquire(lockMsg | lockW) {
