@@ -12,6 +12,7 @@ import (
 	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
 )
 
 // MessageType is the type of a data message (RFC 6455 §5.6). Its values are
@@ -92,6 +93,8 @@ type Conn struct {
 	client      bool
 	closeReason string // reason of our Close frame, for the CloseError
 
+	cw *clientWrite // a client's, nil on a server
+
 	// Heartbeat.
 	hb *heartbeat // nil unless Options.PingInterval > 0
 	// pw: PingContext calls waiting for their Pong; nil until the first.
@@ -157,6 +160,20 @@ type heartbeat struct {
 	due        int64
 }
 
+// clientWrite is a client's own write state: the source of its masking
+// keys, so that a frame does not take one from mask.NewKey's shared pool,
+// and a buffer for small frames, so that a message does not take a pooled
+// chunk. Both are used under the write side. Servers neither mask nor
+// keep per-connection write buffers (an idle connection holds none).
+type clientWrite struct {
+	keys mask.KeySource
+	buf  [clientSmall]byte
+}
+
+// clientSmall is the size of a clientWrite's frame buffer: a header and
+// a payload of up to clientSmall - frame.MaxHeaderSize bytes.
+const clientSmall = 256
+
 // traceState is the state of Options.Trace, allocated only when it is set.
 type traceState struct {
 	pos  int64 // stream offset of rbuf[r]
@@ -196,6 +213,10 @@ func newConn(nc net.Conn, client bool, buffered []byte, o *Options, protocol str
 		role = conn.Client
 	}
 	cfg := conn.Config{Role: role, MaxMessageSize: o.maxMessageSize()}
+	if client {
+		c.cw = new(clientWrite)
+		cfg.MaskKeys = &c.cw.keys
+	}
 	if params != nil {
 		comp, err := params.NewCompressor(!client, o.compressionLevel())
 		if err != nil {

@@ -156,7 +156,15 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 			return err
 		}
-		if len(c.owed) == 0 && c.aw == nil && len(p) <= smallFrame {
+		if len(c.owed) == 0 && c.aw == nil && c.cw != nil && len(p) <= clientSmall-frame.MaxHeaderSize {
+			// The same for a client's small frame, in its own buffer.
+			b := c.cw.buf[:0]
+			c.smu.Lock()
+			if len(c.cc.Pending()) == 0 {
+				return c.writeSmallLocked(&b, op, flags, p)
+			}
+			c.smu.Unlock()
+		} else if len(c.owed) == 0 && c.aw == nil && len(p) <= smallFrame {
 			// The common case: nothing owed and, checked under the same
 			// hold of smu that frames p, no control frame queued, so
 			// there is nothing to flush first.

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
 )
 
 // Role says which end of the connection a Conn is (RFC 6455 §5.1, §5.3).
@@ -83,6 +84,13 @@ type Config struct {
 	// delivered from (default DefaultInflateBufferSize); it is allocated
 	// once, by New/Init, only when Inflater is set.
 	InflateBufferSize int
+
+	// MaskKeys, in the client role, is where the masking keys of the
+	// frames c builds come from (nil: mask.NewKey). A KeySource is not
+	// safe for concurrent use: give each Conn its own, which it then uses
+	// only while the caller serializes its calls, as it must anyway. It
+	// saves NewKey's shared pool per frame.
+	MaskKeys *mask.KeySource
 }
 
 // Inflater decompresses the payload of compressed messages (RFC 7692 §7.2.2),

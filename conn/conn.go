@@ -34,7 +34,12 @@ const maxInflateBuffer = 16 << 20
 // queued or built, and returned once nothing in them is live, so an idle
 // connection does not hold them.
 type Conn struct {
-	cfg      Config
+	// The Config, kept as the fields used after Init (the limits are kept
+	// resolved below).
+	inflater  Inflater
+	keys      *mask.KeySource // Config.MaskKeys
+	cfgMaxMsg int64           // Config.MaxMessageSize, for SetMaxMessageSize
+
 	maxMsg   int64 // resolved limits; math.MaxInt64 for none
 	maxFrame int64
 	maxFrags int
@@ -57,6 +62,8 @@ type Conn struct {
 	utf        utf8.Validator
 	// Write side (beside utf, which leaves room for it).
 	wOpen  bool // a fragmented message is being sent
+	role   Role
+	rsv    frame.Flags // Config.AllowedRSV
 	ctlLen int
 
 	// Closing handshake (RFC 6455 §7).
@@ -150,7 +157,8 @@ func (c *Conn) Init(cfg Config) error {
 	if err := checkConfig(&cfg); err != nil {
 		return err
 	}
-	c.cfg = cfg
+	c.inflater, c.keys, c.cfgMaxMsg = cfg.Inflater, cfg.MaskKeys, cfg.MaxMessageSize
+	c.role, c.rsv = cfg.Role, cfg.AllowedRSV
 	c.maxMsg = limit(cfg.MaxMessageSize, DefaultMaxMessageSize)
 	c.maxFrame = limit(cfg.MaxFrameSize, c.maxMsg)
 	c.maxFrags = int(limit(int64(cfg.MaxFragments), DefaultMaxFragments))
@@ -212,13 +220,13 @@ func limit(v, def int64) int64 {
 // bound. A driver uses it for limits that change during a connection.
 func (c *Conn) SetMaxMessageSize(n int64) {
 	if n <= 0 {
-		n = c.cfg.MaxMessageSize
+		n = c.cfgMaxMsg
 	}
 	c.maxMsg = limit(n, DefaultMaxMessageSize)
 }
 
 // Role returns the role c was configured with.
-func (c *Conn) Role() Role { return c.cfg.Role }
+func (c *Conn) Role() Role { return c.role }
 
 // Next parses the next event from in, the bytes received next from the peer,
 // unmasking payload in place. It returns the event (Kind EventNone if none),
@@ -317,7 +325,7 @@ func (c *Conn) Next(in []byte) (ev Event, n int, err error) {
 // beginFrame applies the per-frame rules to a new header and sets up the
 // read state for its payload.
 func (c *Conn) beginFrame(h frame.Header) error {
-	allowed := c.cfg.AllowedRSV
+	allowed := c.rsv
 	// RFC 7692 §6: RSV1 (the "Per-Message Compressed" bit) is set on the
 	// first frame of a message only; an endpoint MUST fail the connection
 	// on a control frame or a continuation frame with RSV1 (§6.1).
@@ -353,7 +361,7 @@ func (c *Conn) beginFrame(h frame.Header) error {
 		}
 		c.msgOpen, c.msgOp, c.msgFirst = true, h.Opcode, true
 		c.msgSize, c.msgFrags = 0, 0
-		c.compressed = h.RSV1 && c.cfg.Inflater != nil
+		c.compressed = h.RSV1 && c.inflater != nil
 		c.infPending, c.tailPos = false, 0
 		c.utf.Reset()
 	}
@@ -449,7 +457,7 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 	if raw && c.hdr.Masked {
 		mask.Apply(c.hdr.Key, c.keyPos, src)
 	}
-	nOut, nIn, err := c.cfg.Inflater.Inflate(c.infBuf, src)
+	nOut, nIn, err := c.inflater.Inflate(c.infBuf, src)
 	if nIn < 0 || nIn > len(src) || nOut < 0 || nOut > len(c.infBuf) ||
 		(nIn == 0 && nOut == 0 && err == nil && (len(src) > 0 || !c.infPending)) {
 		return Event{}, 0, c.fail(errInflater)
@@ -497,7 +505,7 @@ func (c *Conn) inflate(in []byte) (Event, int, error) {
 			}
 			final = true
 			c.msgOpen, c.compressed = false, false
-			if e, ok := c.cfg.Inflater.(MessageEnder); ok {
+			if e, ok := c.inflater.(MessageEnder); ok {
 				// An Inflater that finds the message malformed only at its
 				// end reports it here; the message fails, not the next one.
 				if err := e.EndMessage(); err != nil {
@@ -620,10 +628,10 @@ func (c *Conn) queue(op frame.Opcode, payload []byte) {
 	}
 	var flags frame.Flags
 	var key mask.Key
-	if c.cfg.Role == Client {
+	if c.role == Client {
 		// RFC 6455 §5.3: "The masking key is a 32-bit value chosen at random
 		// by the client" for each frame.
-		flags, key = frame.Mask, mask.NewKey()
+		flags, key = frame.Mask, c.newKey()
 	}
 	if op == frame.OpPong {
 		c.pongAt = c.outTail
@@ -713,7 +721,7 @@ func (c *Conn) checkWrite(op frame.Opcode, flags frame.Flags, length int64) erro
 		return ErrWriteCloseSent
 	case length < 0:
 		return ErrWriteLength
-	case flags&rsvBits&^c.cfg.AllowedRSV != 0:
+	case flags&rsvBits&^c.rsv != 0:
 		// RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that
 		// defines meanings for non-zero values".
 		return ErrWriteRSV
@@ -749,12 +757,20 @@ func (c *Conn) checkWrite(op frame.Opcode, flags frame.Flags, length int64) erro
 
 func (c *Conn) header(op frame.Opcode, flags frame.Flags, length int64) frame.Header {
 	var key mask.Key
-	if c.cfg.Role == Client {
+	if c.role == Client {
 		// RFC 6455 §5.3: a fresh, unpredictable key per frame.
 		flags |= frame.Mask
-		key = mask.NewKey()
+		key = c.newKey()
 	}
 	return frame.NewHeader(op, flags, key, length)
+}
+
+// newKey returns a fresh masking key, from Config.MaskKeys when set.
+func (c *Conn) newKey() mask.Key {
+	if c.keys != nil {
+		return c.keys.Next()
+	}
+	return mask.NewKey()
 }
 
 // AppendFrame appends one whole frame (header and payload, masked with a
