@@ -30,7 +30,8 @@ import (
 // "tcp" is a bare TCP server that answers any request head with a fixed 101
 // response: the floor of the upgrade and idle rows. "tcp,raw,echo" is the
 // floor of the echo rows instead: a plain TCP echo with no WebSocket code
-// (see serveTCPEcho).
+// (see serveTCPEcho). "tcp,raw,busy" and "tcp-epoll,raw,busy" are the
+// floors of the busy rows (serveTCPBusy, serveEpollBusy).
 const childEnv = "HYBI_BENCH_CHILD"
 
 // profileEnv, when set to a directory, makes every child write a CPU
@@ -138,6 +139,13 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 	switch {
 	case parts[0] == "tcp" && parts[2] == "echo":
 		srv = serveTCPEcho(ln)
+	case parts[0] == "tcp" && parts[2] == "busy":
+		srv = serveTCPBusy(ln)
+	case parts[0] == "tcp-epoll" && parts[2] == "busy":
+		if srv, err = serveEpollBusy(ln); err != nil {
+			fmt.Fprintf(out, "@@ error %v\n", err)
+			return nil
+		}
 	case parts[0] == "tcp":
 		srv = serveTCP(ln, parts[1] == "http")
 	default:
@@ -218,33 +226,39 @@ func serveTCP(ln net.Listener, viaHTTP bool) *tcpServer {
 		serveHTTPFloor(ln)
 		return s
 	}
+	acceptEach(ln, func(nc net.Conn) {
+		var buf [512]byte
+		if _, err := readHead(nc, buf[:]); err != nil {
+			nc.Close()
+			return
+		}
+		nc.Write(fixed101)
+		s.mu.Lock()
+		s.conns = append(s.conns, nc)
+		s.mu.Unlock()
+		for {
+			if _, err := nc.Read(buf[:]); err != nil {
+				nc.Close()
+				s.remove(nc)
+				return
+			}
+		}
+	})
+	return s
+}
+
+// acceptEach serves every connection ln accepts with serve, each on a
+// goroutine of its own, until ln is closed.
+func acceptEach(ln net.Listener, serve func(net.Conn)) {
 	go func() {
 		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				var buf [512]byte
-				if _, err := readHead(nc, buf[:]); err != nil {
-					nc.Close()
-					return
-				}
-				nc.Write(fixed101)
-				s.mu.Lock()
-				s.conns = append(s.conns, nc)
-				s.mu.Unlock()
-				for {
-					if _, err := nc.Read(buf[:]); err != nil {
-						nc.Close()
-						s.remove(nc)
-						return
-					}
-				}
-			}()
+			go serve(nc)
 		}
 	}()
-	return s
 }
 
 // remove takes a closed connection out of the broadcast floor's list.
@@ -290,34 +304,26 @@ func writePieces(w io.Writer, p []byte) error {
 // pieces of at most 1 MiB − 4 KiB). No framing, no masking, no WebSocket
 // code: what loopback TCP allows for a blocking echo of n bytes.
 func serveTCPEcho(ln net.Listener) *tcpServer {
-	go func() {
+	acceptEach(ln, func(nc net.Conn) {
+		defer nc.Close()
+		var hdr [8]byte
+		if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint64(hdr[:])
+		if n == 0 || n > maxTCPEcho {
+			return
+		}
+		buf := make([]byte, n)
 		for {
-			nc, err := ln.Accept()
-			if err != nil {
+			if _, err := io.ReadFull(nc, buf); err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				var hdr [8]byte
-				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
-					return
-				}
-				n := binary.BigEndian.Uint64(hdr[:])
-				if n == 0 || n > maxTCPEcho {
-					return
-				}
-				buf := make([]byte, n)
-				for {
-					if _, err := io.ReadFull(nc, buf); err != nil {
-						return
-					}
-					if err := writePieces(nc, buf); err != nil {
-						return
-					}
-				}
-			}()
+			if err := writePieces(nc, buf); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return &tcpServer{ln: ln}
 }
 

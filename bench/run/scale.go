@@ -34,6 +34,10 @@ type scaleConn struct {
 	nc  net.Conn
 	br  *bufio.Reader
 	buf []byte // a received payload
+	// floor: the server is one of BusyFloors, which sends back the
+	// client's own masked frame, so a frame read must be masked (and
+	// its key is skipped); otherwise it must not be.
+	floor bool
 }
 
 // dialScale connects from 127.0.0.(1+i%SourceAddrs) to addr and performs
@@ -123,7 +127,7 @@ func (c *scaleConn) readFrame() (byte, []byte, error) {
 	if _, err := io.ReadFull(c.br, h[:]); err != nil {
 		return 0, nil, err
 	}
-	if h[1]&0x80 != 0 || h[0]&0x80 == 0 {
+	if masked := h[1]&0x80 != 0; masked != c.floor || h[0]&0x80 == 0 {
 		return 0, nil, fmt.Errorf("unexpected frame header % x", h)
 	}
 	n := uint64(h[1] & 0x7f)
@@ -140,6 +144,12 @@ func (c *scaleConn) readFrame() (byte, []byte, error) {
 			return 0, nil, err
 		}
 		n = binary.BigEndian.Uint64(e[:])
+	}
+	if c.floor {
+		var key [4]byte
+		if _, err := io.ReadFull(c.br, key[:]); err != nil {
+			return 0, nil, err
+		}
 	}
 	if n > lib.MaxMessage {
 		return 0, nil, fmt.Errorf("frame of %d bytes", n)
@@ -253,11 +263,10 @@ const BusyLimit = 60 * time.Second
 // and, for each size, has every connection echo msgs(size)/conns binary
 // messages of that size, one in flight per connection (so conns messages
 // in flight in all), after a warm-up of two round trips per connection.
+// name may also be one of BusyFloors: a server with no WebSocket code that
+// writes back the bytes it reads, whose echo is the client's own frame.
 func MeasureBusy(name string, conns int, sizes []int, msgs func(size int) int) ([]BusySample, error) {
-	child, err := StartChild(name, false, false)
-	if errors.Is(err, lib.ErrUnsupported) {
-		child, err = StartChild(name, true, false)
-	}
+	child, err := startBusy(name)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +276,9 @@ func MeasureBusy(name string, conns int, sizes []int, msgs func(size int) int) (
 		return nil, err
 	}
 	defer closeScale(cs)
+	for _, c := range cs {
+		c.floor = IsBusyFloor(name)
+	}
 	var out []BusySample
 	for _, size := range sizes {
 		per := max(1, msgs(size)/conns)
@@ -287,6 +299,20 @@ func MeasureBusy(name string, conns int, sizes []int, msgs func(size int) int) (
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// startBusy starts the server of a busy row in a child: a floor of
+// BusyFloors, or lib name's raw path where it has one, else its net/http
+// path.
+func startBusy(name string) (*Child, error) {
+	if IsBusyFloor(name) {
+		return startChild(name + ",raw,busy")
+	}
+	child, err := StartChild(name, false, false)
+	if errors.Is(err, lib.ErrUnsupported) {
+		child, err = StartChild(name, true, false)
+	}
+	return child, err
 }
 
 // echoAll has every connection of cs do per round trips of frame at once,

@@ -7,11 +7,11 @@ import (
 	"github.com/hybi/websocket/bench/lib"
 )
 
-// TestMeasureBusy runs a tiny busy cell on hybi-loop and one peer: every
-// message is echoed and counted, and the latency and server figures are
-// filled in.
+// TestMeasureBusy runs a tiny busy cell on hybi-loop, one peer and the
+// floors: every message is echoed and counted, and the latency and server
+// figures are filled in.
 func TestMeasureBusy(t *testing.T) {
-	for _, name := range []string{"hybi-loop", "gws"} {
+	for _, name := range append([]string{"hybi-loop", "gws"}, BusyFloors...) {
 		ss, err := MeasureBusy(name, 20, []int{16, 20000}, func(int) int { return 100 })
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -25,6 +25,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func main() {
 	flag.DurationVar(&c.heartbeat, "heartbeat", 5*time.Second, "heartbeat interval of the idle rows")
 	flag.DurationVar(&c.window, "window", 10*time.Second, "how long the idle rows' CPU is measured")
 	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: busy,slow,idle")
-	flag.StringVar(&c.libs, "libs", "", "only these libraries in the busy rows, comma-separated")
+	flag.StringVar(&c.libs, "libs", "", "only these rows in the busy tables, comma-separated: libraries and the floors tcp, tcp-epoll")
 	flag.StringVar(&c.profile, "profile", "", "write a CPU profile of every child server into this directory")
 	flag.DurationVar(&c.timeout, "timeout", 14*time.Minute, "give up (exit 1) when the whole run takes longer")
 	flag.Parse()
@@ -149,15 +150,17 @@ func splice(file, section string) error {
 
 func (r *report) want(section string) bool { return mdreport.Wanted(r.cfg.only, section) }
 
-// busyLibs are the libraries of the busy rows.
+// busyLibs are the rows of the busy table: the floors (run.BusyFloors),
+// then the libraries; -libs keeps those it lists.
 func (r *report) busyLibs() []string {
-	var n []string
+	n := slices.Clone(run.BusyFloors)
 	for _, l := range lib.All() {
-		if r.cfg.libs == "" || strings.Contains(","+r.cfg.libs+",", ","+l.Name+",") {
-			n = append(n, l.Name)
-		}
+		n = append(n, l.Name)
 	}
-	return n
+	if r.cfg.libs == "" {
+		return n
+	}
+	return slices.DeleteFunc(n, func(name string) bool { return !slices.Contains(strings.Split(r.cfg.libs, ","), name) })
 }
 
 func (r *report) msgsFor(size int) int {

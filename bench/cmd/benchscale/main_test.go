@@ -3,9 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hybi/websocket/bench/run"
 )
 
 func TestSplice(t *testing.T) {
@@ -28,5 +31,46 @@ func TestSplice(t *testing.T) {
 				t.Errorf("(-want +got)\n%s", d)
 			}
 		})
+	}
+}
+
+// floorReport is a report of one busy cell (1,000 connections, 16 B) in
+// which the floors echo fastest: they must show in the table, never as
+// the best peer, and the targets must name them.
+func floorReport(rates map[string]float64) *report {
+	r := &report{cfg: config{conns: []int{1000}, sizes: []int{16}}}
+	for name, v := range rates {
+		r.addBusy(name, run.BusySample{Conns: 1000, Size: 16, Msgs: int(v), Elapsed: time.Second,
+			Latency: run.Latency{P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 3 * time.Millisecond, Max: 4 * time.Millisecond}, ServerCPU: time.Second})
+	}
+	return r
+}
+
+func TestBusyFloorRows(t *testing.T) {
+	r := floorReport(map[string]float64{"tcp": 60000, "tcp-epoll": 70000, "hybi": 45000, "hybi-loop": 55000, "gobwas": 50000, "nbio": 52000})
+	if n, v := r.best(r.busyLibs(), 1000, 16, rate, true); n != "nbio" || v != 52000 {
+		t.Errorf("best peer = %s %v, want nbio 52000 (the floors are no peers)", n, v)
+	}
+	var b strings.Builder
+	r.write(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| tcp | 60.0k | 1.15 |",
+		"| tcp-epoll | 70.0k | 1.35 |",
+		"| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, the tcp-epoll floor 70.0k msg/s | **missed** |",
+		"| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, 1000 conns, 16 B | 45.0k msg/s, 0.90× gobwas (50.0k); the best goroutine peer is 50.0k msg/s, the tcp floor 60.0k msg/s | **missed** |",
+		"The rows **tcp** and **tcp-epoll** are floors, not peers",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// A target above the floor says so.
+	r = floorReport(map[string]float64{"tcp-epoll": 58000, "hybi-loop": 55000, "nbio": 52000})
+	b.Reset()
+	r.write(&b)
+	want := "| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, above the tcp-epoll floor (58.0k msg/s, no WebSocket code) | **missed** (above the tcp-epoll floor) |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks %q", want)
 	}
 }

@@ -84,11 +84,12 @@ func p99(s run.BusySample) float64  { return float64(s.P99) }
 // path is an event loop).
 var goroutinePeers = []string{"gorilla", "coder", "gobwas", "gws"}
 
-// best returns the peer among names with the highest (or lowest) median.
+// best returns the peer among names with the highest (or lowest) median;
+// hybi's rows and the floors are no peers.
 func (r *report) best(names []string, conns, size int, f func(run.BusySample) float64, higher bool) (string, float64) {
 	bn, bv := "", math.NaN()
 	for _, n := range names {
-		if mdreport.Ours(n) {
+		if mdreport.Ours(n) || run.IsBusyFloor(n) {
 			continue
 		}
 		v := r.busyMed(n, conns, size, f)
@@ -159,14 +160,16 @@ func (r *report) writeTargets(p printer) {
 			lp := r.busyMed(mdreport.LoopName, n, size, p99)
 			if !math.IsNaN(lv) && bn != "" {
 				x := lv / bv
-				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, mdreport.Size(size), fmtRate(lv), x, bn, fmtRate(bv), verdict(x >= 1.2))
+				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s | %s |\n", n, mdreport.Size(size), fmtRate(lv), x, bn, fmtRate(bv),
+					r.floorNote(n, size, "tcp-epoll", 1.2*bv, "1.2× the best peer"), r.floorVerdict(n, size, "tcp-epoll", 1.2*bv, x >= 1.2))
 				p("| Loop p99 ≤ the best peer's, %d conns, %s | %s against %s's %s | %s |\n", n, mdreport.Size(size), ms(lp), pn, ms(pv), verdict(lp <= pv))
 			}
 			gn, gv := r.best(goroutinePeers, n, size, rate, true)
 			hv := r.busyMed("hybi", n, size, rate)
 			if !math.IsNaN(hv) && gn != "" {
 				x := hv / gv
-				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s) | %s |\n", n, mdreport.Size(size), fmtRate(hv), x, gn, fmtRate(gv), verdict(x >= 1.0))
+				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s | %s |\n", n, mdreport.Size(size), fmtRate(hv), x, gn, fmtRate(gv),
+					r.floorNote(n, size, "tcp", gv, "the best goroutine peer"), r.floorVerdict(n, size, "tcp", gv, x >= 1.0))
 			}
 		}
 	}
@@ -201,6 +204,29 @@ func (r *report) writeTargets(p printer) {
 	p("\n")
 }
 
+// floorNote is the targets table's sentence on floor row name of a busy
+// cell beside target msgs/s (what the target asks, named what), or ""
+// when the floor was not measured.
+func (r *report) floorNote(conns, size int, name string, target float64, what string) string {
+	f := r.busyMed(name, conns, size, rate)
+	if math.IsNaN(f) {
+		return ""
+	}
+	if target > f {
+		return fmt.Sprintf("; %s is %s msg/s, above the %s floor (%s msg/s, no WebSocket code)", what, fmtRate(target), name, fmtRate(f))
+	}
+	return fmt.Sprintf("; %s is %s msg/s, the %s floor %s msg/s", what, fmtRate(target), name, fmtRate(f))
+}
+
+// floorVerdict is verdict(ok), saying when a missed target is above floor
+// row name's msgs/s in the same cell.
+func (r *report) floorVerdict(conns, size int, name string, target float64, ok bool) string {
+	if f := r.busyMed(name, conns, size, rate); !ok && target > f {
+		return verdict(ok) + " (above the " + name + " floor)"
+	}
+	return verdict(ok)
+}
+
 // extrapolate returns the share of one core a heartbeat of 30 s costs at
 // 100,000 connections, at the CPU per ping of s.
 func extrapolate(s run.HBSample) float64 {
@@ -219,7 +245,7 @@ func (r *report) writeBusy(p printer) {
 	if r.busy == nil {
 		return
 	}
-	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost.\n\n", run.SourceAddrs)
+	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost. The rows **tcp** and **tcp-epoll** are floors, not peers: servers with no WebSocket code that write back the bytes they read, so that the client gets its own masked frame back and accepts it as the echo (the same client otherwise). tcp: a goroutine per connection reading the net.Conn and writing what it read with one Write; tcp-epoll: GOMAXPROCS pollers on raw epoll (level-triggered, one read into a 64 KiB buffer per poller and one write per ready connection). They include the kernel's work, the wake-ups and one read and one write per message; they leave out parsing, unmasking and framing (see the notes).\n\n", run.SourceAddrs)
 	for _, n := range r.cfg.conns {
 		for _, size := range r.cfg.sizes {
 			names := r.busyLibs()
