@@ -182,28 +182,31 @@ func (ep *epoll) round(fds []int, batch int) (roundStats, error) {
 }
 
 // hbPeer, the child of MeasureHBFloor (spec "addr,n"), dials n
-// connections to addr and answers every Ping with a Pong until the server
-// closes them.
+// connections to addr (dialEach, from 127.0.0.1 to 127.0.0.SourceAddrs)
+// and answers every Ping with a Pong until the server closes them.
 func hbPeer(spec string) error {
 	addr, ns, _ := strings.Cut(spec, ",")
 	n, err := strconv.Atoi(ns)
 	if err != nil {
 		return fmt.Errorf("bad %s %q", hbPeerEnv, spec)
 	}
-	conns := make([]net.Conn, 0, n)
+	conns := make([]net.Conn, n)
 	defer runtime.KeepAlive(conns) // their finalizers would close the descriptors
-	fds := make([]int, 0, n)
-	for range n {
-		c, err := net.Dial("tcp", addr)
+	fds := make([]int, n)
+	// From SourceAddrs source addresses, as the clients of the other
+	// scale rows: one address's ephemeral ports do not last for ~20,000
+	// connections to one server port.
+	err = dialEach(n, func(i int) error {
+		c, err := dialFrom(addr, i)
 		if err != nil {
 			return err
 		}
-		fd, err := rawFD(c)
-		if err != nil {
-			return err
-		}
-		conns = append(conns, c)
-		fds = append(fds, fd)
+		conns[i] = c
+		fds[i], err = rawFD(c)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	ep, err := newEpoll(fds)
 	if err != nil {

@@ -40,11 +40,16 @@ type scaleConn struct {
 	floor bool
 }
 
-// dialScale connects from 127.0.0.(1+i%SourceAddrs) to addr and performs
-// the fixed client handshake of rawHandshake (clientHandshake).
-func dialScale(addr string, i int) (*scaleConn, error) {
+// dialFrom connects from 127.0.0.(1+i%SourceAddrs) to addr.
+func dialFrom(addr string, i int) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%SourceAddrs))}}
-	nc, err := d.Dial("tcp", addr)
+	return d.Dial("tcp", addr)
+}
+
+// dialScale connects as dialFrom does and performs the fixed client
+// handshake of rawHandshake (clientHandshake).
+func dialScale(addr string, i int) (*scaleConn, error) {
+	nc, err := dialFrom(addr, i)
 	if err != nil {
 		return nil, err
 	}
@@ -55,22 +60,22 @@ func dialScale(addr string, i int) (*scaleConn, error) {
 	return &scaleConn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
 
-// openScale opens n connections to addr with a few parallel dialers and
-// returns them with the wall time it took.
-func openScale(addr string, n int) ([]*scaleConn, time.Duration, error) {
-	conns := make([]*scaleConn, n)
-	start := time.Now()
+// dialers is how many goroutines open the connections of a scale row.
+const dialers = 8
+
+// dialEach calls dial(i) for i from 0 to n−1 from dialers goroutines
+// (each takes every dialers-th i) and returns the first error; a goroutine
+// stops at its first error.
+func dialEach(n int, dial func(i int) error) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	const workers = 8
-	for w := range workers {
+	for w := range dialers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += workers {
-				c, err := dialScale(addr, i)
-				if err != nil {
+			for i := w; i < n; i += dialers {
+				if err := dial(i); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = fmt.Errorf("connection %d of %d: %w", i, n, err)
@@ -78,15 +83,26 @@ func openScale(addr string, n int) ([]*scaleConn, time.Duration, error) {
 					mu.Unlock()
 					return
 				}
-				conns[i] = c
 			}
 		}()
 	}
 	wg.Wait()
+	return first
+}
+
+// openScale opens n connections to addr with dialEach and returns them
+// with the wall time it took.
+func openScale(addr string, n int) ([]*scaleConn, time.Duration, error) {
+	conns := make([]*scaleConn, n)
+	start := time.Now()
+	err := dialEach(n, func(i int) (err error) {
+		conns[i], err = dialScale(addr, i)
+		return err
+	})
 	el := time.Since(start)
-	if first != nil {
+	if err != nil {
 		closeScale(conns)
-		return nil, el, first
+		return nil, el, err
 	}
 	return conns, el, nil
 }

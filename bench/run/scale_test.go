@@ -1,6 +1,8 @@
 package run
 
 import (
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -70,5 +72,44 @@ func TestLatency(t *testing.T) {
 	want := Latency{P50: 51 * time.Millisecond, P90: 91 * time.Millisecond, P99: 100 * time.Millisecond, Max: 100 * time.Millisecond}
 	if got != want {
 		t.Errorf("latency = %+v, want %+v", got, want)
+	}
+}
+
+// TestDialEach: dialEach dials every index once, and dialFrom spreads the
+// connections over the source addresses 127.0.0.1 to 127.0.0.SourceAddrs.
+func TestDialEach(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const n = 2*SourceAddrs + 3
+	conns := make([]net.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	if err := dialEach(n, func(i int) (err error) {
+		conns[i], err = dialFrom(ln.Addr().String(), i)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		got := c.LocalAddr().(*net.TCPAddr).IP
+		if want := net.IPv4(127, 0, 0, byte(1+i%SourceAddrs)); !got.Equal(want) {
+			t.Errorf("connection %d from %v, want %v", i, got, want)
+		}
+	}
+	if err := dialEach(n, func(i int) error {
+		if i == 5 {
+			return errors.New("refused")
+		}
+		return nil
+	}); err == nil || err.Error() != "connection 5 of 19: refused" {
+		t.Errorf("dialEach with connection 5 failing = %v, want that error", err)
 	}
 }
