@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hybi/websocket/conn"
+	"github.com/hybi/websocket/frame"
 )
 
 func isTimeout(err error) bool {
@@ -49,6 +50,9 @@ func (c *Conn) readError(err error) error {
 // a read buffer, so a stream of messages costs one system call per
 // buffer, not per inlineRead bytes.
 func (c *Conn) fill() error {
+	if c.rsrc == rbufCaller {
+		c.unalias()
+	}
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 		if c.rsrc == rbufLent {
@@ -56,7 +60,7 @@ func (c *Conn) fill() error {
 			// traffic (the Loop takes it back when the socket runs dry).
 		} else if !c.hot {
 			c.useInline()
-		} else if c.rsrc == rbufNone || c.rsrc == rbufInline {
+		} else if c.rsrc == rbufNone || c.rsrc == rbufInline || c.rsrc == rbufSpill {
 			c.releaseReadBuf()
 			c.getReadBuf()
 		}
@@ -131,7 +135,28 @@ const (
 	rbufOwned  // c.own: a custom ReadBufferSize, or grown
 	rbufLent   // a Loop poller's read buffer, for one serve (see lendReadBuf)
 	rbufBig    // c.rbufp, a poller's read buffer left with unread frames
+	rbufCaller // ReadMessage's buffer's spare capacity, for one read (readIntoCaller)
+	rbufSpill  // c.rbufp, from writeBufPools: the bytes such a read brought past its message
 )
+
+// unalias ends a read into ReadMessage's buffer (see readIntoCaller): the
+// bytes it brought that were not consumed move to a buffer of the Conn, a
+// read buffer or, for more than fit one, a pooled buffer of the size class
+// that holds them, released once they are consumed (fill).
+func (c *Conn) unalias() {
+	left := c.rbuf[c.r:c.w]
+	c.rbuf, c.rsrc, c.r, c.w = nil, rbufNone, 0, 0
+	if len(left) == 0 {
+		return
+	}
+	if len(left) <= c.opts.readBufferSize() {
+		c.getReadBuf()
+	} else {
+		c.rbufp = getWriteBuf(len(left))
+		c.rbuf, c.rsrc = *c.rbufp, rbufSpill
+	}
+	c.w = copy(c.rbuf, left)
+}
 
 // readBufs hold the read buffers of the default size.
 var readBufs = sync.Pool{New: func() any {
@@ -163,6 +188,9 @@ func (c *Conn) releaseReadBuf() {
 	case rbufBig:
 		pollerReadBufs.Put(c.rbufp)
 		c.rbufp = nil
+	case rbufSpill:
+		putWriteBuf(c.rbufp)
+		c.rbufp = nil
 	case rbufInline:
 		inlineBufs.Put(c.inlp)
 		c.inlp = nil
@@ -181,7 +209,9 @@ const minDirect = 1 << 10
 // event's Data aliases its new tail (direct is true). Reading into a Loop
 // poller's read buffer is cheaper for what it can hold (one read may bring
 // the rest of the frame and the frames behind it): then only a payload at
-// least as long as that buffer is read straight into *tgt.
+// least as long as that buffer is read straight into *tgt. When grow is
+// set (ReadMessage), a frame boundary on a busy connection may be read
+// into *tgt's spare capacity too, header and all (readIntoCaller).
 // The caller holds the read side.
 func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 	for {
@@ -239,8 +269,11 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 				// bounded by MaxMessageSize, yet a peer should not make
 				// us allocate it before sending it (see appendData for
 				// the factor).
-				total := int64(len(b)) + rem
-				want := int(min(total, int64(max(4*cap(b), 64<<10)))) - len(b)
+				// The room for a frame header beyond the payload lets
+				// the next message of the same size be read whole into
+				// the buffer when it is passed back (readIntoCaller).
+				total := int64(len(b)) + rem + frame.MaxHeaderSize
+				want := int(min(total, int64(max(4*cap(b), 64<<10)+frame.MaxHeaderSize))) - len(b)
 				b = slices.Grow(b, want)
 				spare = cap(b) - len(b)
 			}
@@ -267,10 +300,55 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 				continue
 			}
 		}
+		if rem == 0 && c.r == c.w && grow && c.hot && c.comp == nil && c.opts.Trace == nil && c.lc.Load() == nil {
+			if ok, err := c.readIntoCaller(*tgt); ok || err != nil {
+				if err != nil {
+					return ev, false, err
+				}
+				continue
+			}
+		}
 		if err := c.fill(); err != nil {
 			return ev, false, err
 		}
 	}
+}
+
+// readIntoCaller reads the next frame, header included, into the spare
+// capacity of b, ReadMessage's buffer, instead of into rbuf, when that
+// capacity is larger than rbuf: a busy connection receiving large
+// messages then reads a message with one system call, not one for the
+// first read buffer's worth and one for the rest. rbuf points at the bytes
+// read (rbufCaller) until they are consumed: the payload is unmasked where
+// it lies and appendData moves it down over the header into its place in
+// b. That copy never reaches bytes not yet consumed, because every frame
+// header (and control frame) read is consumed without being appended: the
+// appended data always ends before the next unconsumed byte. Before more
+// is read into rbuf, and before ReadMessage returns, unalias moves what is
+// left (the start of the next frames) into a buffer of the Conn.
+// Compressed connections do not come here: inflated data may be longer
+// than what it was inflated from. It reports whether it read; the caller
+// holds the read side, and nothing is buffered (r == w) at a frame
+// boundary.
+func (c *Conn) readIntoCaller(b []byte) (bool, error) {
+	spare := b[len(b):cap(b)]
+	if len(spare) <= c.opts.readBufferSize() {
+		return false, nil
+	}
+	// At most maxWrite bytes, so that what is left over fits the
+	// largest of writeBufPools' buffers.
+	n, err := c.read(spare[:min(len(spare), maxWrite)])
+	if n > 0 {
+		c.releaseReadBuf()
+		c.rbuf, c.rsrc, c.r, c.w = spare[:n], rbufCaller, 0, n
+		c.hot = n >= inlineRead
+		c.received()
+		return true, nil
+	}
+	if err != nil {
+		return false, c.readError(err)
+	}
+	return true, nil // nothing read and no error: try again
 }
 
 // SetReadLimit bounds the size of the messages read from now on, in bytes;
@@ -444,6 +522,11 @@ func (c *Conn) messageLimit() int {
 func (c *Conn) readMessageLocked(dst []byte) (MessageType, []byte, error) {
 	b := dst[:0]
 	defer c.unlockRead()
+	defer func() {
+		if c.rsrc == rbufCaller {
+			c.unalias() // the caller's memory is the caller's again
+		}
+	}()
 	if c.msgOpen {
 		// An unfinished NextReader message: drop its rest.
 		if err := c.discardMessage(); err != nil {

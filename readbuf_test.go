@@ -119,3 +119,118 @@ func TestReadInlinePartialHeader(t *testing.T) {
 		t.Fatalf("second message: %d bytes, %v", len(got), err)
 	}
 }
+
+// A hot connection at a message boundary reads the next frame, header
+// included, straight into the spare capacity of ReadMessage's buffer, and
+// moves the payload to its place. Frames the same read brought past the
+// message (pipelined traffic), fragments with control frames between
+// them, and messages larger than the buffer all arrive intact, and the
+// bytes left over move to a buffer of the Conn before ReadMessage returns.
+func TestReadIntoCallerBuffer(t *testing.T) {
+	cn, sn := tcpPair(t)
+	server, err := newConn(sn, false, nil, &Options{}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.CloseNow() })
+	go io.Copy(io.Discard, cn) // the Pongs
+	rng := rand.New(rand.NewPCG(11, 12))
+	sizes := []int{0, 5, 125, 1000, DefaultReadBufferSize + 1, 20000, 65536, 70000, 200000}
+	var msgs [][]byte
+	var wire []byte
+	for range 1000 {
+		p := make([]byte, sizes[rng.IntN(len(sizes))])
+		for i := range p {
+			p[i] = byte(rng.Uint32())
+		}
+		msgs = append(msgs, p)
+		key := mask.Key{byte(rng.Uint32()), 4, 5, 6}
+		if len(p) < 2 || rng.IntN(3) > 0 {
+			wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpBinary, frame.Mask, key, 0), p)
+			continue
+		}
+		// Two fragments with a Ping between them.
+		k := rng.IntN(len(p))
+		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpBinary, frame.Mask|frame.More, key, 0), p[:k])
+		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpPing, frame.Mask, key, 0), []byte("ping"))
+		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpContinuation, frame.Mask, key, 0), p[k:])
+	}
+	go func() {
+		// Bursts of large writes, so that one read often brings several
+		// frames, small ones, so that reads end inside headers, and
+		// pauses, so that the reader also finds the socket empty.
+		wrng := rand.New(rand.NewPCG(13, 14))
+		for len(wire) > 0 {
+			k := min(len(wire), 1+wrng.IntN(300000))
+			if wrng.IntN(3) == 0 {
+				k = min(len(wire), 1+wrng.IntN(20)) // ends in a header, often
+			}
+			if _, err := cn.Write(wire[:k]); err != nil {
+				return
+			}
+			wire = wire[k:]
+			if wrng.IntN(3) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	var buf []byte
+	spilled := false
+	for i, want := range msgs {
+		_, got, err := server.ReadMessage(buf)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %d: got %d bytes, want %d (contents differ: %v)", i, len(got), len(want), len(got) == len(want))
+		}
+		if server.rsrc == rbufCaller {
+			t.Fatalf("message %d: the read buffer still points into the caller's memory", i)
+		}
+		spilled = spilled || server.rsrc == rbufSpill
+		buf = got
+	}
+	if !spilled {
+		t.Error("no read into the caller's buffer brought more than a read buffer past its message: the test did not reach the spill path")
+	}
+}
+
+// A read into the caller's buffer that ends inside the header of the
+// message's next fragment: the bytes of that header move out of the
+// caller's memory before more is read, so they cannot overwrite the
+// fragment already in place.
+func TestReadIntoCallerBufferPartialHeader(t *testing.T) {
+	cn, sn := tcpPair(t)
+	server, err := newConn(sn, false, nil, &Options{}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.CloseNow() })
+	go io.Copy(io.Discard, cn) // the Pong
+	key := mask.Key{1, 2, 3, 4}
+	big := bytes.Repeat([]byte{'x'}, 70000)
+	if _, err := cn.Write(frame.AppendFrame(nil, frame.NewHeader(frame.OpBinary, frame.Mask, key, 0), big)); err != nil {
+		t.Fatal(err)
+	}
+	_, buf, err := server.ReadMessage(nil)
+	if err != nil || !bytes.Equal(buf, big) {
+		t.Fatalf("first message: %d bytes, %v", len(buf), err)
+	}
+	first := bytes.Repeat([]byte{'a'}, 10000)
+	second := bytes.Repeat([]byte{'b'}, 20000)
+	wire := frame.AppendFrame(nil, frame.NewHeader(frame.OpBinary, frame.Mask|frame.More, key, 0), first)
+	wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpPing, frame.Mask, key, 0), []byte("ping"))
+	cut := len(wire) + 3 // 3 of the next fragment's 8 header bytes
+	wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpContinuation, frame.Mask, key, 0), second)
+	if _, err := cn.Write(wire[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		cn.Write(wire[cut:])
+	}()
+	_, got, err := server.ReadMessage(buf)
+	if want := append(first, second...); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("fragmented message: %d bytes (want %d), equal %v, %v", len(got), len(want), bytes.Equal(got, want), err)
+	}
+}
