@@ -9,11 +9,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hybi/websocket/bench/lib"
@@ -195,6 +197,15 @@ func (c *scaleConn) roundTrip(frame []byte, size int) error {
 	return nil
 }
 
+// selfCPU returns this process's user plus system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // procCPU returns the user plus system CPU time of process pid so far,
 // from /proc/pid/stat (clock ticks of 10 ms).
 func procCPU(pid int) time.Duration {
@@ -262,6 +273,8 @@ type BusySample struct {
 	Elapsed           time.Duration
 	Latency
 	ServerCPU time.Duration
+	// ClientCPU is this process's CPU time over the cell: the clients.
+	ClientCPU time.Duration
 	PeakRSS   uint64 // the server's VmHWM during the cell (since the connections opened when the kernel cannot reset it)
 }
 
@@ -270,6 +283,18 @@ func (s BusySample) MsgsPerSec() float64 { return float64(s.Msgs) / s.Elapsed.Se
 
 // CPUPerMillion is the server's CPU seconds per million echoed messages.
 func (s BusySample) CPUPerMillion() float64 { return s.ServerCPU.Seconds() / float64(s.Msgs) * 1e6 }
+
+// ClientPerMillion is the clients' CPU seconds per million echoed messages.
+func (s BusySample) ClientPerMillion() float64 { return s.ClientCPU.Seconds() / float64(s.Msgs) * 1e6 }
+
+// OtherPerMillion is the CPU time of all CPUs over the cell that neither
+// the server nor the clients used, in seconds per million messages: what
+// other processes took, or idle time. Near 0 when the two processes had
+// the machine to themselves and kept it busy.
+func (s BusySample) OtherPerMillion() float64 {
+	all := s.Elapsed.Seconds() * float64(runtime.NumCPU())
+	return (all - s.ServerCPU.Seconds() - s.ClientCPU.Seconds()) / float64(s.Msgs) * 1e6
+}
 
 // BusyLimit bounds one cell of MeasureBusy: a server that has not echoed
 // every message by then fails the cell.
@@ -303,14 +328,14 @@ func MeasureBusy(name string, conns int, sizes []int, msgs func(size int) int) (
 			return out, fmt.Errorf("%d B warm-up: %w", size, err)
 		}
 		resetPeakRSS(child.pid())
-		cpu0 := procCPU(child.pid())
 		rtts := make([]time.Duration, per*conns)
+		cpu0, self0 := procCPU(child.pid()), selfCPU()
 		el, err := echoAll(cs, frame, size, per, rtts)
 		if err != nil {
 			return out, fmt.Errorf("%d B: %w", size, err)
 		}
 		s := BusySample{Conns: conns, Size: size, Msgs: per * conns, Elapsed: el,
-			ServerCPU: procCPU(child.pid()) - cpu0, PeakRSS: procPeakRSS(child.pid())}
+			ServerCPU: procCPU(child.pid()) - cpu0, ClientCPU: selfCPU() - self0, PeakRSS: procPeakRSS(child.pid())}
 		s.Latency = latency(rtts)
 		out = append(out, s)
 	}

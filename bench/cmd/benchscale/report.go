@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 
@@ -245,7 +246,7 @@ func (r *report) writeBusy(p printer) {
 	if r.busy == nil {
 		return
 	}
-	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost. The rows **tcp** and **tcp-epoll** are floors, not peers: servers with no WebSocket code that write back the bytes they read, so that the client gets its own masked frame back and accepts it as the echo (the same client otherwise). tcp: a goroutine per connection reading the net.Conn and writing what it read with one Write; tcp-epoll: GOMAXPROCS pollers on raw epoll (level-triggered, one read into a 64 KiB buffer per poller and one write per ready connection). They include the kernel's work, the wake-ups and one read and one write per message; they leave out parsing, unmasking and framing (see the notes).\n\n", run.SourceAddrs)
+	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; **client CPU** is the same for this process (the clients: getrusage), and **other** is what neither used of the %d CPUs over the wall time (other processes, or idle), per million messages: near 0 when the cell had the machine to itself, so a row with a large value was slowed by the machine, not by its server; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost. The rows **tcp** and **tcp-epoll** are floors, not peers: servers with no WebSocket code that write back the bytes they read, so that the client gets its own masked frame back and accepts it as the echo (the same client otherwise). tcp: a goroutine per connection reading the net.Conn and writing what it read with one Write; tcp-epoll: GOMAXPROCS pollers on raw epoll (level-triggered, one read into a 64 KiB buffer per poller and one write per ready connection). They include the kernel's work, the wake-ups and one read and one write per message; they leave out parsing, unmasking and framing (see the notes).\n\n", run.SourceAddrs, runtime.NumCPU())
 	for _, n := range r.cfg.conns {
 		for _, size := range r.cfg.sizes {
 			names := r.busyLibs()
@@ -254,7 +255,7 @@ func (r *report) writeBusy(p printer) {
 			if len(k) == 0 {
 				continue
 			}
-			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | p50 | p90 | p99 | max | server CPU s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n", n, mdreport.Size(size), k[0].Msgs)
+			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | p50 | p90 | p99 | max | server CPU s / 1M msgs | client CPU s / 1M msgs | other s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n", n, mdreport.Size(size), k[0].Msgs)
 			for _, name := range names {
 				ss := r.busy[busyKey{name, n, size}]
 				if len(ss) == 0 {
@@ -264,10 +265,12 @@ func (r *report) writeBusy(p printer) {
 				d := func(f func(run.BusySample) time.Duration) string {
 					return ms(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(f(s)) }))
 				}
-				p("| %s | %s | %.2f | %s | %s | %s | %s | %.1f | %s |\n", name, fmtRate(v), v/bv,
+				p("| %s | %s | %.2f | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |\n", name, fmtRate(v), v/bv,
 					d(func(s run.BusySample) time.Duration { return s.P50 }), d(func(s run.BusySample) time.Duration { return s.P90 }),
 					d(func(s run.BusySample) time.Duration { return s.P99 }), d(func(s run.BusySample) time.Duration { return s.Max }),
 					mdreport.Median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
+					mdreport.Median(ss, func(s run.BusySample) float64 { return s.ClientPerMillion() }),
+					mdreport.Median(ss, func(s run.BusySample) float64 { return s.OtherPerMillion() }),
 					mdreport.Bytes(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(s.PeakRSS) })))
 			}
 			p("\n")
