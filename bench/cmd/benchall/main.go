@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,8 +231,7 @@ func (r *report) echo(deflate bool) error {
 		}
 		key := echoKey{size, deflate}
 		for round := range r.cfg.rounds {
-			for j := range names {
-				i := (j + round) % len(names)
+			for _, i := range echoOrder(len(names), round, size) {
 				if echos[i] == nil {
 					continue
 				}
@@ -250,6 +250,16 @@ func (r *report) echo(deflate bool) error {
 		log.Printf("  echo %d B deflate=%v done", size, deflate)
 	}
 	return nil
+}
+
+// echoOrder is the order of the n libraries in echo round round of the
+// rows of size bytes: a permutation drawn from a generator seeded with
+// both, so that runs repeat it. A sample runs faster right after a CPU-hungry one on a small
+// VM (idle virtual CPUs wake slowly), so a fixed cyclic order, only
+// rotated, would always put the same library behind the same neighbour:
+// shuffled, each follows every other about equally often.
+func echoOrder(n, round, size int) []int {
+	return rand.New(rand.NewPCG(uint64(round), uint64(size))).Perm(n)
 }
 
 // echoNames returns the rows of an echo table, in the order of the first

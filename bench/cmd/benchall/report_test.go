@@ -320,3 +320,34 @@ func TestTargetsLoop(t *testing.T) {
 		})
 	}
 }
+
+// Each echo round runs every library once, in an order that repeats from
+// run to run, and over the rounds every library runs right after every
+// other one, so that no library always follows the same neighbour.
+func TestEchoOrder(t *testing.T) {
+	const n = 8
+	follows := map[[2]int]int{}
+	for round := range 200 {
+		order := echoOrder(n, round, 16)
+		if got := echoOrder(n, round, 16); !slices.Equal(got, order) {
+			t.Fatalf("round %d: order %v, then %v", round, order, got)
+		}
+		seen := make([]bool, n)
+		for k, i := range order {
+			if i < 0 || i >= n || seen[i] {
+				t.Fatalf("round %d: %v is not a permutation of 0..%d", round, order, n-1)
+			}
+			seen[i] = true
+			if k > 0 {
+				follows[[2]int{order[k-1], i}]++
+			}
+		}
+	}
+	for a := range n {
+		for b := range n {
+			if a != b && follows[[2]int{a, b}] == 0 {
+				t.Errorf("library %d never ran right after library %d", b, a)
+			}
+		}
+	}
+}
