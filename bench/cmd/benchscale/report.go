@@ -191,7 +191,15 @@ func (r *report) writeTargets(p printer) {
 	for _, n := range r.cfg.idle {
 		if s, ok := r.hb[hbKey{"hybi-loop-hb", n}]; ok && s.Pings > 0 {
 			at := extrapolate(s)
-			p("| heartbeat ≤ 2%% of one core at %d conns (30 s interval) | Loop: %s CPU per ping measured at %d conns, %v interval: %.1f%% of a core at 100,000 conns and 30 s | %s |\n", hundredK, s.CPUPerPing().Round(100*time.Nanosecond), n, s.Interval, 100*at, verdict(at <= 0.02))
+			floor, v := "", verdict(at <= 0.02)
+			if f, ok := r.hbFloor[n]; ok && f.Pings > 0 {
+				fat := f.CPUPerPing().Seconds() * hundredK / 30
+				floor = fmt.Sprintf("; 2%% is %v per ping, and the kernel floor (no library) measured %v per ping at %d conns: %.1f%%", time.Duration(0.02*30/hundredK*float64(time.Second)), f.CPUPerPing().Round(100*time.Nanosecond), n, 100*fat)
+				if at > 0.02 && fat > 0.02 {
+					v += " (the kernel floor is above the target)"
+				}
+			}
+			p("| heartbeat ≤ 2%% of one core at %d conns (30 s interval) | Loop: %s CPU per ping measured at %d conns, %v interval: %.1f%% of a core at 100,000 conns and 30 s%s | %s |\n", hundredK, s.CPUPerPing().Round(100*time.Nanosecond), n, s.Interval, 100*at, floor, v)
 		}
 	}
 	if len(r.slow) > 0 {
