@@ -42,19 +42,7 @@ func TestReadBufferTransitions(t *testing.T) {
 			}
 			// Write in random pieces: bursts of several pieces, then a
 			// pause so that the reader finds the socket empty.
-			go func() {
-				wrng := rand.New(rand.NewPCG(8, 9))
-				for len(wire) > 0 {
-					k := min(len(wire), 1+wrng.IntN(700))
-					if _, err := cn.Write(wire[:k]); err != nil {
-						return
-					}
-					wire = wire[k:]
-					if wrng.IntN(2) == 0 {
-						time.Sleep(time.Millisecond)
-					}
-				}
-			}()
+			writePieces(cn, wire, rand.New(rand.NewPCG(8, 9)), func(r *rand.Rand) int { return 1 + r.IntN(700) }, 2)
 			var buf []byte
 			scratch := make([]byte, 700)
 			for i, want := range msgs {
@@ -155,25 +143,16 @@ func TestReadIntoCallerBuffer(t *testing.T) {
 		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpPing, frame.Mask, key, 0), []byte("ping"))
 		wire = frame.AppendFrame(wire, frame.NewHeader(frame.OpContinuation, frame.Mask, key, 0), p[k:])
 	}
-	go func() {
-		// Bursts of large writes, so that one read often brings several
-		// frames, small ones, so that reads end inside headers, and
-		// pauses, so that the reader also finds the socket empty.
-		wrng := rand.New(rand.NewPCG(13, 14))
-		for len(wire) > 0 {
-			k := min(len(wire), 1+wrng.IntN(300000))
-			if wrng.IntN(3) == 0 {
-				k = min(len(wire), 1+wrng.IntN(20)) // ends in a header, often
-			}
-			if _, err := cn.Write(wire[:k]); err != nil {
-				return
-			}
-			wire = wire[k:]
-			if wrng.IntN(3) == 0 {
-				time.Sleep(time.Millisecond)
-			}
+	// Bursts of large writes, so that one read often brings several
+	// frames, small ones, so that reads end inside headers, and pauses, so
+	// that the reader also finds the socket empty.
+	writePieces(cn, wire, rand.New(rand.NewPCG(13, 14)), func(r *rand.Rand) int {
+		k := 1 + r.IntN(300000)
+		if r.IntN(3) == 0 {
+			k = 1 + r.IntN(20) // ends in a header, often
 		}
-	}()
+		return k
+	}, 3)
 	var buf []byte
 	spilled := false
 	for i, want := range msgs {
@@ -233,4 +212,23 @@ func TestReadIntoCallerBufferPartialHeader(t *testing.T) {
 	if want := append(first, second...); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("fragmented message: %d bytes (want %d), equal %v, %v", len(got), len(want), bytes.Equal(got, want), err)
 	}
+}
+
+// writePieces writes wire to w from a goroutine of its own, in pieces whose
+// lengths piece draws from rng, and pauses a millisecond after a piece with
+// a chance of one in pauseOdds, so that the reader meets bursts, frames cut
+// anywhere and an empty socket. It stops at the first write error.
+func writePieces(w io.Writer, wire []byte, rng *rand.Rand, piece func(*rand.Rand) int, pauseOdds int) {
+	go func() {
+		for len(wire) > 0 {
+			k := min(len(wire), piece(rng))
+			if _, err := w.Write(wire[:k]); err != nil {
+				return
+			}
+			wire = wire[k:]
+			if rng.IntN(pauseOdds) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
 }
