@@ -156,27 +156,33 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
 			return err
 		}
-		if len(c.owed) == 0 && c.aw == nil && c.cw != nil && len(p) <= clientSmall-frame.MaxHeaderSize {
-			// The same for a client's small frame, in its own buffer.
-			b := c.cw.buf[:0]
-			c.smu.Lock()
-			if len(c.cc.Pending()) == 0 {
-				return c.writeSmallLocked(&b, op, flags, p)
-			}
-			c.smu.Unlock()
-		} else if len(c.owed) == 0 && c.aw == nil && len(p) <= smallFrame {
+		if len(c.owed) == 0 && c.aw == nil && len(p) <= smallFrame {
 			// The common case: nothing owed and, checked under the same
 			// hold of smu that frames p, no control frame queued, so
-			// there is nothing to flush first.
-			buf := getChunk()
+			// there is nothing to flush first. A client builds a small
+			// frame in its own buffer, anything else goes in a chunk.
+			var chunk *[]byte
+			var buf []byte
+			if c.cw != nil && len(p) <= clientSmall-frame.MaxHeaderSize {
+				buf = c.cw.buf[:0]
+			} else {
+				chunk = getChunk()
+				buf = *chunk
+			}
 			c.smu.Lock()
-			if len(c.cc.Pending()) == 0 {
-				err := c.writeSmallLocked(buf, op, flags, p)
-				putChunk(buf)
+			queued := len(c.cc.Pending()) != 0
+			var err error
+			if queued {
+				c.smu.Unlock()
+			} else {
+				err = c.writeSmallLocked(buf, op, flags, p)
+			}
+			if chunk != nil {
+				putChunk(chunk)
+			}
+			if !queued {
 				return err
 			}
-			c.smu.Unlock()
-			putChunk(buf)
 		}
 		if err := c.flushLocked(); err != nil {
 			return err
@@ -186,7 +192,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 	var err error
 	if len(p) <= smallFrame {
 		c.smu.Lock()
-		err = c.writeSmallLocked(buf, op, flags, p)
+		err = c.writeSmallLocked(*buf, op, flags, p)
 	} else {
 		err = c.writeLargeLocked(buf, op, flags, p)
 	}
@@ -198,8 +204,8 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 // whole in buf and writes it with one call. The caller holds smu, which
 // it releases once the frame is built. Kept apart from writeLargeLocked,
 // and without defers, so that the per-message path stays short.
-func (c *Conn) writeSmallLocked(buf *[]byte, op frame.Opcode, flags frame.Flags, p []byte) error {
-	b, err := c.cc.AppendFrame((*buf)[:0], op, flags, p)
+func (c *Conn) writeSmallLocked(buf []byte, op frame.Opcode, flags frame.Flags, p []byte) error {
+	b, err := c.cc.AppendFrame(buf[:0], op, flags, p)
 	c.smu.Unlock()
 	if err != nil {
 		return err
