@@ -5,6 +5,7 @@ import (
 
 	"github.com/hybi/websocket/conn"
 	"github.com/hybi/websocket/frame"
+	"github.com/hybi/websocket/mask"
 )
 
 // A server-side driver loop: events come straight out of the read buffer,
@@ -66,4 +67,23 @@ func ExampleConn_Next_fail() {
 	// Output:
 	// frame: continuation frame without a message in progress
 	// 1002 (protocol error) closed local
+}
+
+// A client driver gives each Conn its own source of masking keys, so that
+// building a frame takes no shared lock: every frame still gets a fresh key
+// from crypto/rand (RFC 6455 §5.3), and unmasking with it gives the payload
+// back.
+func ExampleConfig_maskKeys() {
+	var keys mask.KeySource // one per Conn, used under the Conn's serialization
+	c, err := conn.New(conn.Config{Role: conn.Client, MaskKeys: &keys})
+	if err != nil {
+		panic(err)
+	}
+	out, _ := c.AppendFrame(nil, frame.OpText, 0, []byte("Hello"))
+	h, n, _ := frame.ParseHeader(out)
+	payload := out[n:]
+	mask.Apply(h.Key, 0, payload)
+	fmt.Println(h.Masked, h.Length, string(payload))
+	// Output:
+	// true 5 Hello
 }
