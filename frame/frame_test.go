@@ -443,3 +443,45 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFrameLengths checks AppendFrame, whose frames of up to 125
+// payload bytes take a path of their own, against AppendHeader followed by
+// the payload masked byte by byte as RFC 6455 §5.3 says, on both sides of
+// the 7-bit length limit, masked and not, with every flag, after bytes
+// already in dst.
+func TestAppendFrameLengths(t *testing.T) {
+	key := mask.Key{0xa1, 0x02, 0xf3, 0x44}
+	prefix := []byte("prefix")
+	for _, flags := range []Flags{0, More, RSV1, RSV2 | RSV3, RSV1 | RSV2 | RSV3 | More} {
+		for _, masked := range []bool{false, true} {
+			f := flags
+			if masked {
+				f |= Mask
+			}
+			for n := 0; n <= 300; n++ {
+				payload := make([]byte, n)
+				for i := range payload {
+					payload[i] = byte(i*7 + n)
+				}
+				orig := bytes.Clone(payload)
+				h := NewHeader(OpBinary, f, key, 0)
+				got := AppendFrame(bytes.Clone(prefix), h, payload)
+
+				h.Length = int64(n)
+				want := AppendHeader(bytes.Clone(prefix), h)
+				for i, b := range payload {
+					if masked {
+						b ^= key[i%4]
+					}
+					want = append(want, b)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("flags %v masked %v, %d bytes: AppendFrame = % x\nwant % x", flags, masked, n, head(got), head(want))
+				}
+				if !bytes.Equal(payload, orig) {
+					t.Fatalf("flags %v masked %v, %d bytes: AppendFrame changed the payload", flags, masked, n)
+				}
+			}
+		}
+	}
+}

@@ -143,19 +143,7 @@ func HeaderSize(h Header) int {
 // AppendHeader appends the wire form of h to dst, always in the minimal
 // length encoding (RFC 6455 §5.2). A negative Length is encoded as 0.
 func AppendHeader(dst []byte, h Header) []byte {
-	b0 := byte(h.Opcode & 0xF)
-	if h.Fin {
-		b0 |= 0x80
-	}
-	if h.RSV1 {
-		b0 |= 0x40
-	}
-	if h.RSV2 {
-		b0 |= 0x20
-	}
-	if h.RSV3 {
-		b0 |= 0x10
-	}
+	b0 := h.firstByte()
 	var b1 byte
 	if h.Masked {
 		b1 = 0x80
@@ -178,6 +166,24 @@ func AppendHeader(dst []byte, h Header) []byte {
 		dst = append(dst, h.Key[:]...)
 	}
 	return dst
+}
+
+// firstByte is the header's first byte: FIN, RSV1-3 and the opcode.
+func (h Header) firstByte() byte {
+	b0 := byte(h.Opcode & 0xF)
+	if h.Fin {
+		b0 |= 0x80
+	}
+	if h.RSV1 {
+		b0 |= 0x40
+	}
+	if h.RSV2 {
+		b0 |= 0x20
+	}
+	if h.RSV3 {
+		b0 |= 0x10
+	}
+	return b0
 }
 
 // ParseHeader decodes the header at the start of b and returns it with its
@@ -256,6 +262,20 @@ func sizeFromSecondByte(b1 byte) int {
 // masked with h.Key while it is copied, in one pass, and payload itself is
 // left unchanged.
 func AppendFrame(dst []byte, h Header, payload []byte) []byte {
+	if len(payload) <= 125 {
+		// A small frame (every control frame, most chat and game
+		// messages): a 2-byte length, the key, and a payload short
+		// enough to mask in place after one copy.
+		b1 := byte(len(payload))
+		if !h.Masked {
+			return append(append(dst, h.firstByte(), b1), payload...)
+		}
+		dst = append(dst, h.firstByte(), 0x80|b1, h.Key[0], h.Key[1], h.Key[2], h.Key[3])
+		start := len(dst)
+		dst = append(dst, payload...)
+		mask.Apply(h.Key, 0, dst[start:])
+		return dst
+	}
 	h.Length = int64(len(payload))
 	dst = AppendHeader(dst, h)
 	if !h.Masked {

@@ -9,9 +9,11 @@
 //
 // [Apply] masks a buffer in place. It takes and returns a key position, so
 // a payload can be masked in any number of chunks (as it arrives from the
-// network, or as a streaming writer produces it). [NewKey] returns a key
-// from crypto/rand; random bytes are fetched in 4 KiB batches, so there is
-// no system call per frame, and it is safe for concurrent use.
+// network, or as a streaming writer produces it). [NewKey] returns an
+// unpredictable key: random bytes are made in 4 KiB batches, each by a
+// ChaCha8 generator (math/rand/v2, cryptographically strong) keyed with 32
+// fresh bytes from crypto/rand, so there is no system call per frame and
+// every batch depends on new entropy only. It is safe for concurrent use.
 //
 // What the package does not own: whether a frame must be masked (clients
 // mask, servers never do, RFC 6455 §5.1) is checked by package frame, and
