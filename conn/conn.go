@@ -626,17 +626,11 @@ func (c *Conn) queue(op frame.Opcode, payload []byte) {
 		}
 		c.outHead, c.outTail = 0, n
 	}
-	var flags frame.Flags
-	var key mask.Key
-	if c.role == Client {
-		// RFC 6455 §5.3: "The masking key is a 32-bit value chosen at random
-		// by the client" for each frame.
-		flags, key = frame.Mask, c.newKey()
-	}
+	flags, key := c.masking(0)
 	if op == frame.OpPong {
 		c.pongAt = c.outTail
 	}
-	b := frame.AppendFrame(out[c.outTail:c.outTail], frame.NewHeader(op, flags, key, 0), payload)
+	b := frame.Append(out[c.outTail:c.outTail], op, flags, key, payload)
 	c.outTail += len(b)
 }
 
@@ -755,14 +749,14 @@ func (c *Conn) checkWrite(op frame.Opcode, flags frame.Flags, length int64) erro
 	return nil
 }
 
-func (c *Conn) header(op frame.Opcode, flags frame.Flags, length int64) frame.Header {
-	var key mask.Key
-	if c.role == Client {
-		// RFC 6455 §5.3: a fresh, unpredictable key per frame.
-		flags |= frame.Mask
-		key = c.newKey()
+// masking adds frame.Mask to flags and picks the frame's key in the client
+// role; a server's frames are not masked (RFC 6455 §5.1).
+func (c *Conn) masking(flags frame.Flags) (frame.Flags, mask.Key) {
+	if c.role != Client {
+		return flags, mask.Key{}
 	}
-	return frame.NewHeader(op, flags, key, length)
+	// RFC 6455 §5.3: a fresh, unpredictable key per frame.
+	return flags | frame.Mask, c.newKey()
 }
 
 // newKey returns a fresh masking key, from Config.MaskKeys when set.
@@ -791,7 +785,8 @@ func (c *Conn) AppendFrame(dst []byte, op frame.Opcode, flags frame.Flags, paylo
 	if err := c.checkWrite(op, flags, int64(len(payload))); err != nil {
 		return dst, err
 	}
-	return frame.AppendFrame(dst, c.header(op, flags, int64(len(payload))), payload), nil
+	flags, key := c.masking(flags)
+	return frame.Append(dst, op, flags, key, payload), nil
 }
 
 // AppendHeader is AppendFrame without the payload: it checks and records
@@ -804,7 +799,8 @@ func (c *Conn) AppendHeader(dst []byte, op frame.Opcode, flags frame.Flags, leng
 	if err := c.checkWrite(op, flags, length); err != nil {
 		return dst, frame.Header{}, err
 	}
-	h := c.header(op, flags, length)
+	flags, key := c.masking(flags)
+	h := frame.NewHeader(op, flags, key, length)
 	return frame.AppendHeader(dst, h), h, nil
 }
 
@@ -824,7 +820,8 @@ func (c *Conn) AppendClose(dst []byte, code frame.CloseCode, reason string) ([]b
 	if err != nil {
 		return dst, err
 	}
-	dst = frame.AppendFrame(dst, c.header(frame.OpClose, 0, int64(len(payload))), payload)
+	flags, key := c.masking(0)
+	dst = frame.Append(dst, frame.OpClose, flags, key, payload)
 	if c.pongAt >= 0 {
 		// A queued Pong nobody started writing is dropped: nothing may
 		// follow our Close frame.

@@ -27,6 +27,20 @@ func ExampleAppendFrame() {
 	// Output: 81 85 37 fa 21 3d 7f 9f 4d 51 58
 }
 
+// The same frame built from flags, without a Header: Append is what a
+// connection's writer calls for each frame.
+func ExampleAppend() {
+	key := mask.Key{0x37, 0xfa, 0x21, 0x3d}
+	fmt.Printf("% x\n", frame.Append(nil, frame.OpText, frame.Mask, key, []byte("Hello")))
+
+	// A server's first fragment of a compressed message: no mask, RSV1
+	// set, FIN clear because More is asked for.
+	fmt.Printf("% x\n", frame.Append(nil, frame.OpText, frame.Compressed|frame.More, mask.Key{}, []byte("Hel")))
+	// Output:
+	// 81 85 37 fa 21 3d 7f 9f 4d 51 58
+	// 41 03 48 65 6c
+}
+
 func ExampleParseHeader() {
 	wire := []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}
 

@@ -485,3 +485,26 @@ func TestAppendFrameLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestAppend checks that Append builds the frame AppendFrame builds from
+// NewHeader with the same opcode, flags and key, for every flag
+// combination, several opcodes and lengths on both sides of 125 and of
+// 65535.
+func TestAppend(t *testing.T) {
+	key := mask.Key{0x5c, 0x01, 0xee, 0x90}
+	for f := Flags(0); f <= RSV1|RSV2|RSV3|Mask|More; f++ {
+		for _, op := range []Opcode{OpContinuation, OpText, OpBinary, OpPing, OpPong} {
+			for _, n := range []int{0, 1, 4, 7, 16, 124, 125, 126, 127, 1000, 65535, 65536} {
+				payload := make([]byte, n)
+				for i := range payload {
+					payload[i] = byte(i ^ n)
+				}
+				got := Append([]byte("x"), op, f, key, payload)
+				want := AppendFrame([]byte("x"), NewHeader(op, f, key, 0), payload)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("op %v flags %#x, %d bytes: Append = % x\nwant % x", op, f, n, head(got), head(want))
+				}
+			}
+		}
+	}
+}

@@ -263,18 +263,7 @@ func sizeFromSecondByte(b1 byte) int {
 // left unchanged.
 func AppendFrame(dst []byte, h Header, payload []byte) []byte {
 	if len(payload) <= 125 {
-		// A small frame (every control frame, most chat and game
-		// messages): a 2-byte length, the key, and a payload short
-		// enough to mask in place after one copy.
-		b1 := byte(len(payload))
-		if !h.Masked {
-			return append(append(dst, h.firstByte(), b1), payload...)
-		}
-		dst = append(dst, h.firstByte(), 0x80|b1, h.Key[0], h.Key[1], h.Key[2], h.Key[3])
-		start := len(dst)
-		dst = append(dst, payload...)
-		mask.Apply(h.Key, 0, dst[start:])
-		return dst
+		return appendSmall(dst, h.firstByte(), h.Masked, h.Key, payload)
 	}
 	h.Length = int64(len(payload))
 	dst = AppendHeader(dst, h)
@@ -294,6 +283,49 @@ func AppendFrame(dst []byte, h Header, payload []byte) []byte {
 	}
 	return dst
 }
+
+// Append appends a whole frame with the given opcode, flags and payload to
+// dst, masked with key when flags include Mask (key is ignored otherwise):
+// the frame AppendFrame(dst, NewHeader(op, flags, key, len(payload)),
+// payload) appends, without a Header value in between. Code that builds
+// its frames from flags, as package conn does for every frame it writes,
+// saves the Header's copies this way: a Header holds an array, so the
+// compiler keeps it in memory.
+func Append(dst []byte, op Opcode, flags Flags, key mask.Key, payload []byte) []byte {
+	if len(payload) <= 125 {
+		return appendSmall(dst, firstByte(op, flags), flags&Mask != 0, key, payload)
+	}
+	return AppendFrame(dst, NewHeader(op, flags, key, 0), payload)
+}
+
+// appendSmall appends a frame of at most 125 payload bytes (every control
+// frame, most chat and game messages): first byte b0, a one-byte length,
+// the key when masked, and the payload, copied and then masked in place.
+func appendSmall(dst []byte, b0 byte, masked bool, key mask.Key, payload []byte) []byte {
+	b1 := byte(len(payload))
+	if !masked {
+		return append(append(dst, b0, b1), payload...)
+	}
+	dst = append(dst, b0, 0x80|b1, key[0], key[1], key[2], key[3])
+	start := len(dst)
+	dst = append(dst, payload...)
+	mask.Apply(key, 0, dst[start:])
+	return dst
+}
+
+// firstByte is the first byte of the header NewHeader(op, flags, ...)
+// builds: FIN unless More, the RSV bits, the opcode.
+func firstByte(op Opcode, flags Flags) byte {
+	b0 := byte(op&0xF) | rsvBits[flags&(RSV1|RSV2|RSV3)]
+	if flags&More == 0 {
+		b0 |= 0x80
+	}
+	return b0
+}
+
+// rsvBits maps the RSV flags (bits 0-2) to their places in a header's
+// first byte (RSV1 0x40, RSV2 0x20, RSV3 0x10).
+var rsvBits = [8]byte{0, 0x40, 0x20, 0x60, 0x10, 0x50, 0x30, 0x70}
 
 // maskChunk is the piece size AppendFrame copies and masks at a time.
 const maskChunk = 8 << 10
