@@ -169,22 +169,7 @@ func AppendHeader(dst []byte, h Header) []byte {
 }
 
 // firstByte is the header's first byte: FIN, RSV1-3 and the opcode.
-func (h Header) firstByte() byte {
-	b0 := byte(h.Opcode & 0xF)
-	if h.Fin {
-		b0 |= 0x80
-	}
-	if h.RSV1 {
-		b0 |= 0x40
-	}
-	if h.RSV2 {
-		b0 |= 0x20
-	}
-	if h.RSV3 {
-		b0 |= 0x10
-	}
-	return b0
-}
+func (h Header) firstByte() byte { return firstByte(h.Opcode, h.Flags()) }
 
 // ParseHeader decodes the header at the start of b and returns it with its
 // size n. If b holds only part of a header it returns ErrIncomplete and
