@@ -235,6 +235,46 @@ func FuzzAppendHeader(f *testing.F) {
 	})
 }
 
+// FuzzAppend: frame.Append builds exactly the frame AppendFrame builds from
+// NewHeader with the same opcode, flags and key, leaves dst's bytes and the
+// payload alone, and its frame parses back to that header and, unmasked,
+// to the payload.
+func FuzzAppend(f *testing.F) {
+	f.Add(byte(frame.OpText), byte(frame.Mask), uint32(0x37fa213d), []byte("Hello"))
+	f.Add(byte(frame.OpBinary), byte(frame.RSV1|frame.More), uint32(0), make([]byte, 126))
+	f.Fuzz(func(t *testing.T, op, flags byte, key uint32, payload []byte) {
+		o, fl := frame.Opcode(op&0xF), frame.Flags(flags)&(frame.RSV1|frame.RSV2|frame.RSV3|frame.Mask|frame.More)
+		var k mask.Key
+		binary.BigEndian.PutUint32(k[:], key)
+		orig := bytes.Clone(payload)
+		got := frame.Append([]byte("prefix"), o, fl, k, payload)
+		want := frame.AppendFrame([]byte("prefix"), frame.NewHeader(o, fl, k, 0), payload)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Append(%v, %#x) = % x\nAppendFrame(NewHeader) = % x", o, fl, got, want)
+		}
+		if !bytes.Equal(payload, orig) {
+			t.Fatal("Append changed the payload")
+		}
+		if string(got[:6]) != "prefix" {
+			t.Fatalf("Append clobbered dst: %q", got[:6])
+		}
+		h, n, err := frame.ParseHeader(got[6:])
+		if err != nil {
+			t.Fatalf("ParseHeader(Append) = %v", err)
+		}
+		if diff := cmp.Diff(frame.NewHeader(o, fl, k, int64(len(payload))), h); diff != "" {
+			t.Fatalf("header round trip (-want +got):\n%s", diff)
+		}
+		body := got[6+n:]
+		if h.Masked {
+			mask.Apply(h.Key, 0, body)
+		}
+		if !bytes.Equal(body, payload) {
+			t.Fatal("payload round trip differs")
+		}
+	})
+}
+
 // FuzzClose: ParseClose accepts exactly the payloads RFC 6455 §5.5.1 and
 // §7.4 allow (empty, or a code valid on the wire plus a UTF-8 reason), each
 // error carries the right close code, and what parses re-encodes with
