@@ -57,8 +57,8 @@ func TestBusyFloorRows(t *testing.T) {
 	for _, want := range []string{
 		"| tcp | 60.0k | 1.15 |",
 		"| tcp-epoll | 70.0k | 1.35 |",
-		"| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, the tcp-epoll floor 70.0k msg/s | **missed** |",
-		"| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, 1000 conns, 16 B | 45.0k msg/s, 0.90× gobwas (50.0k); the best goroutine peer is 50.0k msg/s, the tcp floor 60.0k msg/s | **missed** |",
+		"| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, the tcp-epoll floor 70.0k msg/s; ×cpu 1.06 (nbio) | **missed** |",
+		"| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, 1000 conns, 16 B | 45.0k msg/s, 0.90× gobwas (50.0k); the best goroutine peer is 50.0k msg/s, the tcp floor 60.0k msg/s; ×cpu 0.90 (gobwas) | **missed** |",
 		"The rows **tcp** and **tcp-epoll** are floors, not peers",
 	} {
 		if !strings.Contains(out, want) {
@@ -69,8 +69,37 @@ func TestBusyFloorRows(t *testing.T) {
 	r = floorReport(map[string]float64{"tcp-epoll": 58000, "hybi-loop": 55000, "nbio": 52000})
 	b.Reset()
 	r.write(&b)
-	want := "| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, above the tcp-epoll floor (58.0k msg/s, no WebSocket code) | **missed** (above the tcp-epoll floor) |"
+	want := "| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, above the tcp-epoll floor (58.0k msg/s, no WebSocket code); ×cpu 1.06 (nbio) | **missed** (above the tcp-epoll floor) |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("report lacks %q", want)
+	}
+}
+
+// TestCPURatio: a row slowed by other processes (fewer msgs/s) that costs
+// less server and client CPU per message than every peer shows ×r < 1 and
+// ×cpu > 1, against the peer with the least CPU (not the fastest).
+func TestCPURatio(t *testing.T) {
+	r := &report{cfg: config{conns: []int{1000}, sizes: []int{16}}}
+	add := func(name string, msgs int, server, client time.Duration) {
+		r.addBusy(name, run.BusySample{Conns: 1000, Size: 16, Msgs: msgs, Elapsed: time.Second, ServerCPU: server, ClientCPU: client})
+	}
+	ms := time.Millisecond
+	add("hybi", 45000, 450*ms, 450*ms)    // 20 s per million messages together
+	add("gobwas", 50000, 550*ms, 550*ms)  // 22
+	add("gorilla", 40000, 400*ms, 520*ms) // 23
+	add("gws", 48000, 600*ms, 600*ms)     // 25
+	add("tcp", 60000, 480*ms, 480*ms)     // 16: a floor, no peer
+	var b strings.Builder
+	r.write(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| hybi | 45.0k | 0.90 | 1.10 |",
+		"| gws | 48.0k | 0.96 | 0.88 |",
+		"| tcp | 60.0k | 1.20 | 1.38 |",
+		"| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, 1000 conns, 16 B | 45.0k msg/s, 0.90× gobwas (50.0k); the best goroutine peer is 50.0k msg/s, the tcp floor 60.0k msg/s; ×cpu 1.10 (gobwas) | **missed** |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }

@@ -80,6 +80,21 @@ func (r *report) busyMed(name string, conns, size int, f func(run.BusySample) fl
 func rate(s run.BusySample) float64 { return s.MsgsPerSec() }
 func p99(s run.BusySample) float64  { return float64(s.P99) }
 
+// pairCPU is the server's and the clients' CPU seconds per million
+// messages together: what one message costs the two processes that share
+// the CPUs, so that NumCPU over it is the msgs/s of a cell that had the
+// machine to itself (other near 0).
+func pairCPU(s run.BusySample) float64 { return s.CPUPerMillion() + s.ClientPerMillion() }
+
+// cpuRatio is the best (lowest) median pairCPU among the peers in names
+// over the median pairCPU of row name: the ×r the row would have if no
+// other process had taken CPU time during the cells. It returns the peer
+// too, "" when there is none.
+func (r *report) cpuRatio(names []string, name string, conns, size int) (string, float64) {
+	bn, bv := r.best(names, conns, size, pairCPU, false)
+	return bn, bv / r.busyMed(name, conns, size, pairCPU)
+}
+
 // goroutinePeers are the peers that serve a connection with a goroutine
 // of its own, as hybi's goroutine-per-connection server does (nbio's raw
 // path is an event loop).
@@ -161,16 +176,18 @@ func (r *report) writeTargets(p printer) {
 			lp := r.busyMed(mdreport.LoopName, n, size, p99)
 			if !math.IsNaN(lv) && bn != "" {
 				x := lv / bv
-				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s | %s |\n", n, mdreport.Size(size), fmtRate(lv), x, bn, fmtRate(bv),
-					r.floorNote(n, size, "tcp-epoll", 1.2*bv, "1.2× the best peer"), r.floorVerdict(n, size, "tcp-epoll", 1.2*bv, x >= 1.2))
+				cn, cx := r.cpuRatio(names, mdreport.LoopName, n, size)
+				p("| Loop msgs/s ≥ 1.2× the best peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s; ×cpu %.2f (%s) | %s |\n", n, mdreport.Size(size), fmtRate(lv), x, bn, fmtRate(bv),
+					r.floorNote(n, size, "tcp-epoll", 1.2*bv, "1.2× the best peer"), cx, cn, r.floorVerdict(n, size, "tcp-epoll", 1.2*bv, x >= 1.2))
 				p("| Loop p99 ≤ the best peer's, %d conns, %s | %s against %s's %s | %s |\n", n, mdreport.Size(size), ms(lp), pn, ms(pv), verdict(lp <= pv))
 			}
 			gn, gv := r.best(goroutinePeers, n, size, rate, true)
 			hv := r.busyMed("hybi", n, size, rate)
 			if !math.IsNaN(hv) && gn != "" {
 				x := hv / gv
-				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s | %s |\n", n, mdreport.Size(size), fmtRate(hv), x, gn, fmtRate(gv),
-					r.floorNote(n, size, "tcp", gv, "the best goroutine peer"), r.floorVerdict(n, size, "tcp", gv, x >= 1.0))
+				cn, cx := r.cpuRatio(goroutinePeers, "hybi", n, size)
+				p("| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, %d conns, %s | %s msg/s, %.2f× %s (%s)%s; ×cpu %.2f (%s) | %s |\n", n, mdreport.Size(size), fmtRate(hv), x, gn, fmtRate(gv),
+					r.floorNote(n, size, "tcp", gv, "the best goroutine peer"), cx, cn, r.floorVerdict(n, size, "tcp", gv, x >= 1.0))
 			}
 		}
 	}
@@ -254,16 +271,17 @@ func (r *report) writeBusy(p printer) {
 	if r.busy == nil {
 		return
 	}
-	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; **client CPU** is the same for this process (the clients: getrusage), and **other** is what neither used of the %d CPUs over the wall time (other processes, or idle), per million messages: near 0 when the cell had the machine to itself, so a row with a large value was slowed by the machine, not by its server; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost. The rows **tcp** and **tcp-epoll** are floors, not peers: servers with no WebSocket code that write back the bytes they read, so that the client gets its own masked frame back and accepts it as the echo (the same client otherwise). tcp: a goroutine per connection reading the net.Conn and writing what it read with one Write; tcp-epoll: GOMAXPROCS pollers on raw epoll (level-triggered, one read into a 64 KiB buffer per poller and one write per ready connection). They include the kernel's work, the wake-ups and one read and one write per message; they leave out parsing, unmasking and framing (see the notes).\n\n", run.SourceAddrs, runtime.NumCPU())
+	p("### Many busy connections\n\nAfter the methodology of lesismal/go-websocket-benchmark (connections × payload × a fixed number of messages): the server runs in a child process (raw path where the library has one, else net/http), and this process opens the connections with raw clients identical for every library (8 dialers, source addresses 127.0.0.1 to 127.0.0.%d), then every connection echoes its share of the messages, **one message in flight per connection** (as many in flight as connections), all connections at once from a common start, after a warm-up of two round trips each. msgs/s is all messages over the wall time until the last echo; the latency columns are round-trip times of every message, client view; server CPU is user + system time of the child from /proc/PID/stat over the cell (10 ms ticks), per million messages; **client CPU** is the same for this process (the clients: getrusage), and **other** is what neither used of the %d CPUs over the wall time (other processes, or idle), per million messages: near 0 when the cell had the machine to itself, so a row with a large value was slowed by the machine, not by its server; peak RSS is the child's VmHWM during the cell (reset with clear_refs before it). **×r** is the row's msgs/s over the best peer's (r > 1: faster than every peer). **×cpu** is the lowest server + client CPU per message among the peers over the row's: since the server and the clients share the %d CPUs, a cell that has them to itself echoes about %d ÷ (server + client CPU per message) messages a second (other near 0), so ×cpu is about the ×r the row would have had if no other process had taken CPU time during its cells. The other sessions of a shared machine take CPU time from a cell (other) far more than they change what a message costs, so ×cpu moves much less than ×r from run to run; the targets give it beside ×r. The client shares the 2 CPUs with the server, so msgs/s is bounded by both; CPU per message is the server's own cost. The rows **tcp** and **tcp-epoll** are floors, not peers: servers with no WebSocket code that write back the bytes they read, so that the client gets its own masked frame back and accepts it as the echo (the same client otherwise). tcp: a goroutine per connection reading the net.Conn and writing what it read with one Write; tcp-epoll: GOMAXPROCS pollers on raw epoll (level-triggered, one read into a 64 KiB buffer per poller and one write per ready connection). They include the kernel's work, the wake-ups and one read and one write per message; they leave out parsing, unmasking and framing (see the notes).\n\n", run.SourceAddrs, runtime.NumCPU(), runtime.NumCPU(), runtime.NumCPU())
 	for _, n := range r.cfg.conns {
 		for _, size := range r.cfg.sizes {
 			names := r.busyLibs()
 			_, bv := r.best(names, n, size, rate, true)
+			_, bc := r.best(names, n, size, pairCPU, false)
 			k := r.busy[busyKey{names[0], n, size}]
 			if len(k) == 0 {
 				continue
 			}
-			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | p50 | p90 | p99 | max | server CPU s / 1M msgs | client CPU s / 1M msgs | other s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n", n, mdreport.Size(size), k[0].Msgs)
+			p("#### %d connections, %s, %d messages\n\n| Library | msgs/s | ×r | ×cpu | p50 | p90 | p99 | max | server CPU s / 1M msgs | client CPU s / 1M msgs | other s / 1M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", n, mdreport.Size(size), k[0].Msgs)
 			for _, name := range names {
 				ss := r.busy[busyKey{name, n, size}]
 				if len(ss) == 0 {
@@ -273,7 +291,7 @@ func (r *report) writeBusy(p printer) {
 				d := func(f func(run.BusySample) time.Duration) string {
 					return ms(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(f(s)) }))
 				}
-				p("| %s | %s | %.2f | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |\n", name, fmtRate(v), v/bv,
+				p("| %s | %s | %.2f | %.2f | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |\n", name, fmtRate(v), v/bv, bc/mdreport.Median(ss, pairCPU),
 					d(func(s run.BusySample) time.Duration { return s.P50 }), d(func(s run.BusySample) time.Duration { return s.P90 }),
 					d(func(s run.BusySample) time.Duration { return s.P99 }), d(func(s run.BusySample) time.Duration { return s.Max }),
 					mdreport.Median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
