@@ -9,7 +9,9 @@ import (
 	"syscall"
 )
 
-var busyFloors = []string{"tcp", "tcp-epoll"}
+// The floors of the busy rows; tcp-uring only where it is built
+// (uringfloor_linux_amd64.go).
+var busyFloors = append([]string{"tcp", "tcp-epoll"}, uringFloors...)
 
 // serveEpollBusy is the tcp-epoll floor of the busy rows: an event loop on
 // raw epoll with no WebSocket code. GOMAXPROCS pollers, each a goroutine

@@ -30,8 +30,9 @@ import (
 // "tcp" is a bare TCP server that answers any request head with a fixed 101
 // response: the floor of the upgrade and idle rows. "tcp,raw,echo" is the
 // floor of the echo rows instead: a plain TCP echo with no WebSocket code
-// (see serveTCPEcho). "tcp,raw,busy" and "tcp-epoll,raw,busy" are the
-// floors of the busy rows (serveTCPBusy, serveEpollBusy).
+// (see serveTCPEcho). "tcp,raw,busy", "tcp-epoll,raw,busy" and
+// "tcp-uring,raw,busy" are the floors of the busy rows (serveTCPBusy,
+// serveEpollBusy, serveUringBusy).
 const childEnv = "HYBI_BENCH_CHILD"
 
 // profileEnv, when set to a directory, makes every child write a CPU
@@ -143,6 +144,11 @@ func serveChild(spec string, in io.Reader, out io.Writer) error {
 		srv = serveTCPBusy(ln)
 	case parts[0] == "tcp-epoll" && parts[2] == "busy":
 		if srv, err = serveEpollBusy(ln); err != nil {
+			fmt.Fprintf(out, "@@ error %v\n", err)
+			return nil
+		}
+	case parts[0] == "tcp-uring" && parts[2] == "busy":
+		if srv, err = serveUringBusy(ln); err != nil {
 			fmt.Fprintf(out, "@@ error %v\n", err)
 			return nil
 		}
