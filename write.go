@@ -394,35 +394,39 @@ func (c *Conn) writeMessage(op frame.Opcode, p []byte) error {
 		c.unlockWriteWith(lockMsg)
 		return err
 	}
+	return c.writeCompressed(op, p)
+}
+
+// writeCompressed is writeMessage for a message the connection compresses.
+// It is a function of its own so that writeMessage's uncompressed path has
+// no defers: with them in the same function the compiler did not open-code
+// them, and every message paid the runtime's deferreturn.
+func (c *Conn) writeCompressed(op frame.Opcode, p []byte) error {
 	if err := c.lockMessage(); err != nil {
 		return err
 	}
 	defer c.unlockMessage()
-	flags := frame.Flags(0)
-	if c.comp != nil && len(p) >= c.opts.compressionThreshold() {
-		if err := c.writable(); err != nil {
-			return err
-		}
-		// Asked before compressing, which commits the message (an
-		// upper bound: deflate adds at most a few bytes per block).
-		if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
-			return err
-		}
-		z, err := c.comp.AppendMessage(c.zbuf[:0], p)
-		if err != nil {
-			return err
-		}
-		c.zbuf = z
-		if cap(c.zbuf) > 64<<10 {
-			defer func() { c.zbuf = nil }() // do not hold large buffers
-		}
-		p, flags = z, frame.Compressed|compressedCommit
+	if err := c.writable(); err != nil {
+		return err
+	}
+	// Asked before compressing, which commits the message (an upper
+	// bound: deflate adds at most a few bytes per block).
+	if err := c.io().admit(c, frame.MaxHeaderSize+len(p), admitData); err != nil {
+		return err
+	}
+	z, err := c.comp.AppendMessage(c.zbuf[:0], p)
+	if err != nil {
+		return err
+	}
+	c.zbuf = z
+	if cap(c.zbuf) > 64<<10 {
+		defer func() { c.zbuf = nil }() // do not hold large buffers
 	}
 	if err := c.lockWrite(); err != nil {
 		return err
 	}
 	defer c.unlockWrite()
-	return c.writeFrameLocked(op, flags, p)
+	return c.writeFrameLocked(op, frame.Compressed|compressedCommit, z)
 }
 
 // WriteFrame writes one frame as given, for protocols that fragment
