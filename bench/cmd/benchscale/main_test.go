@@ -103,3 +103,20 @@ func TestCPURatio(t *testing.T) {
 		}
 	}
 }
+
+// TestRatiosWithoutPeers: a busy table with no peer row (only hybi's, as
+// with -libs hybi,hybi-loop) has nothing to divide by, so its ×r and ×cpu
+// cells say so instead of printing NaN.
+func TestRatiosWithoutPeers(t *testing.T) {
+	r := &report{cfg: config{conns: []int{1000}, sizes: []int{16}}}
+	r.addBusy("hybi", run.BusySample{Conns: 1000, Size: 16, Msgs: 45000, Elapsed: time.Second, ServerCPU: time.Second / 2, ClientCPU: time.Second / 2})
+	var b strings.Builder
+	r.write(&b)
+	out := b.String()
+	if strings.Contains(out, "NaN") {
+		t.Errorf("report prints NaN:\n%s", out)
+	}
+	if want := "| hybi | 45.0k | – | – |"; !strings.Contains(out, want) {
+		t.Errorf("report lacks %q:\n%s", want, out)
+	}
+}

@@ -230,6 +230,16 @@ func (r *report) writeTargets(p printer) {
 	p("\n")
 }
 
+// ratioCell formats num/den with two decimals, or "–" when there is
+// nothing to compare with (no peer row in the table, so den or num is NaN).
+func ratioCell(num, den float64) string {
+	x := num / den
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
 // floorNote is the targets table's sentence on floor row name of a busy
 // cell beside target msgs/s (what the target asks, named what), or ""
 // when the floor was not measured.
@@ -277,7 +287,13 @@ func (r *report) writeBusy(p printer) {
 			names := r.busyLibs()
 			_, bv := r.best(names, n, size, rate, true)
 			_, bc := r.best(names, n, size, pairCPU, false)
-			k := r.busy[busyKey{names[0], n, size}]
+			// The cell's message count, from whichever rows ran it.
+			var k []run.BusySample
+			for _, name := range names {
+				if k = r.busy[busyKey{name, n, size}]; len(k) > 0 {
+					break
+				}
+			}
 			if len(k) == 0 {
 				continue
 			}
@@ -291,7 +307,7 @@ func (r *report) writeBusy(p printer) {
 				d := func(f func(run.BusySample) time.Duration) string {
 					return ms(mdreport.Median(ss, func(s run.BusySample) float64 { return float64(f(s)) }))
 				}
-				p("| %s | %s | %.2f | %.2f | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |\n", name, fmtRate(v), v/bv, bc/mdreport.Median(ss, pairCPU),
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |\n", name, fmtRate(v), ratioCell(v, bv), ratioCell(bc, mdreport.Median(ss, pairCPU)),
 					d(func(s run.BusySample) time.Duration { return s.P50 }), d(func(s run.BusySample) time.Duration { return s.P90 }),
 					d(func(s run.BusySample) time.Duration { return s.P99 }), d(func(s run.BusySample) time.Duration { return s.Max }),
 					mdreport.Median(ss, func(s run.BusySample) float64 { return s.CPUPerMillion() }),
