@@ -23,8 +23,10 @@ const (
 	sysIOUringSetup = 425
 	sysIOUringEnter = 426
 
-	uringSetupCQSize = 1 << 3 // params.cq_entries sets the CQ size
-	uringSetupClamp  = 1 << 4 // clamp the sizes to the kernel's limits
+	uringSetupCQSize       = 1 << 3  // params.cq_entries sets the CQ size
+	uringSetupClamp        = 1 << 4  // clamp the sizes to the kernel's limits
+	uringSetupSingleIssuer = 1 << 12 // one task submits (the poller's thread)
+	uringSetupDeferTaskrun = 1 << 13 // completion work waits for that task's io_uring_enter
 
 	uringFeatSingleMmap = 1 << 0 // SQ and CQ rings share one mapping
 
@@ -38,6 +40,10 @@ const (
 	uringOpSend = 26
 	uringOpRecv = 27
 
+	uringSQELink        = 1 << 2 // IOSQE_IO_LINK: the next SQE starts when this one succeeds
+	uringSQESkipSuccess = 1 << 6 // IOSQE_CQE_SKIP_SUCCESS: a completion only on failure
+
+	msgWaitAll  = 0x100  // MSG_WAITALL: a stream send completes whole or fails
 	msgNoSignal = 0x4000 // MSG_NOSIGNAL: EPIPE without SIGPIPE
 )
 
@@ -93,8 +99,13 @@ type uring struct {
 }
 
 // newUring sets up a ring of sq submission and cq completion entries.
+// With IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN, only the thread that
+// calls newUring may submit, and the kernel finishes completions (the
+// recv that data made ready, say) only in that thread's io_uring_enter
+// with IORING_ENTER_GETEVENTS: no interrupt of a running poller, and
+// the completions ready at once are finished in one batch.
 func newUring(sq, cq uint32) (*uring, error) {
-	p := uringParams{flags: uringSetupCQSize | uringSetupClamp, cqEntries: cq}
+	p := uringParams{flags: uringSetupCQSize | uringSetupClamp | uringSetupSingleIssuer | uringSetupDeferTaskrun, cqEntries: cq}
 	fd, _, errno := syscall.Syscall(sysIOUringSetup, uintptr(sq), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
@@ -145,21 +156,25 @@ func (r *uring) close() {
 	}
 }
 
-// queue fills the next SQE and publishes it; it is submitted by the next
-// enter. A full SQ is submitted first.
-func (r *uring) queue(op uint8, fd int32, addr unsafe.Pointer, n int, opFlags uint32, userData uint64) error {
-	for r.tail-atomic.LoadUint32(r.sqHead) >= r.sqSize {
+// room makes sure that n SQEs can be queued, submitting the queued ones if
+// not (the SQEs of a link must go in one submission).
+func (r *uring) room(n uint32) error {
+	for r.tail-atomic.LoadUint32(r.sqHead)+n > r.sqSize {
 		if err := r.enter(0); err != nil {
 			return err
 		}
 	}
-	// The address goes to the kernel as a number: the memory is Go's
-	// heap (not moved), kept alive by whoever queued it until its
-	// completion is reaped.
-	r.sqes[r.tail&r.sqMask] = uringSQE{opcode: op, fd: fd, addr: uint64(uintptr(addr)), len: uint32(n), opFlags: opFlags, userData: userData}
+	return nil
+}
+
+// queue fills the next SQE and publishes it; it is submitted by the next
+// enter. The caller has made room. b's memory goes to the kernel as a
+// number: it is Go's heap (not moved), kept alive by the caller until the
+// operation's completion is reaped.
+func (r *uring) queue(op, flags uint8, fd int32, b []byte, opFlags uint32, userData uint64) {
+	r.sqes[r.tail&r.sqMask] = uringSQE{opcode: op, flags: flags, fd: fd, addr: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), len: uint32(len(b)), opFlags: opFlags, userData: userData}
 	r.tail++
 	atomic.StoreUint32(r.sqTail, r.tail)
-	return nil
 }
 
 // enter submits every queued SQE with one io_uring_enter and, when wait
@@ -214,38 +229,63 @@ func (r *uring) reap(f func(*uringCQE)) int {
 }
 
 // serveUringBusy is the tcp-uring floor of the busy rows: the tcp-epoll
-// floor's server with io_uring in place of epoll and read/write, to
-// measure what batching system calls across connections saves.
-// GOMAXPROCS pollers, each a goroutine with its own ring; accepted
-// connections go to them in turn. A connection's handshake is done on the
-// net.Conn by a goroutine of its own, as for tcp-epoll; then its
+// floor's server with io_uring in place of epoll_wait, read and write, to
+// measure what batching the system calls of many connections saves.
+// GOMAXPROCS pollers, each a goroutine locked to its thread with a ring
+// of its own (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN); accepted
+// connections go to them in turn. A connection's handshake is done on
+// the net.Conn by a goroutine of its own, as for tcp-epoll; then its
 // descriptor is duplicated, the net.Conn closed, and the duplicate handed
 // to the poller (a queue and an eventfd whose read the ring also waits
-// on). Each connection has one operation in flight at a time: a recv into
-// its buffer, then a send of what it received (again for the rest when
-// the socket takes part of it), then a recv again. The poller's loop is
-// one io_uring_enter that submits every operation queued since the last
-// one and waits for at least one completion, then handles every
-// completion ready: with many connections busy, one system call per batch
-// instead of one read and one write per message. A connection's buffer
-// starts at floorBufMin and doubles, up to floorBufMax, each time a recv
-// fills it, as the tcp floor's does (a recv in flight needs its own
-// buffer, so no poller-wide one as tcp-epoll has).
+// on). Each connection has a recv into its buffer in flight; when it
+// completes with n bytes, the poller queues a send of those n bytes
+// (MSG_WAITALL: the kernel sends the rest of what the socket does not
+// take at once, when it can, and reading waits meanwhile) linked to the
+// next recv, which starts when the send is done. A send that succeeds
+// posts no completion (IOSQE_CQE_SKIP_SUCCESS), so a message costs one
+// completion and two SQEs. The poller's loop is one io_uring_enter that
+// submits everything queued since the last one and waits for at least
+// one completion, then handles every completion ready: with many
+// connections busy, one system call per batch of messages instead of a
+// read and a write per message. A connection's buffer starts at
+// floorBufMin and doubles, up to floorBufMax, each time a recv fills it,
+// as the tcp floor's does (a recv in flight needs its own buffer, so no
+// poller-wide one as tcp-epoll has).
 func serveUringBusy(ln net.Listener) (*uringFloor, error) {
 	s := &uringFloor{busyFloor: busyFloor{ln: ln}}
 	s.ps = make([]*uringPoller, runtime.GOMAXPROCS(0))
-	for i := range s.ps {
-		p, err := newUringPoller(&s.busyFloor)
-		if err != nil {
-			for _, q := range s.ps[:i] {
-				q.release()
-			}
-			return nil, err
-		}
-		s.ps[i] = p
+	type made struct {
+		p   *uringPoller
+		err error
 	}
-	for _, p := range s.ps {
-		go p.run()
+	mc := make(chan made)
+	for range s.ps {
+		go func() {
+			// The ring's only submitter: this thread, for good.
+			runtime.LockOSThread()
+			p, err := newUringPoller(&s.busyFloor)
+			mc <- made{p, err}
+			if err == nil {
+				p.run()
+			}
+		}()
+	}
+	var err error
+	for i := range s.ps {
+		m := <-mc
+		s.ps[i] = m.p
+		if m.err != nil {
+			err = m.err
+		}
+	}
+	if err != nil {
+		for _, p := range s.ps {
+			if p != nil {
+				p.stop()
+				<-p.done
+			}
+		}
+		return nil, err
 	}
 	var next atomic.Uint64
 	acceptEach(ln, func(nc net.Conn) { s.ps[(next.Add(1)-1)%uint64(len(s.ps))].add(nc) })
@@ -286,13 +326,10 @@ type uringPoller struct {
 	conns []*uringConn
 	free  []uint64 // free slots of conns
 	done  chan struct{}
-	// closing: stop was seen; every connection is shut down and each
-	// completion from then on closes its connection.
+	// closing: stop was seen; every connection is shut down, and each
+	// completion from then on ends its connection.
 	closing bool
 	err     error // why the ring failed, if it did
-	// partial counts sends the socket took part of, retried the
-	// completions with EAGAIN or EINTR (for the tests).
-	partial, retried int
 
 	mu       sync.Mutex
 	incoming []int // descriptors handed over by add
@@ -300,22 +337,24 @@ type uringPoller struct {
 	dead     bool  // the poller is closing: add closes what it gets
 }
 
-// uringConn is one connection of a poller; its slot in conns is the
-// user_data of its operations.
+// uringConn is one connection of a poller. The user_data of its recv is
+// its slot in conns × 2, of its send that + 1.
 type uringConn struct {
-	fd      int32
-	buf     []byte
-	out     []byte // being sent: the rest of buf[:n]
-	sending bool
-	grow    bool // the last recv filled buf: double it before the next
+	fd   int32
+	buf  []byte // the recv's
+	sent []byte // the send's, when buf grew meanwhile
+	grow bool   // the last recv filled buf: double it for the next
+	// linked: the recv in flight follows a send; a failed send posts
+	// its completion (sendFailed) and cancels that recv (recvCanceled).
+	linked, sendFailed, recvCanceled bool
 }
 
-// The user_data of the eventfd read; a connection's is its slot.
+// The user_data of the eventfd read.
 const uringWakeTag = ^uint64(0)
 
-// uringRingSQ and uringRingCQ size each poller's ring: one operation in
-// flight per connection, so the CQ holds a completion of every connection
-// of a poller up to 64K connections (beyond that the kernel keeps the
+// uringRingSQ and uringRingCQ size each poller's ring: one completion in
+// flight per connection, so the CQ holds one of every connection of a
+// poller up to 64K connections (beyond that the kernel keeps the
 // overflow: IORING_FEAT_NODROP).
 const (
 	uringRingSQ = 4096
@@ -333,10 +372,7 @@ func newUringPoller(s *busyFloor) (*uringPoller, error) {
 		return nil, fmt.Errorf("eventfd2: %w", errno)
 	}
 	p := &uringPoller{s: s, r: r, efd: int(efd), done: make(chan struct{})}
-	if err := p.armWake(); err != nil {
-		p.release()
-		return nil, err
-	}
+	p.armWake()
 	return p, nil
 }
 
@@ -346,8 +382,10 @@ func (p *uringPoller) release() {
 	syscall.Close(p.efd)
 }
 
-func (p *uringPoller) armWake() error {
-	return p.r.queue(uringOpRead, int32(p.efd), unsafe.Pointer(&p.ebuf), len(p.ebuf), 0, uringWakeTag)
+func (p *uringPoller) armWake() {
+	if p.check(p.r.room(1)) {
+		p.r.queue(uringOpRead, 0, int32(p.efd), p.ebuf[:], 0, uringWakeTag)
+	}
 }
 
 // wake makes the poller's eventfd read complete.
@@ -397,34 +435,16 @@ func (p *uringPoller) stop() {
 	p.wake()
 }
 
-// run is the event loop; it returns after stop (or when the ring fails,
-// which closes every connection of the poller).
+// run is the event loop; it returns after stop, once every connection is
+// closed, or when the ring fails (which closes every connection).
 func (p *uringPoller) run() {
 	defer close(p.done)
 	handle := func(c *uringCQE) {
 		if c.userData == uringWakeTag {
-			if c.res < 0 && c.res != -int32(syscall.EINTR) && c.res != -int32(syscall.EAGAIN) {
-				p.fail(fmt.Errorf("eventfd read: %w", syscall.Errno(-c.res)))
-				return
-			}
-			p.mu.Lock()
-			in := p.incoming
-			p.incoming = nil
-			stopping := p.stopping
-			p.dead = stopping
-			p.mu.Unlock()
-			for _, fd := range in {
-				p.open(int32(fd))
-			}
-			if !stopping {
-				p.check(p.armWake())
-			} else if !p.closing {
-				p.closing = true
-				p.shutdownAll()
-			}
+			p.woken(c.res)
 			return
 		}
-		p.complete(p.conns[c.userData], c.userData, c.res)
+		p.complete(c.userData, c.res)
 	}
 	for p.err == nil && !(p.closing && p.live() == 0) {
 		err := p.r.enter(1)
@@ -440,6 +460,35 @@ func (p *uringPoller) run() {
 	p.release()
 }
 
+// woken handles the eventfd read's completion: new connections, or stop.
+func (p *uringPoller) woken(res int32) {
+	if res < 0 && res != -int32(syscall.EINTR) && res != -int32(syscall.EAGAIN) {
+		p.fail(fmt.Errorf("eventfd read: %w", syscall.Errno(-res)))
+		return
+	}
+	p.mu.Lock()
+	in := p.incoming
+	p.incoming = nil
+	stopping := p.stopping
+	p.dead = stopping
+	p.mu.Unlock()
+	for _, fd := range in {
+		p.open(int32(fd))
+	}
+	if !stopping {
+		p.armWake()
+	} else if !p.closing {
+		// Shut every connection down: its recv completes (with 0), or
+		// its send fails and cancels the recv, and each closes then.
+		p.closing = true
+		for _, c := range p.conns {
+			if c != nil {
+				syscall.Shutdown(int(c.fd), syscall.SHUT_RDWR)
+			}
+		}
+	}
+}
+
 // open gives fd a slot and its first recv.
 func (p *uringPoller) open(fd int32) {
 	c := &uringConn{fd: fd, buf: make([]byte, floorBufMin)}
@@ -452,59 +501,53 @@ func (p *uringPoller) open(fd int32) {
 		slot = uint64(len(p.conns))
 		p.conns = append(p.conns, c)
 	}
-	p.recv(c, slot)
-}
-
-func (p *uringPoller) recv(c *uringConn, slot uint64) {
-	if c.grow {
-		c.buf = make([]byte, 2*len(c.buf))
-		c.grow = false
+	if p.check(p.r.room(1)) {
+		p.r.queue(uringOpRecv, 0, c.fd, c.buf, 0, slot<<1)
 	}
-	p.check(p.r.queue(uringOpRecv, c.fd, unsafe.Pointer(&c.buf[0]), len(c.buf), 0, slot))
 }
 
-func (p *uringPoller) send(c *uringConn, slot uint64) {
-	p.check(p.r.queue(uringOpSend, c.fd, unsafe.Pointer(&c.out[0]), len(c.out), msgNoSignal, slot))
-}
-
-// complete handles the completion of c's operation: a recv's bytes are
-// sent back, a send's rest is sent, a finished send is followed by a recv;
-// end of stream or an error closes c, and so does any completion once the
-// poller is stopping.
-func (p *uringPoller) complete(c *uringConn, slot uint64, res int32) {
-	if p.closing {
-		p.drop(c, slot)
+// echo queues the send of c.buf[:n] and, linked to it, the next recv.
+func (p *uringPoller) echo(c *uringConn, slot uint64, n int) {
+	if !p.check(p.r.room(2)) {
 		return
 	}
-	if res == -int32(syscall.EINTR) || res == -int32(syscall.EAGAIN) {
-		// Not expected (the kernel waits for readiness itself); try
-		// the same operation again.
-		p.retried++
-		if c.sending {
-			p.send(c, slot)
-		} else {
-			p.recv(c, slot)
+	p.r.queue(uringOpSend, uringSQELink|uringSQESkipSuccess, c.fd, c.buf[:n], msgNoSignal|msgWaitAll, slot<<1|1)
+	c.sent = nil
+	if c.grow {
+		c.sent, c.buf, c.grow = c.buf, make([]byte, 2*len(c.buf)), false
+	}
+	c.linked, c.sendFailed, c.recvCanceled = true, false, false
+	p.r.queue(uringOpRecv, 0, c.fd, c.buf, 0, slot<<1)
+}
+
+// complete handles a completion of a connection's operation: a recv's
+// bytes are sent back; end of stream or an error closes the connection
+// (a failed send once the recv it cancels has completed too), and so does
+// any completion once the poller is closing.
+func (p *uringPoller) complete(ud uint64, res int32) {
+	slot := ud >> 1
+	c := p.conns[slot]
+	if ud&1 == 1 {
+		// Only a failed send posts a completion.
+		c.sendFailed = true
+		if c.recvCanceled {
+			p.drop(c, slot)
 		}
 		return
 	}
-	if res < 0 || (res == 0 && !c.sending) {
+	if c.linked && res == -int32(syscall.ECANCELED) {
+		c.recvCanceled = true
+		if c.sendFailed {
+			p.drop(c, slot)
+		}
+		return
+	}
+	if res <= 0 || p.closing {
 		p.drop(c, slot)
 		return
 	}
-	if !c.sending {
-		c.grow = int(res) == len(c.buf) && len(c.buf) < floorBufMax
-		c.out, c.sending = c.buf[:res], true
-		p.send(c, slot)
-		return
-	}
-	c.out = c.out[res:]
-	if len(c.out) > 0 {
-		p.partial++
-		p.send(c, slot)
-		return
-	}
-	c.out, c.sending = nil, false
-	p.recv(c, slot)
+	c.grow = int(res) == len(c.buf) && len(c.buf) < floorBufMax
+	p.echo(c, slot, int(res))
 }
 
 // drop closes c's descriptor and frees its slot; c has no operation in
@@ -518,21 +561,13 @@ func (p *uringPoller) drop(c *uringConn, slot uint64) {
 
 func (p *uringPoller) live() int { return len(p.conns) - len(p.free) }
 
-// shutdownAll shuts every live connection down, so that its operation in
-// flight completes (a recv with 0, a send with EPIPE) and drops it.
-func (p *uringPoller) shutdownAll() {
-	for _, c := range p.conns {
-		if c != nil {
-			syscall.Shutdown(int(c.fd), syscall.SHUT_RDWR)
-		}
-	}
-}
-
-// check records err as the poller's failure.
-func (p *uringPoller) check(err error) {
+// check records err as the poller's failure and reports whether it was
+// nil.
+func (p *uringPoller) check(err error) bool {
 	if err != nil {
 		p.fail(err)
 	}
+	return err == nil
 }
 
 func (p *uringPoller) fail(err error) {

@@ -31,11 +31,11 @@ func waitFor(cond func() bool) bool {
 }
 
 // TestUringFloorInProcess runs the tcp-uring floor in this process: it
-// echoes, sends the rest of a write the socket took in part (a 16 MiB
-// frame to a client that reads late), closes a connection whose client
-// hung up, and Close closes every connection and leaves no goroutine
-// and no descriptor behind (the ring, its mappings' descriptor, the
-// eventfds, the sockets).
+// echoes, sends all of a write the socket takes in parts (a 16 MiB frame
+// to a client that reads late: a send that ended short would post a
+// completion and close the connection), closes a connection whose client
+// hung up, and Close closes every connection and leaves no goroutine and
+// no descriptor behind (the rings, the eventfds, the sockets).
 func TestUringFloorInProcess(t *testing.T) {
 	g0, fd0 := runtime.NumGoroutine(), openFDs(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,13 +79,22 @@ func TestUringFloorInProcess(t *testing.T) {
 	if !bytes.Equal(got, big) {
 		t.Fatal("the 16 MiB echo differs from the frame sent")
 	}
+	if n := s.Conns(); n != conns {
+		t.Fatalf("after the 16 MiB echo the server holds %d connections, want %d", n, conns)
+	}
 	// A client that hangs up is closed by the server.
 	cs[1].nc.Close()
 	cs[1] = nil
 	if !waitFor(func() bool { return s.Conns() == conns-1 }) {
 		t.Errorf("after a client hung up the server holds %d connections, want %d", s.Conns(), conns-1)
 	}
-	s.Close()
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s")
+	}
 	// Every other client sees its connection closed.
 	for i, c := range cs {
 		if c == nil {
@@ -99,17 +108,6 @@ func TestUringFloorInProcess(t *testing.T) {
 	closeScale(cs)
 	if s.Conns() != 0 {
 		t.Errorf("after Close the server counts %d connections", s.Conns())
-	}
-	partial, retried := 0, 0
-	for _, p := range s.ps {
-		partial += p.partial
-		retried += p.retried
-	}
-	if partial == 0 {
-		t.Error("no send was taken in part: the test did not reach that path")
-	}
-	if retried != 0 {
-		t.Errorf("%d completions with EAGAIN or EINTR, want none (the kernel waits for readiness)", retried)
 	}
 	if !waitFor(func() bool { return runtime.NumGoroutine() <= g0 && openFDs(t) <= fd0 }) {
 		t.Errorf("after Close %d goroutines and %d descriptors, %d and %d before", runtime.NumGoroutine(), openFDs(t), g0, fd0)
