@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hybi/websocket/frame"
 	"github.com/hybi/websocket/internal/netpoll"
 )
 
@@ -338,13 +339,36 @@ func (l *Loop) readLoop(c *Conn) {
 // loopConn is a Conn's state in a Loop (Conn.ls, in use once Conn.lc
 // points to it).
 type loopConn struct {
+	// The fields a message touches come first, in the order of their use
+	// (l to typ, then q), so that they share the Conn's cache lines with
+	// lc: on a server with many busy connections each message finds its
+	// connection's lines cold, and every further line is a miss.
 	l  *Loop
 	p  *poller // nil: served by a goroutine (readLoop)
 	fd int
-	// sock holds the socket of a server connection over TCP that a
-	// poller serves (Linux): Add took its descriptor over (fd) and closed
-	// the net.Conn; it is then the Conn's nc.
-	sock loopSocket
+
+	// busy counts the goroutines using fd (the poller reading it, writers
+	// writing it), plus busyDetached once the connection ended: fd must
+	// not be closed while one uses it (the number could be reused by a
+	// new connection), so the last of them closes it (see enter, exit and
+	// detach). An atomic word, not a mutex: it is taken and let go twice
+	// per message (the read and the write).
+	busy   atomic.Int32
+	hangup atomic.Bool // an event reported Hangup; set for good
+	// deferred: control frames wait in the state machine for room in q.
+	deferred atomic.Bool
+	// paused: reading stopped while control frames were deferred.
+	paused atomic.Bool
+	// closing: the connection is being closed on another goroutine after
+	// a protocol error or the peer's Close; the poller leaves it alone.
+	closing atomic.Bool
+	// missed: a readiness event came while another goroutine held the
+	// read side. Epoll is edge-triggered, so whoever holds it serves the
+	// connection again when it lets go.
+	missed atomic.Bool
+	// inCallback: OnMessage is running for this connection (Close must
+	// not wait for the Loop then: the Loop is waiting for OnMessage).
+	inCallback atomic.Bool
 
 	// nonblock makes the Conn's reads non-blocking reads of fd; set by
 	// the poller while it holds the read side.
@@ -357,42 +381,38 @@ type loopConn struct {
 	// peer's FIN was already reported (hangup): no new edge follows it,
 	// so the read to EOF must not be skipped.
 	drained bool
-	hangup  atomic.Bool // an event reported Hangup; set for good
-	// q holds what the socket did not take (loopwrite.go); deferred:
-	// control frames wait in the state machine for room in it.
-	q        writeQueue
-	deferred atomic.Bool
-	// paused: reading stopped while control frames were deferred.
-	paused atomic.Bool
-	// The message being received when the socket ran dry mid-message;
-	// nil otherwise, so an idle connection holds no message buffer.
-	msg  []byte
-	typ  MessageType
+	// open and typ: a message is being received (its type is typ, the
+	// opcode of its first frame); msg holds it when the socket ran dry
+	// mid-message, nil otherwise, so an idle connection holds no message
+	// buffer.
 	open bool
+	typ  frame.Opcode
 
-	// closing: the connection is being closed on another goroutine after
-	// a protocol error or the peer's Close; the poller leaves it alone.
-	closing atomic.Bool
-	// missed: a readiness event came while another goroutine held the
-	// read side. Epoll is edge-triggered, so whoever holds it serves the
-	// connection again when it lets go.
-	missed atomic.Bool
-	// inCallback: OnMessage is running for this connection (Close must
-	// not wait for the Loop then: the Loop is waiting for OnMessage).
-	inCallback atomic.Bool
+	// q holds what the socket did not take (loopwrite.go).
+	q writeQueue
 
-	// mu guards busy and closeLater: fd must not be closed while the
-	// poller reads it or a writer writes it (the number could be reused
-	// by a new connection).
-	mu         sync.Mutex
-	busy       int
-	closeLater bool
+	msg []byte
+
+	// mu orders Add's registration with the poller against detach's
+	// removal.
+	mu sync.Mutex
+
+	// sock holds the socket of a server connection over TCP that a
+	// poller serves (Linux): Add took its descriptor over (fd) and closed
+	// the net.Conn; it is then the Conn's nc.
+	sock loopSocket
 }
+
+// busyDetached is the bit of loopConn.busy that detach sets.
+const busyDetached = 1 << 30
 
 // errWouldBlock is what a non-blocking read returns when the socket has no
 // bytes; it counts as a timeout, so the Conn keeps its state and the
-// message so far.
-var errWouldBlock error = wouldBlock{}
+// message so far. A pointer of a concrete type, so that err ==
+// errWouldBlock compares two words inline: compared with a variable of
+// type error, an error is compared by a call to the runtime, and a Loop's
+// path makes that comparison several times per message.
+var errWouldBlock = &wouldBlock{}
 
 type wouldBlock struct{}
 
@@ -480,7 +500,9 @@ func (c *Conn) returnReadBuf(bufs *serveBufs) {
 func (lc *loopConn) serve(c *Conn, bufs *serveBufs) (more bool) {
 	for {
 		more, served := lc.serveOnce(c, bufs)
-		if !served || more || !lc.missed.Swap(false) {
+		// missed is read before it is swapped: almost always false,
+		// and a load costs less than a swap.
+		if !served || more || !lc.missed.Load() || !lc.missed.Swap(false) {
 			return more
 		}
 		// An edge came while we held the read side: read again.
@@ -513,18 +535,29 @@ func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 		}
 		lc.missed.Store(false)
 	}
-	defer c.g.release(lockR)
 	if !lc.enter(c) {
+		c.g.release(lockR)
 		return false, true
 	}
-	defer lc.exit(c)
-
 	lc.nonblock, lc.drained = true, false
-	defer func() { lc.nonblock = false }()
 	if bufs.rd != nil {
 		c.lendReadBuf(*bufs.rd)
 	}
-	defer c.returnReadBuf(bufs)
+	// No defers: a panic in OnMessage ends the program anyway (nothing
+	// recovers on a poller), and four deferred calls behind five returns
+	// would not be open-coded.
+	more = lc.deliver(c, bufs)
+	c.returnReadBuf(bufs)
+	lc.nonblock = false
+	lc.exit(c)
+	c.g.release(lockR)
+	return more, true
+}
+
+// deliver is serveOnce's loop: it reads c's socket and delivers the
+// messages, until the socket runs dry (false) or maxServe messages were
+// delivered (true). The caller holds the read side and fd.
+func (lc *loopConn) deliver(c *Conn, bufs *serveBufs) (more bool) {
 	buf := &bufs.msg
 	started := lc.open
 	b := (*buf)[:0]
@@ -548,10 +581,10 @@ func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 					c.releaseReadBuf()
 				}
 			}
-			return false, true
+			return false
 		}
 		if ev.First {
-			lc.typ, started = MessageType(ev.Opcode), true
+			lc.typ, started = ev.Opcode, true
 		}
 		msg := ev.Data
 		if !ev.First || !ev.Final || direct {
@@ -567,7 +600,7 @@ func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 			msg = b
 		}
 		lc.inCallback.Store(true)
-		lc.l.opts.OnMessage(c, lc.typ, msg)
+		lc.l.opts.OnMessage(c, MessageType(lc.typ), msg)
 		lc.inCallback.Store(false)
 		// Keep the larger buffer for the next messages, up to a bound.
 		if lc.open {
@@ -578,7 +611,7 @@ func (lc *loopConn) serveOnce(c *Conn, bufs *serveBufs) (more, served bool) {
 		}
 		b, started = (*buf)[:0], false
 		if n++; n == maxServe || c.closed() != nil || lc.closing.Load() {
-			return n == maxServe, true
+			return n == maxServe
 		}
 	}
 }
@@ -623,26 +656,26 @@ func (lc *loopConn) socketConn(c *Conn) net.Conn {
 
 // enter marks fd in use by the caller, unless the connection ended.
 func (lc *loopConn) enter(c *Conn) bool {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
 	if c.closed() != nil {
 		return false
 	}
-	lc.busy++
-	return true
+	for {
+		n := lc.busy.Load()
+		if n&busyDetached != 0 {
+			return false
+		}
+		if lc.busy.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
-// exit ends a use of fd: a close that happened meanwhile closes the socket
-// now.
+// exit ends a use of fd: the last use after detach closes the socket.
+// Once busyDetached is set no enter succeeds, so the count only falls,
+// and exactly one exit (or detach itself, when it found none) sees it
+// reach zero.
 func (lc *loopConn) exit(c *Conn) {
-	lc.mu.Lock()
-	lc.busy--
-	later := lc.closeLater && lc.busy == 0
-	if later {
-		lc.closeLater = false
-	}
-	lc.mu.Unlock()
-	if later {
+	if lc.busy.Add(-1) == busyDetached {
 		c.nc.Close()
 	}
 }
@@ -658,11 +691,7 @@ func (lc *loopConn) detach(c *Conn) (closeNow bool) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	lc.p.remove(c, lc)
-	if lc.busy > 0 {
-		lc.closeLater = true
-		return false
-	}
-	return true
+	return lc.busy.Or(busyDetached) == 0
 }
 
 // The Loop's driver (see driver): a connection a poller serves reads and
@@ -765,13 +794,21 @@ type poller struct {
 	l  *Loop
 	np *netpoll.Poller
 
+	// conns holds the connections by file descriptor. The poller looks
+	// them up without a lock, once per event; add and remove change
+	// them under mu, and a table that grows is copied and replaced
+	// before the descriptor is registered, so an event always finds its
+	// connection in the table loaded after epoll_wait returned it.
 	mu    sync.Mutex
-	conns []*Conn // by file descriptor
+	conns atomic.Pointer[[]atomic.Pointer[Conn]]
 
 	bufs  serveBufs // lent to the connections it serves
 	again []*Conn
+	ready []*Conn // the connections of one Wait's events, in their order
 
 	hb hbWheel // the heartbeats of its connections (loopheartbeat.go)
+
+	warmed uint32 // what warm returned, summed: keeps its loads
 }
 
 func newPoller(l *Loop) (*poller, error) {
@@ -779,7 +816,7 @@ func newPoller(l *Loop) (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &poller{l: l, np: np}
+	p := &poller{l: l, np: np, ready: make([]*Conn, 0, pollEvents)}
 	p.bufs.rd = pollerReadBufs.Get().(*[]byte)
 	go p.run()
 	return p, nil
@@ -787,18 +824,34 @@ func newPoller(l *Loop) (*poller, error) {
 
 func (p *poller) add(c *Conn, lc *loopConn) error {
 	p.mu.Lock()
-	if lc.fd >= len(p.conns) {
-		p.conns = append(p.conns, make([]*Conn, lc.fd+1-len(p.conns))...)
+	tp := p.conns.Load()
+	if tp == nil || lc.fd >= len(*tp) {
+		p.conns.Store(grownTable(tp, lc.fd))
+		tp = p.conns.Load()
 	}
-	p.conns[lc.fd] = c
+	(*tp)[lc.fd].Store(c)
 	p.mu.Unlock()
 	return p.np.AddReadWrite(lc.fd, uint64(lc.fd))
 }
 
+// grownTable returns a copy of the table *tp (nil: none) with room for
+// descriptor fd. The caller holds the poller's mu.
+func grownTable(tp *[]atomic.Pointer[Conn], fd int) *[]atomic.Pointer[Conn] {
+	var t []atomic.Pointer[Conn]
+	if tp != nil {
+		t = *tp
+	}
+	nt := make([]atomic.Pointer[Conn], max(fd+1, 2*len(t), 64))
+	for i := range t {
+		nt[i].Store(t[i].Load())
+	}
+	return &nt
+}
+
 func (p *poller) remove(c *Conn, lc *loopConn) {
 	p.mu.Lock()
-	if lc.fd < len(p.conns) && p.conns[lc.fd] == c {
-		p.conns[lc.fd] = nil
+	if tp := p.conns.Load(); tp != nil && lc.fd < len(*tp) {
+		(*tp)[lc.fd].CompareAndSwap(c, nil)
 	}
 	p.mu.Unlock()
 	p.np.Remove(lc.fd)
@@ -807,30 +860,79 @@ func (p *poller) remove(c *Conn, lc *loopConn) {
 	}
 }
 
+// warm loads a word from each cache line of c that serving a message
+// touches and that may be read without c's locks (atomics, and fields set
+// once when c was made), and returns something of them so that the loads
+// stay. See poller.run.
+func (c *Conn) warm() uint32 {
+	var w uint32
+	if c.opts != nil {
+		w++
+	}
+	if c.tr != nil {
+		w++
+	}
+	w += c.g.state.Load()
+	w += uint32(c.readLimit.Load())
+	if c.ctrlPending.Load() {
+		w++
+	}
+	if c.mwOpen.Load() {
+		w++
+	}
+	if lc := c.lc.Load(); lc != nil {
+		w += uint32(lc.busy.Load()) + uint32(lc.q.n.Load())
+	}
+	if c.closed() != nil {
+		w++
+	}
+	return w
+}
+
+// lookup returns the connection registered with descriptor fd, or nil.
+// Only the poller's goroutine calls it.
 func (p *poller) lookup(fd int) *Conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if fd < len(p.conns) {
-		return p.conns[fd]
+	if tp := p.conns.Load(); tp != nil && uint(fd) < uint(len(*tp)) {
+		return (*tp)[fd].Load()
 	}
 	return nil
 }
 
 func (p *poller) close() { p.np.Close() }
 
+// pollEvents is the most events one Wait of a poller returns.
+const pollEvents = 128
+
 func (p *poller) run() {
 	defer p.l.running.Add(-1)
-	events := make([]netpoll.Event, 128)
+	events := make([]netpoll.Event, pollEvents)
 	for {
 		n, err := p.np.Wait(events)
 		if err != nil {
 			return
 		}
+		// Find the connections first, and load a word of each cache
+		// line a message uses in them: with many busy connections their
+		// state is cold by the time an event comes, and these loads,
+		// independent of one another, overlap, where serving the
+		// connections one by one would meet each miss alone, between
+		// system calls.
+		ready := p.ready[:0]
+		var warm uint32
 		for _, ev := range events[:n] {
 			c := p.lookup(int(ev.Token))
+			if c != nil {
+				warm += c.warm()
+			}
+			ready = append(ready, c)
+		}
+		p.warmed += warm
+		for i, ev := range events[:n] {
+			c := ready[i]
 			if c == nil {
 				continue
 			}
+			ready[i] = nil
 			lc := c.lc.Load()
 			if lc == nil {
 				continue

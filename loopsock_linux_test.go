@@ -126,3 +126,38 @@ func TestLoopSocketNoLeak(t *testing.T) {
 		t.Errorf("%d descriptors open after %d connections came and went, %d before", after, n, before)
 	}
 }
+
+// The socket of a connection that ends while a goroutine uses its
+// descriptor (loopConn.enter) stays open until the last such use ends
+// (exit), which closes it, once; no use begins after the end.
+func TestLoopSocketClosedByLastUser(t *testing.T) {
+	if !netpollSupported(t) {
+		return
+	}
+	_, server, _ := loopConnPair(t, LoopOptions{})
+	ls, ok := server.transport().(*loopSocket)
+	if !ok {
+		t.Fatalf("server transport is %T, want *loopSocket", server.transport())
+	}
+	lc := server.lc.Load()
+	for range 2 {
+		if !lc.enter(server) {
+			t.Fatal("enter refused on an open connection")
+		}
+	}
+	server.CloseNow()
+	if lc.enter(server) {
+		t.Fatal("enter succeeded after the connection ended")
+	}
+	lc.exit(server)
+	if got := ls.state.Load(); got != sockOpen {
+		t.Fatalf("socket state %d with one use left, want open (%d)", got, sockOpen)
+	}
+	lc.exit(server)
+	if got := ls.state.Load(); got != sockClosed {
+		t.Fatalf("socket state %d after the last use, want closed (%d)", got, sockClosed)
+	}
+	if got := lc.busy.Load(); got != busyDetached {
+		t.Fatalf("busy %#x after the last use, want busyDetached only", got)
+	}
+}

@@ -171,13 +171,16 @@ func (lc *loopConn) drain(c *Conn) (resume bool) {
 	}
 	empty := q.buf == nil
 	q.mu.Unlock()
-	if empty && lc.deferred.Swap(false) {
+	// The flags are loaded before they are swapped: drain runs for every
+	// event (an edge-triggered registration reports the socket writable
+	// with each read), and they are almost never set.
+	if empty && lc.deferred.Load() && lc.deferred.Swap(false) {
 		c.ctrlPending.Store(true)
 		if c.tryLockWrite() {
 			c.unlockWrite() // flushes the control frames
 		} // else the holder does when it lets go
 	}
-	return !lc.deferred.Load() && lc.paused.Swap(false)
+	return !lc.deferred.Load() && lc.paused.Load() && lc.paused.Swap(false)
 }
 
 // admit applies the queue limit to n bytes (see driver.admit). An empty
