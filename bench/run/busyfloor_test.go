@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 )
@@ -108,5 +109,22 @@ func TestFloorRejectsUnmasked(t *testing.T) {
 				t.Errorf("readFrame = %d, %q, %v; want success %v", op, p, err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestBusySizes: every row is measured at every size but tcp-uring, which
+// is a floor up to 1 KiB only.
+func TestBusySizes(t *testing.T) {
+	sizes := []int{16, 1024, 16384}
+	for _, name := range []string{"tcp", "tcp-epoll", "hybi", "nbio"} {
+		if got := BusySizes(name, sizes); !slices.Equal(got, sizes) {
+			t.Errorf("BusySizes(%s) = %v, want %v", name, got, sizes)
+		}
+	}
+	if got := BusySizes("tcp-uring", sizes); !slices.Equal(got, []int{16, 1024}) {
+		t.Errorf("BusySizes(tcp-uring) = %v, want [16 1024]", got)
+	}
+	if !slices.Equal(sizes, []int{16, 1024, 16384}) {
+		t.Errorf("BusySizes changed its argument: %v", sizes)
 	}
 }

@@ -92,7 +92,7 @@ func main() {
 	flag.DurationVar(&c.heartbeat, "heartbeat", 5*time.Second, "heartbeat interval of the idle rows")
 	flag.DurationVar(&c.window, "window", 10*time.Second, "how long the idle rows' CPU is measured")
 	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: busy,slow,idle")
-	flag.StringVar(&c.libs, "libs", "", "only these rows in the busy tables, comma-separated: libraries and the floors tcp, tcp-epoll")
+	flag.StringVar(&c.libs, "libs", "", "only these rows in the busy tables, comma-separated: libraries and the floors tcp, tcp-epoll, tcp-uring")
 	flag.StringVar(&c.profile, "profile", "", "write a CPU profile of every child server into this directory")
 	flag.DurationVar(&c.timeout, "timeout", 14*time.Minute, "give up (exit 1) when the whole run takes longer")
 	flag.Parse()
@@ -177,7 +177,11 @@ func (r *report) collect() error {
 			for _, n := range r.cfg.conns {
 				for j := range names {
 					name := names[(j+round)%len(names)]
-					ss, err := run.MeasureBusy(name, n, r.cfg.sizes, r.msgsFor)
+					sizes := run.BusySizes(name, r.cfg.sizes)
+					if len(sizes) == 0 {
+						continue
+					}
+					ss, err := run.MeasureBusy(name, n, sizes, r.msgsFor)
 					if err != nil {
 						return fmt.Errorf("busy %s %d: %w", name, n, err)
 					}

@@ -59,7 +59,7 @@ func TestBusyFloorRows(t *testing.T) {
 		"| tcp-epoll | 70.0k | 1.35 |",
 		"| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, the tcp-epoll floor 70.0k msg/s; ×cpu 1.06 (nbio) | **missed** |",
 		"| goroutine per connection msgs/s ≥ 1.0× the best goroutine peer, 1000 conns, 16 B | 45.0k msg/s, 0.90× gobwas (50.0k); the best goroutine peer is 50.0k msg/s, the tcp floor 60.0k msg/s; ×cpu 0.90 (gobwas) | **missed** |",
-		"The rows **tcp** and **tcp-epoll** are floors, not peers",
+		"The rows **tcp**, **tcp-epoll** and **tcp-uring** are floors, not peers",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
@@ -72,6 +72,14 @@ func TestBusyFloorRows(t *testing.T) {
 	want := "| Loop msgs/s ≥ 1.2× the best peer, 1000 conns, 16 B | 55.0k msg/s, 1.06× nbio (52.0k); 1.2× the best peer is 62.4k msg/s, above the tcp-epoll floor (58.0k msg/s, no WebSocket code); ×cpu 1.06 (nbio) | **missed** (above the tcp-epoll floor) |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("report lacks %q", want)
+	}
+	// With the io_uring floor measured too, the target names both floors.
+	r = floorReport(map[string]float64{"tcp-epoll": 58000, "tcp-uring": 64000, "hybi-loop": 55000, "nbio": 52000})
+	b.Reset()
+	r.write(&b)
+	want = "1.2× the best peer is 62.4k msg/s, above the tcp-epoll floor (58.0k msg/s, no WebSocket code); 1.2× the best peer is 62.4k msg/s, the tcp-uring floor 64.0k msg/s; ×cpu 1.06 (nbio) | **missed** (above the tcp-epoll floor) |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, b.String())
 	}
 }
 
