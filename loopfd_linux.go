@@ -45,20 +45,29 @@ func storeFD(fd uintptr) { fdOut = int(fd) }
 
 // rawRead reads from the non-blocking descriptor fd: errWouldBlock when it
 // has no bytes, io.EOF at the end of the stream.
+//
+// It and the writes below call syscall.Syscall, which returns the errno as
+// a syscall.Errno: comparing that with EAGAIN is an integer comparison,
+// where comparing the error that syscall.Read returns calls the runtime
+// (runtime.ifaceeq), once per system call on a Loop's per-message path.
 func rawRead(fd int, p []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
 	for {
-		n, err := syscall.Read(fd, p)
+		r, _, e := syscall.Syscall(syscall.SYS_READ, uintptr(fd), uintptr(base), uintptr(len(p)))
 		switch {
-		case err == nil && n > 0:
-			return n, nil
-		case err == nil:
+		case e == 0 && r > 0:
+			return int(r), nil
+		case e == 0:
 			return 0, io.EOF
-		case err == syscall.EINTR:
+		case e == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case e == syscall.EAGAIN:
 			return 0, errWouldBlock
 		default:
-			return 0, os.NewSyscallError("read", err)
+			return 0, os.NewSyscallError("read", e)
 		}
 	}
 }
@@ -68,17 +77,18 @@ func rawRead(fd int, p []byte) (int, error) {
 func rawWrite(fd int, b []byte) (int, error) {
 	written := 0
 	for written < len(b) {
-		n, err := syscall.Write(fd, b[written:])
-		if n > 0 {
-			written += n
+		rest := b[written:]
+		r, _, e := syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+		if e == 0 {
+			written += int(r)
 		}
 		switch {
-		case err == nil:
-		case err == syscall.EINTR:
-		case err == syscall.EAGAIN:
+		case e == 0:
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
 			return written, errWouldBlock
 		default:
-			return written, os.NewSyscallError("write", err)
+			return written, os.NewSyscallError("write", e)
 		}
 	}
 	return written, nil
