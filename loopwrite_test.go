@@ -364,12 +364,19 @@ func TestLoopQueuedWriteAllocs(t *testing.T) {
 	queued, bursts := 0, 0
 	round := func() {
 		bursts++
+		// Whether the burst met the queue is looked at after every
+		// message: looked at only after the last one, a burst the
+		// poller had already drained into the socket (the client's
+		// receive buffer had room on a loaded machine: 3 bursts in 102
+		// once) did not count, although it had gone through the queue.
+		met := false
 		for _, m := range msgs {
 			if err := server.WriteMessage(Binary, m); err != nil {
 				t.Fatalf("burst %d: %v", bursts, err)
 			}
+			met = met || server.ls.q.n.Load() > 0
 		}
-		if server.ls.q.n.Load() > 0 {
+		if met {
 			queued++
 		}
 		read <- struct{}{}
@@ -378,10 +385,24 @@ func TestLoopQueuedWriteAllocs(t *testing.T) {
 		}
 	}
 	round() // the reader's buffer grows once
-	if got := testing.AllocsPerRun(100, round); got != 0 {
-		t.Errorf("bursts through the write queue: %v allocations per burst of %d messages, want 0", got, burst)
-	}
-	if queued != bursts {
-		t.Fatalf("only %d of %d bursts met the write queue: the socket took them whole, so the queued path was not measured", queued, bursts)
+	// AllocsPerRun divides the allocations by the runs in integers, so a
+	// measurement counts only when every burst met the queue: then an
+	// allocation on the queued path shows in every run. The client's
+	// receive buffer sometimes has room for a whole burst (1 burst in
+	// about 100, on a loaded machine); such a measurement is taken again,
+	// up to three times.
+	for attempt := 1; ; attempt++ {
+		queued, bursts = 0, 0
+		got := testing.AllocsPerRun(100, round)
+		if queued == bursts {
+			if got != 0 {
+				t.Errorf("bursts through the write queue: %v allocations per burst of %d messages, want 0", got, burst)
+			}
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("only %d of %d bursts met the write queue in the third measurement: the socket took them whole, so the queued path was not measured", queued, bursts)
+		}
+		t.Logf("measurement %d: %d of %d bursts met the write queue; measuring again", attempt, queued, bursts)
 	}
 }
