@@ -65,16 +65,20 @@ func newFloorPoller(s *busyFloor) (*floorPoller, error) {
 		buf: make([]byte, floorBufMax), pending: map[int32][]byte{}}, nil
 }
 
-// add does nc's handshake and hands its socket to the poller.
-func (p *floorPoller) add(nc net.Conn) {
+// handshakeFd does nc's handshake (read the head, write the fixed 101)
+// and returns a duplicate of its socket's descriptor, or -1 when any step
+// failed. nc is closed either way, so the duplicate is the socket's only
+// descriptor: epoll keeps a registration until every descriptor of the
+// socket is closed, so the poller's close of the duplicate must be the
+// last one. The duplicate shares the socket's file status flags:
+// non-blocking, as Go set it.
+func handshakeFd(nc net.Conn) int {
 	fd := -1
 	var head [512]byte
 	if _, err := readHead(nc, head[:]); err == nil {
 		if _, err := nc.Write(fixed101); err == nil {
 			if rc, err := nc.(*net.TCPConn).SyscallConn(); err == nil {
 				rc.Control(func(f uintptr) {
-					// The duplicate shares the socket's file status
-					// flags: non-blocking, as Go set it.
 					if d, err := syscall.Dup(int(f)); err == nil {
 						syscall.CloseOnExec(d)
 						fd = d
@@ -83,10 +87,13 @@ func (p *floorPoller) add(nc net.Conn) {
 			}
 		}
 	}
-	// Closed before the duplicate is registered: epoll keeps a
-	// registration until every descriptor of the socket is closed, so
-	// the poller's close of the duplicate must be the last one.
 	nc.Close()
+	return fd
+}
+
+// add does nc's handshake and hands its socket to the poller.
+func (p *floorPoller) add(nc net.Conn) {
+	fd := handshakeFd(nc)
 	if fd < 0 {
 		return
 	}

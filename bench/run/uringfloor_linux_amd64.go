@@ -396,22 +396,7 @@ func (p *uringPoller) wake() {
 
 // add does nc's handshake and hands its socket to the poller.
 func (p *uringPoller) add(nc net.Conn) {
-	fd := -1
-	var head [512]byte
-	if _, err := readHead(nc, head[:]); err == nil {
-		if _, err := nc.Write(fixed101); err == nil {
-			if rc, err := nc.(*net.TCPConn).SyscallConn(); err == nil {
-				rc.Control(func(f uintptr) {
-					if d, err := syscall.Dup(int(f)); err == nil {
-						syscall.CloseOnExec(d)
-						fd = d
-					}
-				})
-			}
-		}
-	}
-	// The duplicate is the socket's only descriptor from here on.
-	nc.Close()
+	fd := handshakeFd(nc)
 	if fd < 0 {
 		return
 	}
