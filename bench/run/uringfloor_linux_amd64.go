@@ -13,8 +13,21 @@ import (
 	"unsafe"
 )
 
-// uringFloors is the io_uring floor, offered on linux/amd64 only.
-var uringFloors = []string{"tcp-uring"}
+// uringFloors is the io_uring floor, offered on linux/amd64 where this
+// process may set up a ring with the flags the floor uses: Linux 6.1 or
+// later, and io_uring allowed (a sysctl or a seccomp filter, such as
+// Docker's default profile, may refuse it). Elsewhere the busy tables have
+// no tcp-uring row, and the run goes on without it.
+var uringFloors = uringAvailable()
+
+func uringAvailable() []string {
+	r, err := newUring(8, 16)
+	if err != nil {
+		return nil
+	}
+	r.close()
+	return []string{"tcp-uring"}
+}
 
 // The io_uring ABI this file uses (include/uapi/linux/io_uring.h and the
 // io_uring_setup(2), io_uring_enter(2) man pages), amd64 system call

@@ -113,3 +113,16 @@ func TestUringFloorInProcess(t *testing.T) {
 		t.Errorf("after Close %d goroutines and %d descriptors, %d and %d before", runtime.NumGoroutine(), openFDs(t), g0, fd0)
 	}
 }
+
+// TestUringFloorOffered: where a ring can be set up (this test sets one up
+// itself), tcp-uring is a floor of the busy tables; where none can, it is
+// not, so that a run on such a machine goes on without it.
+func TestUringFloorOffered(t *testing.T) {
+	r, err := newUring(8, 16)
+	if err == nil {
+		r.close()
+	}
+	if got, want := IsBusyFloor("tcp-uring"), err == nil; got != want {
+		t.Errorf("tcp-uring offered = %v, but setting up a ring gave %v", got, err)
+	}
+}
