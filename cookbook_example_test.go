@@ -3,6 +3,7 @@ package websocket_test
 // The runnable answers to the ordinary questions of docs/cookbook.md.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -12,8 +13,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	websocket "github.com/hybi/websocket"
@@ -336,4 +340,36 @@ func Example_wss() {
 	// without the CA: true
 	// echo: over TLS
 	// close: <nil>
+}
+
+// Every Example docs/cookbook.md points to exists, so that the cookbook
+// cannot send a reader to a name that was renamed or removed.
+func TestCookbookExamplesExist(t *testing.T) {
+	doc, err := os.ReadFile("docs/cookbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src []byte
+	for _, pattern := range []string{"*_test.go", "wsjson/*_test.go"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src = append(src, b...)
+		}
+	}
+	names := regexp.MustCompile("`(Example[A-Za-z0-9_]*)`").FindAllSubmatch(doc, -1)
+	if len(names) < 10 {
+		t.Fatalf("found only %d Example names in docs/cookbook.md", len(names))
+	}
+	for _, m := range names {
+		if !bytes.Contains(src, []byte("\nfunc "+string(m[1])+"() {")) {
+			t.Errorf("docs/cookbook.md names %s, which no test file defines", m[1])
+		}
+	}
 }
