@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -562,5 +563,108 @@ func TestHostileDeflateQuotedValue(t *testing.T) {
 	_, resp := rawUpgrade(t, s.addr(), "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=\"9\"\r\n")
 	if got := resp.Header.Get("Sec-WebSocket-Extensions"); resp.StatusCode != 101 || got != "permessage-deflate; server_max_window_bits=9" {
 		t.Errorf("quoted value: %s %q", resp.Status, got)
+	}
+}
+
+// A peer that ends its side of TCP (FIN) in the middle of a frame ends the
+// connection as abnormal (1006, io.ErrUnexpectedEOF); one that sends its
+// Close and then FIN still gets the Close reply (it may be reading).
+func TestHostileHalfClose(t *testing.T) {
+	forBothServers(t, &AcceptOptions{Options: Options{CloseTimeout: time.Second}}, func(t *testing.T, s *hostileServer) {
+		p := dialRaw(t, s.addr(), "")
+		b := wstest.Client(wstest.OpBinary, make([]byte, 1000))
+		p.send(t, b[:500])
+		p.nc.(*net.TCPConn).CloseWrite()
+		err := s.serverErr(t, 3*time.Second)
+		if CloseStatus(err) != CloseAbnormal || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("FIN mid-frame: server's connection ended with %v, want 1006 and io.ErrUnexpectedEOF", err)
+		}
+		if !p.waitEOF(3 * time.Second) {
+			t.Error("the server did not end TCP after the peer's FIN mid-frame")
+		}
+
+		p = dialRaw(t, s.addr(), "")
+		p.send(t, wstest.Client(wstest.OpText, []byte("last")), wstest.Client(wstest.OpClose, closePayload(1000, "bye")))
+		p.nc.(*net.TCPConn).CloseWrite()
+		f, err := p.next(3 * time.Second)
+		if err != nil || string(f.payload) != "last" {
+			t.Fatalf("echo before the Close: %q, %v", f.payload, err)
+		}
+		if got := p.closeCode(3 * time.Second); got != "1000" {
+			t.Errorf("Close then FIN: server answered %s, want its Close reply 1000", got)
+		}
+		if err := s.serverErr(t, 3*time.Second); CloseStatus(err) != CloseNormal {
+			t.Errorf("Close then FIN: server's connection ended with %v", err)
+		}
+	})
+}
+
+// The opening handshake's refusals on both server paths, Upgrade (raw) and
+// Accept (net/http): the status RFC 6455 §4.2.1-4.2.2 names, and 426 with
+// Sec-WebSocket-Version: 13 for a version it does not speak.
+func TestHostileHandshakeRefusals(t *testing.T) {
+	const (
+		base = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		key  = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		v13  = "Sec-WebSocket-Version: 13\r\n"
+	)
+	cases := []struct {
+		name, head string
+		want       int
+		rawOnly    bool // net/http answers it before Accept runs
+	}{
+		{"key of 15 bytes", base + "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n" + v13, 400, false},
+		{"key of 17 bytes", base + "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=\r\n" + v13, 400, false},
+		{"key not base64", base + "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\n" + v13, 400, false},
+		{"key missing", base + v13, 400, false},
+		{"two keys", base + key + key + v13, 400, false},
+		{"version 8", base + key + "Sec-WebSocket-Version: 8\r\n", 426, false},
+		{"version missing", base + key, 426, false},
+		{"version 13 and 8", base + key + "Sec-WebSocket-Version: 13, 8\r\n", 426, false},
+		{"POST", "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + v13, 405, false},
+		{"HTTP/1.0", "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + v13, 400, false},
+		{"no Upgrade", "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n" + key + v13, 400, false},
+		{"no Host", "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + v13, 400, true},
+		{"500 header lines", base + key + v13 + strings.Repeat("X-A: b\r\n", 500), 431, true},
+		{"header line of 16 KiB", base + key + v13 + "X-A: " + strings.Repeat("b", 16<<10) + "\r\n", 431, true},
+	}
+	check := func(t *testing.T, addr, head string, want int) {
+		nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		go io.WriteString(nc, head+"\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		if resp.StatusCode != want {
+			t.Errorf("status %s, want %d", resp.Status, want)
+		}
+		if want == 426 && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+			t.Errorf("426 without Sec-WebSocket-Version: 13 (%v)", resp.Header)
+		}
+	}
+	s := startHostileServer(t, false, nil)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := Accept(w, r, nil); err == nil {
+			c.CloseNow()
+		}
+	}))
+	defer hs.Close()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Run("Upgrade", func(t *testing.T) {
+				check(t, s.addr(), tc.head, tc.want)
+				if err := s.serverErr(t, 3*time.Second); err == nil {
+					t.Error("Upgrade returned no error")
+				}
+			})
+			if !tc.rawOnly {
+				t.Run("Accept", func(t *testing.T) { check(t, hs.Listener.Addr().String(), tc.head, tc.want) })
+			}
+		})
 	}
 }
