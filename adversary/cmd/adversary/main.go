@@ -6,6 +6,7 @@
 //	go run ./adversary/cmd/adversary -short     # the CI version
 //	go run ./adversary/cmd/adversary -soak -conns 2000 -msgs 200
 //	go run ./adversary/cmd/adversary -soak -duration 30m   # churning connections
+//	go run ./adversary/cmd/adversary -mixed -conns 500 -msgs 100 -duration 30s   # mixed traffic, all four servers
 package main
 
 import (
@@ -23,6 +24,7 @@ func main() {
 	deflate := flag.Bool("deflate", false, "with -serve: accept permessage-deflate")
 	short := flag.Bool("short", false, "smaller floods and a short soak, for CI")
 	soak := flag.Bool("soak", false, "run only the soak")
+	mixed := flag.Bool("mixed", false, "run only the mixed soak (fragments, pings, compression on and off, clients leaving midway) against all four servers")
 	conns := flag.Int("conns", 2000, "soak: concurrent connections")
 	msgs := flag.Int("msgs", 200, "soak: messages per connection")
 	duration := flag.Duration("duration", 0, "soak: keep replacing finished connections until this much time has passed (0: one wave)")
@@ -43,6 +45,22 @@ func main() {
 		os.Exit(1)
 	}
 	failed := 0
+	if *mixed {
+		rs, err := adversary.RunMixedSoak(bin, *conns, *msgs, *duration, os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "adversary:", err)
+			os.Exit(1)
+		}
+		for _, r := range rs {
+			if r.Failed() != "" {
+				failed++
+			}
+		}
+		if failed > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 	if !*soak {
 		start := time.Now()
 		results, err := adversary.RunAttacks(bin, *short, os.Stdout)
@@ -78,6 +96,20 @@ func main() {
 		}
 		for _, r := range rs {
 			if r.Lost > 0 || r.Corrupt > 0 || r.Errors > 0 {
+				failed++
+			}
+		}
+	}
+	if *short && !*soak {
+		// The mixed soak, one small wave against each server (a few
+		// seconds in all).
+		rs, err := adversary.RunMixedSoak(bin, 100, 20, 0, os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "adversary:", err)
+			os.Exit(1)
+		}
+		for _, r := range rs {
+			if r.Failed() != "" {
 				failed++
 			}
 		}
