@@ -366,11 +366,45 @@ func (c *Conn) SetReadLimit(n int64) {
 // queueControl makes sure output the machine queued (a Pong, a Close
 // reply) is written: now if no writer is busy, else by the writer when it
 // releases the write side.
+//
+// The reader waits for this write, so on a blocking connection with a read
+// deadline the write is bounded by that deadline too: a peer that floods
+// Pings and never reads the Pongs would otherwise hold the reader in the
+// write, past its read deadline, for as long as it likes. A write cut
+// short there keeps its bytes (owed) and is tried again by the next writer
+// or by the next read call (retryControl), under its own deadline.
 func (c *Conn) queueControl() {
 	c.ctrlPending.Store(true)
-	if c.tryLockWrite() {
+	if !c.tryLockWrite() {
+		return
+	}
+	rd := c.rdeadline.Load()
+	if wd := c.wdeadline.Load(); rd == 0 || wd != 0 && wd <= rd || c.lc.Load() != nil {
+		// No read deadline, or the write deadline comes first; a Loop's
+		// writes never wait.
 		c.flushLocked()
 		c.unlockWrite()
+		return
+	}
+	c.setWriteDeadline(time.Unix(0, rd))
+	err := c.flushLocked()
+	c.setWriteDeadline(loadDeadline(&c.wdeadline))
+	if err != nil {
+		c.ctrlPending.Store(true) // what is owed goes at the next chance
+		c.g.release(lockW)
+		return
+	}
+	c.unlockWrite()
+}
+
+// retryControl writes, at the start of a read call, the control output
+// that an earlier call's read deadline cut short (see queueControl): the
+// Pong of a Ping that arrived just before that deadline goes out while the
+// reader waits for its next message, not only when the application next
+// writes. The caller holds the read side.
+func (c *Conn) retryControl() {
+	if c.rdeadline.Load() != 0 && c.ctrlPending.Load() && c.closed() == nil {
+		c.queueControl()
 	}
 }
 
@@ -467,6 +501,7 @@ func (c *Conn) ReadMessage(dst []byte) (MessageType, []byte, error) {
 // progress without input: nothing buffered, no inflater that may hold
 // output, no NextReader message to discard. The caller holds the read side.
 func (c *Conn) park() error {
+	c.retryControl()
 	if c.r != c.w || c.hot || c.comp != nil || c.msgOpen || c.partOpen {
 		return nil
 	}
@@ -650,6 +685,7 @@ func (mr *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	defer c.unlockRead()
+	c.retryControl()
 	if !c.msgOpen {
 		return 0, io.EOF
 	}
