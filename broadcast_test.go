@@ -23,7 +23,7 @@ func TestHubSlowConsumer(t *testing.T) {
 		backlog = 128
 		batch   = 32 // fast readers are at most one batch behind
 	)
-	hub := &Hub{Backlog: backlog}
+	hub := &Hub{Backlog: backlog, StallTimeout: -1}
 	dropped := make(chan error, n)
 	hub.OnDrop = func(c *Conn, err error) { dropped <- err }
 	clients := hubMembers(t, hub, n, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}})

@@ -119,9 +119,12 @@
 // configuration, except on a connection that keeps its compression context
 // (context takeover), where it is compressed for that connection
 // (ExamplePreparedMessage). A Hub broadcasts to a set of connections
-// without ever waiting for one: a connection that falls behind by more than
-// Hub.Backlog messages (or fills its Loop write queue) is dropped and closed
-// with 1008, and Hub.OnDrop reports ErrBroadcastBacklog (ExampleHub).
+// without ever waiting for one: a connection that stalls (Hub.Backlog
+// messages waiting and no write finished for Hub.StallTimeout), whose
+// backlog passes Hub.MaxBacklogBytes, or that fills its Loop write queue is
+// dropped and closed with 1008, and Hub.OnDrop reports ErrBroadcastBacklog
+// (ExampleHub). A burst that merely outruns readers that keep reading
+// drops nobody.
 //
 // # Checking requests
 //
