@@ -170,7 +170,7 @@ func (c *Conn) writeWireLocked(op frame.Opcode, flags frame.Flags, n int, wire [
 	if err := c.io().admit(c, len(wire), admitData); err != nil {
 		return err
 	}
-	if err := c.flushLocked(); err != nil {
+	if err := c.flushFirst(); err != nil {
 		return err
 	}
 	var hdr [frame.MaxHeaderSize]byte

@@ -83,6 +83,20 @@ func (c *Conn) writeError(err error, queued int) error {
 	return c.finish(c.stateError(err))
 }
 
+// flushFirst is flushLocked before a frame that is not committed yet: if
+// the deadline passes while earlier bytes go out, the frame is not sent,
+// and the error is the plain timeout. ErrWriteQueued, which the earlier
+// write reported already, would say that this frame was kept, and a
+// caller that trusts it (as it must: "do not send the message again")
+// would lose the message.
+func (c *Conn) flushFirst() error {
+	err := c.flushLocked()
+	if qe, ok := err.(*queuedError); ok {
+		return qe.err
+	}
+	return err
+}
+
 // flushLocked writes the owed bytes of an interrupted frame and the control
 // frames the machine queued. The caller holds the write side.
 func (c *Conn) flushLocked() error {
@@ -184,7 +198,7 @@ func (c *Conn) writeFrameLocked(op frame.Opcode, flags frame.Flags, p []byte) er
 				return err
 			}
 		}
-		if err := c.flushLocked(); err != nil {
+		if err := c.flushFirst(); err != nil {
 			return err
 		}
 	}
@@ -547,11 +561,16 @@ func (mw *messageWriter) Write(p []byte) (int, error) {
 		if mw.buf == nil || len(*mw.buf) == 0 {
 			// Nothing buffered: send whole fragments straight from p.
 			if len(p) > fs {
-				if err := mw.send(p[:fs], frame.More); err != nil {
+				err := mw.send(p[:fs], frame.More)
+				if err == nil || errors.Is(err, ErrWriteQueued) {
+					// Sent or kept: either way those bytes are the
+					// message's now.
+					p = p[fs:]
+					written += fs
+				}
+				if err != nil {
 					return written, err
 				}
-				p = p[fs:]
-				written += fs
 				continue
 			}
 		}
@@ -563,10 +582,13 @@ func (mw *messageWriter) Write(p []byte) (int, error) {
 		p = p[k:]
 		written += k
 		if len(*mw.buf) == fs && len(p) > 0 {
-			if err := mw.send(*mw.buf, frame.More); err != nil {
+			err := mw.send(*mw.buf, frame.More)
+			if err == nil || errors.Is(err, ErrWriteQueued) {
+				*mw.buf = (*mw.buf)[:0] // kept otherwise, for the next try
+			}
+			if err != nil {
 				return written, err
 			}
-			*mw.buf = (*mw.buf)[:0]
 		}
 	}
 	return written, nil
@@ -597,11 +619,16 @@ func (mw *messageWriter) writeCompressed(p []byte) (int, error) {
 // send writes one fragment.
 func (mw *messageWriter) send(p []byte, flags frame.Flags) error {
 	c := mw.c
-	if c.comp != nil {
+	if c.comp != nil || flags&frame.More == 0 && !mw.first {
+		// A compressed fragment has advanced the compression context,
+		// and the final fragment ends a message the peer has begun to
+		// receive: both are committed even when the write deadline has
+		// passed (queued, ErrWriteQueued), so that the stream stays
+		// whole and the connection can send the next message.
 		flags |= compressedCommit
-		if mw.first {
-			flags |= frame.Compressed
-		}
+	}
+	if c.comp != nil && mw.first {
+		flags |= frame.Compressed
 	}
 	if err := c.lockWrite(); err != nil {
 		return err
@@ -616,7 +643,11 @@ func (mw *messageWriter) send(p []byte, flags frame.Flags) error {
 }
 
 // Close sends the final frame of the message and releases the message
-// lock. A second Close returns an error.
+// lock. The message always ends: once a fragment of it was sent, a final
+// frame that meets the write deadline is kept and Close returns an error
+// matching ErrWriteQueued (it goes out first on the next write, or Flush);
+// if none was, nothing of the message is sent and the error is the plain
+// timeout. A second Close returns an error.
 func (mw *messageWriter) Close() error {
 	if !mw.open {
 		return errWriterClosed
