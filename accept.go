@@ -35,11 +35,18 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		if errors.Is(err, http.ErrNotSupported) {
-			err = errors.New("websocket: accept: the response writer cannot be hijacked (HTTP/2 requests are not supported)")
-			http.Error(w, "websocket: HTTP/1.1 required", http.StatusHTTPVersionNotSupported)
+		if !errors.Is(err, http.ErrNotSupported) {
+			return nil, fmt.Errorf("websocket: accept: %w", err)
 		}
-		return nil, fmt.Errorf("websocket: accept: %w", err)
+		if r.ProtoMajor >= 2 {
+			http.Error(w, "websocket: HTTP/1.1 required", http.StatusHTTPVersionNotSupported)
+			return nil, fmt.Errorf("websocket: accept: the request came over HTTP/%d, whose connections cannot be hijacked (WebSocket over HTTP/2, RFC 8441, is not supported): %w", r.ProtoMajor, err)
+		}
+		// HTTP/1.x, yet no Hijack: a middleware wrapped the
+		// ResponseWriter in a type that hides it. That is the server's
+		// fault, not the client's.
+		http.Error(w, "websocket: the server cannot take over this connection", http.StatusInternalServerError)
+		return nil, fmt.Errorf("websocket: accept: the http.ResponseWriter (%T) cannot be hijacked: a middleware that wraps it needs an Unwrap() http.ResponseWriter method (http.ResponseController follows it) or a Hijack method: %w", w, err)
 	}
 	// The http.Server may have set deadlines for the request; the
 	// WebSocket connection has none unless the application sets them.
