@@ -668,3 +668,74 @@ func TestHostileHandshakeRefusals(t *testing.T) {
 		})
 	}
 }
+
+// The message size limit is exact: a message of MaxMessageSize bytes
+// arrives (whole, in fragments, or inflated from a compressed message)
+// and one byte more is 1009 (RFC 6455 §7.4.1).
+func TestHostileLimitBoundary(t *testing.T) {
+	const limit = 64 << 10
+	opts := &AcceptOptions{Options: Options{MaxMessageSize: limit, Compression: true}}
+	const ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	whole := func(n int) []byte { return wstest.Client(wstest.OpBinary, bytes.Repeat([]byte("a"), n)) }
+	fragments := func(n int) []byte {
+		var b []byte
+		p := bytes.Repeat([]byte("b"), n)
+		for i := 0; i < n; i += 1000 {
+			b0 := wstest.OpContinuation
+			if i == 0 {
+				b0 = wstest.OpBinary
+			}
+			j := min(i+1000, n)
+			if j == n {
+				b0 |= wstest.FIN
+			}
+			b = wstest.AppendFrame(b, b0, true, wstest.Key, p[i:j], 0)
+		}
+		return b
+	}
+	compressed := func(n int) []byte {
+		return wstest.Frame(wstest.FIN|wstest.RSV1|wstest.OpBinary, true, wstest.Key, deflateRaw(bytes.Repeat([]byte("c"), n)))
+	}
+	forBothServers(t, opts, func(t *testing.T, s *hostileServer) {
+		for name, mk := range map[string]func(int) []byte{"whole": whole, "fragments": fragments, "compressed": compressed} {
+			p := dialRaw(t, s.addr(), ext)
+			p.send(t, mk(limit))
+			f, err := p.next(5 * time.Second)
+			if err != nil || f.b0&0x0f != wstest.OpBinary {
+				t.Errorf("%s message of exactly the limit: %x, %v", name, f.b0, err)
+				continue
+			}
+			p.send(t, mk(limit+1))
+			if got := p.closeCode(5 * time.Second); got != "1009" {
+				t.Errorf("%s message of the limit + 1: server answered %s, want 1009", name, got)
+			}
+			s.serverErr(t, 3*time.Second)
+		}
+	})
+}
+
+// Control frames at their size limit (125 bytes, RFC 6455 §5.5): a Ping
+// gets a Pong with the same 125 bytes, a Close with a 123-byte reason is
+// echoed.
+func TestHostileControlBoundary(t *testing.T) {
+	forBothServers(t, nil, func(t *testing.T, s *hostileServer) {
+		p := dialRaw(t, s.addr(), "")
+		payload := bytes.Repeat([]byte("z"), 125)
+		p.send(t, wstest.Client(wstest.OpPing, payload))
+		f, err := p.next(3 * time.Second)
+		if err != nil || f.b0 != wstest.FIN|wstest.OpPong || !bytes.Equal(f.payload, payload) {
+			t.Fatalf("Pong: %x %q, %v", f.b0, f.payload, err)
+		}
+		reason := strings.Repeat("r", 123)
+		p.send(t, wstest.Client(wstest.OpClose, closePayload(4000, reason)))
+		f, err = p.next(3 * time.Second)
+		if err != nil || f.b0 != wstest.FIN|wstest.OpClose || len(f.payload) < 2 || binary.BigEndian.Uint16(f.payload) != 4000 {
+			t.Fatalf("Close reply: %x %q, %v", f.b0, f.payload, err)
+		}
+		err = s.serverErr(t, 3*time.Second)
+		var ce *CloseError
+		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != reason {
+			t.Errorf("server's connection ended with %v", err)
+		}
+	})
+}
