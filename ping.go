@@ -75,7 +75,10 @@ func (c *Conn) pongFor(id uint64) bool {
 }
 
 // pong wakes the PingContext calls a Pong answers: its own and the earlier
-// ones.
+// ones. A reader may still process Pongs it had buffered after the
+// connection ended; endPings has then closed the waiters' channels and left
+// them listed (they return the close error), so those are skipped: closing
+// one again would panic.
 func (c *Conn) pong(p []byte) {
 	c.mu.Lock()
 	pw := c.pw
@@ -86,7 +89,12 @@ func (c *Conn) pong(p []byte) {
 	id := binary.BigEndian.Uint64(p[len(pingPrefix):])
 	pw.mu.Lock()
 	for k, ch := range pw.waiting {
-		if k <= id {
+		if k > id {
+			continue
+		}
+		select {
+		case <-ch: // woken by endPings: the connection ended
+		default:
 			close(ch)
 			delete(pw.waiting, k)
 		}
