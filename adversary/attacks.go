@@ -298,6 +298,92 @@ func attacks(short bool) []attack {
 		return []string{"reset"}, 0, nil
 	}
 	halfOpen := func(r *rawConn) error { return nil } // then silence: no pongs, nothing
+	closeWith := func(payload []byte) func(r *rawConn) error {
+		return text(clientFrame(frame.OpClose, 0, payload))
+	}
+	afterClose := func(r *rawConn) error {
+		// A Close, then 1,000 data messages the server must drop.
+		b := clientFrame(frame.OpClose, 0, []byte{0x03, 0xe8})
+		msg := clientFrame(frame.OpText, 0, []byte("after close"))
+		for range 1000 {
+			b = append(b, msg...)
+		}
+		return r.write(b)
+	}
+	emptyFragments := func(r *rawConn) error {
+		// One message of 20,000 empty fragments with a Ping after every
+		// tenth, then a Close: everything must be processed and answered.
+		b := clientFrame(frame.OpText, frame.More, []byte("a"))
+		empty := clientFrame(frame.OpContinuation, frame.More, nil)
+		ping := clientFrame(frame.OpPing, 0, []byte("p"))
+		for i := range 20000 {
+			b = append(b, empty...)
+			if i%10 == 0 {
+				b = append(b, ping...)
+			}
+		}
+		b = append(b, clientFrame(frame.OpContinuation, 0, []byte("z"))...)
+		b = append(b, clientFrame(frame.OpClose, 0, []byte{0x03, 0xe8})...)
+		return r.write(b)
+	}
+	fragmentedBomb := func(r *rawConn) error {
+		// A compressed message inflating to 64 MiB, in 32-byte fragments.
+		z := bomb(64 << 20)
+		var b []byte
+		for i := 0; i < len(z); i += 32 {
+			j := min(i+32, len(z))
+			op, flags := frame.OpContinuation, frame.More
+			if i == 0 {
+				op, flags = frame.OpBinary, frame.More|frame.Compressed
+			}
+			if j == len(z) {
+				flags &^= frame.More
+			}
+			b = append(b, clientFrame(op, flags, z[i:j])...)
+		}
+		return r.write(b)
+	}
+	finMidFrame := func(addr string) ([]string, time.Duration, error) {
+		r, err := dial(addr, false)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer r.nc.Close()
+		b := clientFrame(frame.OpBinary, 0, make([]byte, 64<<10))
+		r.write(b[:len(b)/2])
+		r.nc.(*net.TCPConn).CloseWrite() // FIN, still reading
+		seen, after := r.awaitClose(5 * time.Second)
+		return []string{seen}, after, nil
+	}
+	badOffers := func(addr string) ([]string, time.Duration, error) {
+		var seen []string
+		start := time.Now()
+		for _, offer := range []string{
+			"server_max_window_bits=7", "server_max_window_bits=16", "server_max_window_bits",
+			"client_max_window_bits=7", "client_max_window_bits=abc", "client_max_window_bits=",
+			"server_no_context_takeover; server_no_context_takeover", "server_no_context_takeover=1",
+			"unknown_param", "x=\"unterminated", ";", "server_max_window_bits=99999999999999999999",
+		} {
+			nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				return seen, 0, err
+			}
+			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			go io.WriteString(nc, upgradeHead+"Sec-WebSocket-Extensions: permessage-deflate; "+offer+"\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			nc.Close()
+			if err != nil {
+				seen = append(seen, "eof")
+				continue
+			}
+			status := strconv.Itoa(resp.StatusCode)
+			if resp.StatusCode == http.StatusSwitchingProtocols && resp.Header.Get("Sec-WebSocket-Extensions") != "" {
+				status = "accepted " + strconv.Quote(offer)
+			}
+			seen = append(seen, status)
+		}
+		return seen, time.Since(start), nil
+	}
 
 	s := time.Second
 	return []attack{
@@ -322,6 +408,14 @@ func attacks(short bool) []attack {
 		{name: "silent connections (20)", conns: 20, want: "eof", within: handshakeTimeout + s, run: many(20, silent)},
 		{name: "oversized header (20 KiB)", conns: 1, want: "431", within: s, run: bigHeader},
 		{name: "TCP reset mid-frame (20)", conns: 20, want: "reset", within: 0, run: many(20, resetMidFrame)},
+		{name: "close frame of one byte", conns: 1, want: "1002", within: s, run: single(false, closeWith([]byte{0x03}), 5*s)},
+		{name: "close code 1005 on the wire", conns: 1, want: "1002", within: s, run: single(false, closeWith([]byte{0x03, 0xed}), 5*s)},
+		{name: "close code 5000", conns: 1, want: "1002", within: s, run: single(false, closeWith([]byte{0x13, 0x88}), 5*s)},
+		{name: "1,000 messages after a Close", conns: 1, want: "1000", within: s, run: single(false, afterClose, 5*s)},
+		{name: "20,000 empty fragments with Pings, then Close", conns: 1, want: "1000", within: 2 * s, run: single(false, emptyFragments, 5*s)},
+		{name: "fragmented decompression bomb (64 MiB in 32 B frames)", conns: 1, want: "1009", within: 2 * s, deflate: 1, rssBound: 32 << 20, run: single(true, fragmentedBomb, 10*s)},
+		{name: "FIN mid-frame", conns: 1, want: "eof", within: s, run: finMidFrame},
+		{name: "malformed permessage-deflate offers (12)", conns: 1, want: "101|400", within: 2 * s, deflate: 1, run: badOffers},
 		{name: "half-open peer (silent, no pongs)", conns: 1, want: "eof", within: pingInterval + pongTimeout + 2*s, run: single(false, halfOpen, 3*(pingInterval+pongTimeout))},
 	}
 }
