@@ -739,3 +739,54 @@ func TestHostileControlBoundary(t *testing.T) {
 		}
 	})
 }
+
+// A client that negotiated a small window (client_max_window_bits=8 or 9)
+// and then compresses with a 32 KiB one sends data the server may not be
+// able to inflate: within one message, and, with context takeover, back
+// into the previous message. Either the messages arrive exactly as sent
+// (a lenient reader) or the connection fails with a close code; never a
+// panic, never other bytes delivered as the message.
+func TestHostileDeflateWindowLies(t *testing.T) {
+	rnd := make([]byte, 4000)
+	for i := range rnd {
+		rnd[i] = byte(i*7919 + i/13)
+	}
+	far := append(append([]byte(nil), rnd...), rnd...) // the second copy refers back 4,000 bytes
+	// Two messages compressed as one stream (context takeover): the
+	// second is rnd again, all of it a reference into the first.
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	fw.Write(far)
+	fw.Flush()
+	m1 := bytes.TrimSuffix(bytes.Clone(z.Bytes()), []byte{0, 0, 0xff, 0xff})
+	z.Reset()
+	fw.Write(rnd)
+	fw.Flush()
+	m2 := bytes.TrimSuffix(bytes.Clone(z.Bytes()), []byte{0, 0, 0xff, 0xff})
+	opts := &AcceptOptions{Options: Options{Compression: true, CompressionThreshold: 1 << 20}} // echoes uncompressed
+	forBothServers(t, opts, func(t *testing.T, s *hostileServer) {
+		for _, bits := range []string{"8", "9"} {
+			p, resp := rawUpgrade(t, s.addr(), "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits="+bits+"\r\n")
+			t.Logf("window bits %s: %s %q", bits, resp.Status, resp.Header.Get("Sec-WebSocket-Extensions"))
+			if resp.Header.Get("Sec-WebSocket-Extensions") == "" {
+				continue
+			}
+			p.send(t, wstest.Frame(wstest.FIN|wstest.RSV1|wstest.OpBinary, true, wstest.Key, m1),
+				wstest.Frame(wstest.FIN|wstest.RSV1|wstest.OpBinary, true, wstest.Key, m2))
+			for k, want := range [][]byte{far, rnd} {
+				f, err := p.next(3 * time.Second)
+				if err != nil {
+					t.Fatalf("window bits %s, message %d: %v", bits, k+1, err)
+				}
+				if f.b0&0x0f == wstest.OpClose {
+					t.Logf("window bits %s, message %d: closed with %x", bits, k+1, f.payload[:2])
+					s.serverErr(t, 3*time.Second)
+					break
+				}
+				if f.b0&wstest.RSV1 != 0 || !bytes.Equal(f.payload, want) {
+					t.Errorf("window bits %s, message %d: echo of %d bytes (%x) differs from the %d sent", bits, k+1, len(f.payload), f.b0, len(want))
+				}
+			}
+		}
+	})
+}
