@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -299,5 +300,55 @@ func TestHostileServerPingFlood(t *testing.T) {
 	t.Logf("after %v: %q, %v", time.Since(start).Round(time.Millisecond), p, err)
 	if err != nil && isTimeout(err) {
 		t.Fatalf("the client's reader was held for 5 s by a server that does not read its Pongs: %v", err)
+	}
+}
+
+// A hostile HTTP proxy: an answer to CONNECT that never ends, a head of
+// 1 MiB, garbage, or silence. Dial fails with an error, no later than its
+// context, and leaves nothing behind.
+func TestHostileProxy(t *testing.T) {
+	for name, answer := range map[string]string{
+		"huge head":     "HTTP/1.1 200 Connection established\r\nX-J: " + strings.Repeat("j", 1<<20) + "\r\n\r\n",
+		"garbage":       "\x16\x03\x01 not http\r\n\r\n",
+		"silence":       "",
+		"endless head":  "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-A: b\r\n", 20000),
+		"refusal, body": "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("x", 100),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer ln.Close()
+			wg.Go(func() {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(5 * time.Second))
+				br := bufio.NewReader(nc)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(nc, answer)
+				io.Copy(io.Discard, br)
+			})
+			pu, _ := url.Parse("http://" + ln.Addr().String())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			c, _, err := Dial(ctx, "ws://127.0.0.1:1/", &DialOptions{Proxy: http.ProxyURL(pu)})
+			if err == nil {
+				c.CloseNow()
+				t.Fatal("Dial through a hostile proxy succeeded")
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Dial returned after %v with a context of 1 s", d)
+			}
+			t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
+		})
 	}
 }
