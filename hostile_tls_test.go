@@ -140,3 +140,37 @@ func TestHostileTLSSlowPeerTimeout(t *testing.T) {
 		t.Fatalf("server got %d messages (%d bytes first)", len(msgs), len(msgs[0]))
 	}
 }
+
+// The Ping flood of TestHostilePingFloodReadDeadline over wss: the server
+// reads with a 1 s read deadline while the client sends Pings and never
+// reads their Pongs. The server's Pongs go through the TLS write path
+// (asyncWriter), which must be bounded by the read deadline too.
+func TestHostileTLSPingFloodReadDeadline(t *testing.T) {
+	client, server := tlsPair(t, nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		payload := bytes.Repeat([]byte("p"), 125)
+		for i := 0; i < 200000; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			client.SetWriteDeadline(time.Now().Add(3 * time.Second))
+			if err := client.Ping(payload); err != nil {
+				return
+			}
+		}
+	}()
+	for i := 0; i < 3; i++ { // a few reads: each returns by its deadline
+		server.SetReadDeadline(time.Now().Add(time.Second))
+		start := time.Now()
+		_, _, err := server.ReadMessage(nil)
+		took := time.Since(start)
+		if !errors.Is(err, os.ErrDeadlineExceeded) || took > 3*time.Second {
+			t.Fatalf("read %d: %v after %v, want a timeout after about 1 s", i, err, took)
+		}
+		t.Logf("read %d: timeout after %v", i, took.Round(time.Millisecond))
+	}
+}
