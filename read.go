@@ -432,10 +432,75 @@ func (c *Conn) failed(err error) error {
 		return ce
 	}
 	return c.io().end(c, func() error {
-		c.sendControlNow(time.Now().Add(c.opts.closeTimeout()))
+		deadline := time.Now().Add(c.opts.closeTimeout())
+		c.sendControlNow(deadline)
+		var pe *frame.ProtocolError
+		if errors.As(err, &pe) && pe.Code == frame.CloseMessageTooBig {
+			c.linger(deadline)
+		}
 		return c.finish(c.stateError(err))
 	})
 }
+
+// linger runs after the Close frame of a 1009 went out on a plain
+// socket: the peer is then most likely still sending the rest of the
+// message that broke the limit. Closing a socket with unread bytes, or
+// while bytes still arrive, makes the kernel send a reset, which can
+// destroy the Close frame before the peer reads it (and fail the peer's
+// write), so that the peer sees "connection reset" instead of 1009. So
+// the write side is shut (the peer sees the end right after the Close
+// frame, as RFC 6455 §7.1.1 wants of a server), and what still comes is
+// read and discarded until the peer closes too, until nothing came for
+// lingerQuiet, until lingerMax bytes were read, or until the deadline
+// (CloseTimeout). Other failures
+// close at once: their peer has no message of its own in flight. A Loop's
+// connection does not come here (its poller must not block), nor TLS (its
+// close alert would race the connection's writer).
+func (c *Conn) linger(deadline time.Time) {
+	if !c.closeOnWire.Load() || c.lc.Load() != nil {
+		return
+	}
+	type closeWriter interface {
+		net.Conn
+		CloseWrite() error
+	}
+	var cw closeWriter
+	switch nc := c.nc.(type) {
+	case *net.TCPConn:
+		cw = nc
+	case *net.UnixConn:
+		cw = nc
+	default:
+		return
+	}
+	if cw.CloseWrite() != nil {
+		return
+	}
+	b := getChunk()
+	for drained := 0; drained < lingerMax; {
+		d := time.Now().Add(lingerQuiet)
+		if d.After(deadline) {
+			d = deadline
+		}
+		if cw.SetReadDeadline(d) != nil {
+			break
+		}
+		n, err := cw.Read(*b)
+		if err != nil {
+			break
+		}
+		drained += n
+	}
+	putChunk(b)
+}
+
+// lingerMax bounds what linger reads: a peer that goes on sending past it
+// is not finishing a message.
+const lingerMax = 16 << 20
+
+// lingerQuiet is how long linger waits for more bytes from a peer that has
+// stopped sending without closing.
+const lingerQuiet = 250 * time.Millisecond
 
 // peerClosed handles the peer's Close frame: the reply (if the peer
 // started) is sent, the server closes TCP, the client waits for the server
