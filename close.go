@@ -144,6 +144,13 @@ func CloseStatus(err error) CloseCode {
 	return 0
 }
 
+// ErrCloseSent is returned by a write of a data message (or Ping) after
+// this side's Close frame went out (Close, a reply to the peer's Close, or
+// a protocol failure) but before the connection ended: RFC 6455 §5.5.1
+// allows no data after a Close frame. Once the connection ended, writes
+// return its *CloseError instead.
+var ErrCloseSent = conn.ErrWriteCloseSent
+
 // closed returns the final error once the connection ended, else nil.
 func (c *Conn) closed() *CloseError {
 	return c.closeErr.Load()

@@ -40,8 +40,10 @@
 // are serialized (WriteMessage, and a NextWriter until it is closed), while
 // control frames — Ping, Close, and the Pongs and Close replies the reader
 // queues — go out between the frames of an open NextWriter. Close and
-// CloseNow may be called from any goroutine at any time; after the end every
-// method returns the same *CloseError, and no misuse panics.
+// CloseNow may be called from any goroutine at any time. After the end every
+// read and write returns the same *CloseError (Close and CloseNow return an
+// error matching net.ErrClosed); between the sending of a Close frame and the
+// end, writes of data return ErrCloseSent. No misuse panics.
 //
 // # When control frames are processed
 //

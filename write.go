@@ -545,6 +545,9 @@ func (mw *messageWriter) Write(p []byte) (int, error) {
 	if !mw.open {
 		return 0, errWriterClosed
 	}
+	if ce := mw.c.closed(); ce != nil {
+		return 0, ce
+	}
 	if mw.text {
 		v := mw.v
 		if !v.Write(p) {
