@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybi/websocket/deflate"
 	"github.com/hybi/websocket/handshake"
 	"github.com/hybi/websocket/internal/wstest"
 )
@@ -350,5 +351,52 @@ func TestHostileProxy(t *testing.T) {
 			}
 			t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
 		})
+	}
+}
+
+// A server's permessage-deflate answer must fit the offer it accepts (RFC
+// 7692 §7.1): Dial refuses one that sets client_max_window_bits the
+// client did not offer or raises a limit the client set, or drops
+// server_max_window_bits / server_no_context_takeover the client asked
+// for, and accepts the answers the RFC allows.
+func TestHostileServerDeflateAnswers(t *testing.T) {
+	cases := []struct {
+		offer  deflate.Offer
+		answer string
+		ok     bool
+	}{
+		{deflate.Offer{}, "permessage-deflate; client_max_window_bits=10", false},
+		{deflate.Offer{}, "permessage-deflate; client_max_window_bits", false},
+		{deflate.Offer{}, "permessage-deflate; server_no_context_takeover", true},
+		{deflate.Offer{}, "permessage-deflate; client_no_context_takeover", true},
+		{deflate.Offer{}, "permessage-deflate; server_max_window_bits=10", true},
+		{deflate.Offer{ServerMaxWindowBits: 10}, "permessage-deflate; server_max_window_bits=12", false},
+		{deflate.Offer{ServerMaxWindowBits: 10}, "permessage-deflate", false},
+		{deflate.Offer{ServerMaxWindowBits: 10}, "permessage-deflate; server_max_window_bits=9", true},
+		{deflate.Offer{ClientMaxWindowBits: 10}, "permessage-deflate; client_max_window_bits=12", false},
+		{deflate.Offer{ClientMaxWindowBits: 10}, "permessage-deflate; client_max_window_bits=9", true},
+		{deflate.Offer{ServerNoContextTakeover: true}, "permessage-deflate", false},
+		{deflate.Offer{}, "permessage-deflate; server_max_window_bits", false},
+		{deflate.Offer{}, "permessage-deflate; server_max_window_bits=8", true},
+	}
+	for _, tc := range cases {
+		u := hostileHandshakeServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {
+			io.WriteString(nc, switching(req, "Sec-WebSocket-Extensions: "+tc.answer+"\r\n"))
+			io.Copy(io.Discard, br)
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		o := &DialOptions{Proxy: NoProxy, CompressionOffers: []deflate.Offer{tc.offer}}
+		o.Compression = true
+		c, _, err := Dial(ctx, u, o)
+		cancel()
+		if c != nil {
+			c.CloseNow()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("offer %+v, answer %q: err %v, want ok=%v", tc.offer, tc.answer, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, handshake.ErrExtensionRejected) {
+			t.Errorf("offer %+v, answer %q: %v, want ErrExtensionRejected", tc.offer, tc.answer, err)
+		}
 	}
 }
