@@ -263,12 +263,17 @@ func (c *Conn) readEvent(tgt *[]byte, grow bool) (conn.Event, bool, error) {
 		if rem > 0 && c.r == c.w && tgt != nil && (c.rsrc != rbufLent || rem >= int64(len(c.rbuf))) {
 			b := *tgt
 			spare := cap(b) - len(b)
-			if grow && int64(spare) < rem {
-				// Grow towards the announced length, but never to more
-				// than four times the capacity at once: the length is
-				// bounded by MaxMessageSize, yet a peer should not make
-				// us allocate it before sending it (see appendData for
-				// the factor).
+			if grow && int64(spare) < rem && spare < minDirect {
+				// Grow towards the announced length, once the buffer is
+				// (nearly) full, and never to more than four times its
+				// capacity at once: the length is bounded by
+				// MaxMessageSize, yet a peer should not make us allocate
+				// it before sending it (see appendData for the factor).
+				// Growing at every read that left the rest of the payload
+				// unread, full or not, let a peer that sends its payload
+				// in small pieces quadruple the buffer per piece, to the
+				// limit after a few hundred bytes
+				// (TestHostileAnnouncedLengthMemory).
 				// The room for a frame header beyond the payload lets
 				// the next message of the same size be read whole into
 				// the buffer when it is passed back (readIntoCaller).
