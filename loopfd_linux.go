@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -165,4 +166,43 @@ func (w *rawWriter) write(rc syscall.RawConn, b []byte) (int, error) {
 		return n, err
 	}
 	return n, werr
+}
+
+// lingerFD is linger (read.go) for a socket a Loop's poller serves, run
+// on the goroutine that ends the connection, never on a poller: shut the
+// write side, then read and discard, waiting in ppoll, until the peer
+// closes, nothing came for lingerQuiet, lingerMax bytes were read, or
+// the deadline.
+func lingerFD(fd int, deadline time.Time) {
+	if syscall.Shutdown(fd, syscall.SHUT_WR) != nil {
+		return
+	}
+	b := getChunk()
+	defer putChunk(b)
+	for drained := 0; drained < lingerMax; {
+		n, err := rawRead(fd, *b)
+		if err == nil {
+			drained += n
+			continue
+		}
+		if err != errWouldBlock {
+			return // the end of the stream, or an error
+		}
+		wait := min(lingerQuiet, time.Until(deadline))
+		if wait <= 0 {
+			return
+		}
+		pfd := struct {
+			fd              int32
+			events, revents int16
+		}{fd: int32(fd), events: 0x1} // POLLIN
+		ts := syscall.NsecToTimespec(int64(wait))
+		r, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 || r == 0 {
+			return // an error, or quiet for lingerQuiet
+		}
+	}
 }

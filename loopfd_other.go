@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 )
 
 // Without epoll a Loop runs a goroutine per connection and never reads or
@@ -16,6 +17,7 @@ func connFD(net.Conn) (int, bool) { return 0, false }
 var errNoRawIO = errors.New("websocket: raw descriptor I/O is not supported on this platform")
 
 func rawRead(int, []byte) (int, error)           { return 0, errNoRawIO }
+func lingerFD(int, time.Time)                    {}
 func rawWrite(int, []byte) (int, error)          { return 0, errNoRawIO }
 func rawWritev(int, []byte, []byte) (int, error) { return 0, errNoRawIO }
 

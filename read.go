@@ -458,11 +458,20 @@ func (c *Conn) failed(err error) error {
 // read and discarded until the peer closes too, until nothing came for
 // lingerQuiet, until lingerMax bytes were read, or until the deadline
 // (CloseTimeout). Other failures
-// close at once: their peer has no message of its own in flight. A Loop's
-// connection does not come here (its poller must not block), nor TLS (its
-// close alert would race the connection's writer).
+// close at once: their peer has no message of its own in flight. A Loop
+// ends a connection on a goroutine of its own, not on its poller, so its
+// sockets linger too (lingerFD); TLS does not (its close alert would race
+// the connection's writer).
 func (c *Conn) linger(deadline time.Time) {
-	if !c.closeOnWire.Load() || c.lc.Load() != nil {
+	if !c.closeOnWire.Load() {
+		return
+	}
+	if lc := c.lc.Load(); lc != nil {
+		// A poller's socket, once the Close frame left the queue: on
+		// its own goroutine (Loop's end), so it may wait.
+		if lc.p != nil && lc.q.n.Load() == 0 {
+			lingerFD(lc.fd, deadline)
+		}
 		return
 	}
 	type closeWriter interface {
