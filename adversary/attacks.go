@@ -355,6 +355,43 @@ func attacks(short bool) []attack {
 		seen, after := r.awaitClose(5 * time.Second)
 		return []string{seen}, after, nil
 	}
+	announcedTrickle := func(addr string) ([]string, time.Duration, error) {
+		// 40 connections announce a frame of the message limit and send
+		// its payload in pieces of 100 bytes, 20 ms apart: the server
+		// may hold about what it received, not the announced length.
+		var rs []*rawConn
+		defer func() {
+			for _, r := range rs {
+				r.nc.Close()
+			}
+		}()
+		for range 40 {
+			r, err := dial(addr, false)
+			if err != nil {
+				return nil, 0, err
+			}
+			rs = append(rs, r)
+			h := frame.NewHeader(frame.OpBinary, frame.Mask, mask.Key{1, 2, 3, 4}, maxMessage)
+			if err := r.write(frame.AppendHeader(nil, h)); err != nil {
+				return nil, 0, err
+			}
+		}
+		piece := make([]byte, 100)
+		for range 10 {
+			for _, r := range rs {
+				if err := r.write(piece); err != nil {
+					return nil, 0, err
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var seen []string
+		for _, r := range rs {
+			s, _ := r.awaitClose(time.Millisecond)
+			seen = append(seen, s)
+		}
+		return seen, 0, nil
+	}
 	badOffers := func(addr string) ([]string, time.Duration, error) {
 		var seen []string
 		start := time.Now()
@@ -415,6 +452,7 @@ func attacks(short bool) []attack {
 		{name: "20,000 empty fragments with Pings, then Close", conns: 1, want: "1000", within: 2 * s, run: single(false, emptyFragments, 5*s)},
 		{name: "fragmented decompression bomb (64 MiB in 32 B frames)", conns: 1, want: "1009", within: 2 * s, deflate: 1, rssBound: 32 << 20, run: single(true, fragmentedBomb, 10*s)},
 		{name: "FIN mid-frame", conns: 1, want: "eof", within: s, run: finMidFrame},
+		{name: "announced 1 MiB, sent in 100 B pieces (40 conns)", conns: 40, want: "open", rssBound: 16 << 20, run: announcedTrickle},
 		{name: "malformed permessage-deflate offers (12)", conns: 1, want: "101|400", within: 2 * s, deflate: 1, run: badOffers},
 		{name: "half-open peer (silent, no pongs)", conns: 1, want: "eof", within: pingInterval + pongTimeout + 2*s, run: single(false, halfOpen, 3*(pingInterval+pongTimeout))},
 	}
