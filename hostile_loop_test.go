@@ -13,21 +13,21 @@ import (
 	"github.com/hybi/websocket/internal/wstest"
 )
 
-// A Loop serving 300 healthy echo peers and one hostile peer that sends
+// A Loop serving 500 healthy echo peers and one hostile peer that sends
 // 64 KiB messages as fast as it can and never reads: the hostile one is
 // closed with the Loop's QueueFullCode once its write queue is full, and
 // the healthy ones lose nothing and keep their latency (p99 of the round
 // trips while the attack runs against the p99 before it). Skipped with
-// -short (301 connections, about 5 s) and under the race detector (it
+// -short (501 connections, about 5 s) and under the race detector (it
 // would measure itself).
 func TestHostileLoopSlowAmongHealthy(t *testing.T) {
 	if testing.Short() || raceEnabled {
-		t.Skip("301 connections for about 5 s, latencies")
+		t.Skip("501 connections for about 5 s, latencies")
 	}
 	if !netpollSupported(t) {
 		return
 	}
-	const healthy = 300
+	const healthy = 500
 	s := newLoopServerWith(t, &AcceptOptions{Options: Options{CloseTimeout: 500 * time.Millisecond}}, LoopOptions{
 		OnMessage:       func(c *Conn, typ MessageType, p []byte) { c.WriteMessage(typ, p) },
 		WriteQueueLimit: 256 << 10,
