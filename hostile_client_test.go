@@ -177,6 +177,7 @@ func TestHostileServerStalls(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			u := hostileHandshakeServer(t, serve)
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
@@ -316,6 +317,7 @@ func TestHostileProxy(t *testing.T) {
 		"refusal, body": "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 1000000\r\n\r\n" + strings.Repeat("x", 100),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

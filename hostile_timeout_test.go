@@ -29,6 +29,7 @@ func TestHostileTrickleAcrossTimeouts(t *testing.T) {
 				name += "+deflate"
 			}
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
