@@ -85,12 +85,16 @@ type Conn struct {
 	// tr is the receive trace's state, nil unless Options.Trace is set.
 	tr *traceState
 
-	// Lifecycle. mu guards the heartbeat state.
+	// Lifecycle. mu guards the heartbeat state and ctrlFlush.
 	mu          sync.Mutex
 	closeErr    atomic.Pointer[CloseError] // set once, when the connection ends
 	closeCalled atomic.Bool
 	socket      bool // nc is a TCP or Unix socket (see writeFrameLocked)
 	client      bool
+	// ctrlFlush: the reader is writing control frames under the deadline
+	// of its read (queueControl), so cancelling a context-taking read
+	// must cut that write short too.
+	ctrlFlush   bool
 	closeReason string // reason of our Close frame, for the CloseError
 
 	cw *clientWrite // a client's, nil on a server
@@ -122,8 +126,12 @@ type readSide struct {
 	// rdeadline is the user's read deadline (unix nanos, 0: none), so the
 	// ctx-taking reads can restore it.
 	rdeadline atomic.Int64
-	readLimit atomic.Int64 // SetReadLimit, 0: none
-	limitSet  int64        // the readLimit the state machine enforces
+	// ctxRdeadline is the deadline a ReadMessageContext or
+	// NextReaderContext call's context imposes (unix nanos, 0: none; a
+	// time long past once it was cancelled); see readBound.
+	ctxRdeadline atomic.Int64
+	readLimit    atomic.Int64 // SetReadLimit, 0: none
+	limitSet     int64        // the readLimit the state machine enforces
 }
 
 // writeSide is the write half of a Conn's state, guarded by lockW; lockMsg

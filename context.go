@@ -29,10 +29,14 @@ func loadDeadline(a *atomic.Int64) time.Time {
 
 // bindDeadline makes the socket deadline set by set follow ctx for one
 // call: the earlier of ctx's deadline and the user's (kept in user) applies,
-// and cancelling ctx sets a deadline in the past. The returned function
-// restores the user's deadline and turns a timeout caused by ctx into a
-// *ctxError.
-func bindDeadline(ctx context.Context, set func(time.Time) error, user *atomic.Int64) (func(error) error, error) {
+// and cancelling ctx sets a deadline in the past. eff, when not nil,
+// records the deadline ctx imposes (unix nanos; noBound when ctx has none
+// but can be cancelled, 0 after the call), and cancel runs when ctx is
+// cancelled, for the writes a read makes on its own (Pongs, queueControl)
+// to honour ctx too.
+// The returned function restores the user's deadline and turns a timeout
+// caused by ctx into a *ctxError.
+func bindDeadline(ctx context.Context, set func(time.Time) error, user, eff *atomic.Int64, cancel func()) (func(error) error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -40,17 +44,32 @@ func bindDeadline(ctx context.Context, set func(time.Time) error, user *atomic.I
 	if ctx.Done() == nil && !hasD {
 		return func(err error) error { return err }, nil
 	}
+	if eff != nil {
+		eff.Store(noBound) // cancellable, with no deadline of its own
+	}
 	if orig := loadDeadline(user); hasD && (orig.IsZero() || d.Before(orig)) {
+		if eff != nil {
+			eff.Store(d.UnixNano())
+		}
 		set(d)
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		if eff != nil {
+			eff.Store(longAgo.UnixNano())
+		}
 		set(longAgo)
+		if cancel != nil {
+			cancel()
+		}
 		close(fired)
 	})
 	return func(err error) error {
 		if !stop() {
 			<-fired
+		}
+		if eff != nil {
+			eff.Store(0)
 		}
 		set(loadDeadline(user))
 		if err != nil && isTimeout(err) {
@@ -71,7 +90,7 @@ func bindDeadline(ctx context.Context, set func(time.Time) error, user *atomic.I
 // resumes where this one stopped. It allocates for the context binding
 // unless ctx can never end.
 func (c *Conn) ReadMessageContext(ctx context.Context, dst []byte) (MessageType, []byte, error) {
-	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline)
+	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline, &c.ctxRdeadline, c.cutControl)
 	if err != nil {
 		return 0, dst[:0], err
 	}
@@ -83,7 +102,7 @@ func (c *Conn) ReadMessageContext(ctx context.Context, dst []byte) (MessageType,
 // start of a message; reads from the returned reader use the read
 // deadline only.
 func (c *Conn) NextReaderContext(ctx context.Context) (MessageType, io.Reader, error) {
-	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline)
+	release, err := bindDeadline(ctx, c.setReadDeadline, &c.rdeadline, &c.ctxRdeadline, c.cutControl)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -96,7 +115,7 @@ func (c *Conn) NextReaderContext(ctx context.Context) (MessageType, io.Reader, e
 // frame was already committed it also matches ErrWriteQueued (the rest goes
 // out with the next write, see SetWriteDeadline).
 func (c *Conn) WriteMessageContext(ctx context.Context, typ MessageType, p []byte) error {
-	release, err := bindDeadline(ctx, c.setWriteDeadline, &c.wdeadline)
+	release, err := bindDeadline(ctx, c.setWriteDeadline, &c.wdeadline, nil, nil)
 	if err != nil {
 		return err
 	}

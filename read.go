@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -383,17 +384,30 @@ func (c *Conn) queueControl() {
 	if !c.tryLockWrite() {
 		return
 	}
-	rd := c.rdeadline.Load()
+	c.mu.Lock()
+	rd := c.readBound()
 	if wd := c.wdeadline.Load(); rd == 0 || wd != 0 && wd <= rd || c.lc.Load() != nil {
 		// No read deadline, or the write deadline comes first; a Loop's
 		// writes never wait.
+		c.mu.Unlock()
 		c.flushLocked()
 		c.unlockWrite()
 		return
 	}
-	c.setWriteDeadline(time.Unix(0, rd))
+	// Under mu, so that a context's cancellation (cutControl) either
+	// came before and shows in rd, or comes after and cuts the write.
+	c.ctrlFlush = true
+	if rd == noBound {
+		c.setWriteDeadline(time.Time{})
+	} else {
+		c.setWriteDeadline(time.Unix(0, rd))
+	}
+	c.mu.Unlock()
 	err := c.flushLocked()
+	c.mu.Lock()
+	c.ctrlFlush = false
 	c.setWriteDeadline(loadDeadline(&c.wdeadline))
+	c.mu.Unlock()
 	if err != nil {
 		c.ctrlPending.Store(true) // what is owed goes at the next chance
 		c.g.release(lockW)
@@ -402,13 +416,38 @@ func (c *Conn) queueControl() {
 	c.unlockWrite()
 }
 
+// noBound is readBound's value for a read with no deadline whose context
+// can be cancelled.
+const noBound = math.MaxInt64
+
+// cutControl runs when a context-taking read's context is cancelled: a
+// control-frame write the reader makes under that read's bound ends now.
+func (c *Conn) cutControl() {
+	c.mu.Lock()
+	if c.ctrlFlush {
+		c.setWriteDeadline(longAgo)
+	}
+	c.mu.Unlock()
+}
+
+// readBound is the deadline the current read runs under (unix nanos, 0:
+// none, noBound: none but cancellable): the user's read deadline, or the
+// earlier one of a context-taking read's context.
+func (c *Conn) readBound() int64 {
+	rd := c.rdeadline.Load()
+	if e := c.ctxRdeadline.Load(); e != 0 && (rd == 0 || e < rd) {
+		return e
+	}
+	return rd
+}
+
 // retryControl writes, at the start of a read call, the control output
 // that an earlier call's read deadline cut short (see queueControl): the
 // Pong of a Ping that arrived just before that deadline goes out while the
 // reader waits for its next message, not only when the application next
 // writes. The caller holds the read side.
 func (c *Conn) retryControl() {
-	if c.rdeadline.Load() != 0 && c.ctrlPending.Load() && c.closed() == nil {
+	if c.readBound() != 0 && c.ctrlPending.Load() && c.closed() == nil {
 		c.queueControl()
 	}
 }
